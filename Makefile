@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# ksm_ref - build the library object, the examples and the tests.
+#
+#   make            build everything into build/
+#   make test       install what is missing (Doxygen), then ./test.sh
+#   make tour       the guided tour of the races
+#   make bench      the measured figures
+#   make docs       the Doxygen HTML, warnings as errors, in build/docs
+#   make clean
+#
+# B names the build directory and CC the compiler, so that test.sh can
+# build gcc, clang and sanitizer variants side by side:
+#   make B=build/asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined"
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN := -std=c11 -Wall -Wextra -Werror
+LDLIBS := -lpthread
+B ?= build
+
+EXAMPLES := merge_tour
+TESTS := unit bench
+PROGS := $(addprefix $(B)/,$(EXAMPLES) $(TESTS))
+
+all: $(PROGS)
+
+$(B):
+	mkdir -p $(B)
+
+$(B)/ksm_ref.o: ksm_ref.c ksm_ref.h | $(B)
+	$(CC) $(WARN) $(CFLAGS) -c ksm_ref.c -o $@
+
+$(B)/common.o: examples/common.c examples/common.h ksm_ref.h | $(B)
+	$(CC) $(WARN) $(CFLAGS) -c examples/common.c -o $@
+
+$(addprefix $(B)/,$(EXAMPLES)): $(B)/%: examples/%.c $(B)/common.o \
+		$(B)/ksm_ref.o examples/common.h ksm_ref.h
+	$(CC) $(WARN) $(CFLAGS) $< $(B)/common.o $(B)/ksm_ref.o -o $@ $(LDLIBS)
+
+$(addprefix $(B)/,$(TESTS)): $(B)/%: tests/%.c $(B)/ksm_ref.o ksm_ref.h
+	$(CC) $(WARN) $(CFLAGS) $< $(B)/ksm_ref.o -o $@ $(LDLIBS)
+
+test: all
+	./tests/setup.sh
+	./test.sh
+
+tour: all
+	./examples/tour.sh
+
+bench: $(B)/bench
+	./$(B)/bench
+
+docs: | $(B)
+	doxygen Doxyfile
+
+clean:
+	rm -rf build
+
+.PHONY: all test tour bench docs clean

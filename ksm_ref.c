@@ -1,0 +1,6937 @@
+// SPDX-License-Identifier: GPL-2.0
+/**
+ * \file ksm_ref.c
+ * \brief KSM's keyhole reference, kpfn and page migration, runnable.
+ *
+ * ksm_ref.c reimplements, on a small machine simulated in user space, the
+ * way the kernel's KSM finds a KSM page from its stable node without
+ * pinning it, and what that cost in care from 2009 to 2019: the keyhole
+ * reference (seed 001), kpfn and memory hot-remove (seed 004), KSM page
+ * migration with its barriers (seeds 000 and 002), and the exchange of two
+ * pages (seed 003).  Names are the kernel's, so that the file can be held
+ * against mm/ksm.c; simulation-only code carries the sim_ prefix.
+ *
+ * DOC: Overview
+ *
+ * KSM merges identical anonymous pages into one write-protected KSM page.
+ * It keeps a stable tree of stable_nodes, one per KSM page, ordered by the
+ * page's contents, and an unstable tree of candidate pages rebuilt on
+ * every scan (group ksm).  The question this file is about is how a
+ * stable node refers to its page.  The techniques, in the order history
+ * added them:
+ *
+ *  1. The keyhole (2009, seed 001).  The node keeps a pointer to its page
+ *     but no reference on it; get_ksm_page() peeps through the keyhole -
+ *     page->mapping must still point back at the node - takes a speculative
+ *     reference with get_page_unless_zero(), and checks again.  A stale
+ *     node, whose page has been freed, is removed there and then.  Reclaim
+ *     no longer waits for ksmd to let go of a page (R1-R3).
+ *  2. kpfn (2009, seed 004).  The node names its page by frame number, so
+ *     that nodes whose page lay in memory being hot-removed can be pruned
+ *     without touching the vanished struct page; ksmd is locked out while
+ *     memory goes offline, and other migration of KSM pages is refused
+ *     (R5-R7).
+ *  3. Migration everywhere (2013, seeds 000 and 002).  get_ksm_page()
+ *     rereads kpfn and retries when migration moved the page; it spins
+ *     while a swap cache page is frozen by migration; ksm_migrate_page()
+ *     publishes the new kpfn before the old page stops naming the node,
+ *     with a pair of barriers; stable_tree_search() takes and drops the
+ *     page lock so that migration sees its reference (R4, R8-R12).
+ *  4. Exchange (2019, seed 003).  Two pages swap contents and identities,
+ *     both counts frozen at once; for KSM pages the order of the mapping
+ *     swap and the kpfn update decides whether get_ksm_page() can misjudge
+ *     a live node (R13, R14).
+ *
+ * Every line those seeds add is behind a fix switch (group fixes), each
+ * year's design is an era, and each race has named race windows where a
+ * script, or the explorer, decides which actor runs (group sim).
+ *
+ * Contents (each a Doxygen group and a chapter of walkthrough.md):
+ *   basics     lists, bits, assertions
+ *   sim        actors, scheduling points, race windows, timelines
+ *   locks      mutexes, spinlocks, rw_semaphores, wait_event()
+ *   fixes      eras and fix switches
+ *   barriers   once-accesses and barriers, and their C11 meaning
+ *   memmap     sections, struct page, references, the page lock, the LRU
+ *   alloc      the page allocator, bad pages, injected failures
+ *   anon       processes: anon_vma, page tables, faults, fork, exit
+ *   rbtree     red-black trees
+ *   ksm        KSM: the scanner, the two trees, the keyhole
+ *   swap       the swap device, the swap cache, swap-in, reclaim
+ *   migrate    page migration
+ *   audit      the auditor
+ *   selftest   self-tests of the machinery
+ *   setup      building and tearing down the machine
+ *
+ * Lock ordering (outermost first; as mm/rmap.c's list, for what exists
+ * here):
+ *
+ *   ksm_thread_mutex
+ *     mm->mmap_sem
+ *       page lock (PG_locked)
+ *         swapper_space.tree_lock
+ *         anon_vma->lock
+ *           mm->page_table_lock
+ *   ksm_mmlist_lock                 (alone: taken with nothing held)
+ *   zone_lock, lru_lock, swap_lock, sim_mm_lock
+ *                                   (innermost; atomic steps, never held
+ *                                    across a scheduling point)
+ *
+ * Invariants, each checked by the auditor (group audit):
+ *   - both trees are red-black trees; the stable tree's live nodes are in
+ *     strictly increasing order of their pages' contents;
+ *   - a KSM page names a stable node in the tree, and that node names it;
+ *   - a stable node is never freed while its page still names it;
+ *   - an rmap_item is on the list its flags say, and on no other;
+ *   - a page's count is the sum of its ptes, caches and pins; its mapcount
+ *     is the number of ptes mapping it;
+ *   - every pte can be found from its page by the reverse map;
+ *   - the KSM counters equal a recount of the trees;
+ *   - every process reads back exactly the bytes it last wrote.
+ */
+
+/** Ask glibc for pthread and mmap extras. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ksm_ref.h"
+
+/* ================================================================ */
+/** \defgroup basics Basics: lists, bits, assertions
+ * The kernel's small vocabulary, so that the code below reads like mm/.
+ * @{ */
+
+/** Round \a x up to a multiple of the power of two \a a. */
+#define ALIGN(x, a)	(((x) + (a) - 1) & ~((unsigned long)(a) - 1))
+/** The structure that contains \a ptr as its member \a member. */
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+/** Hint for the compiler: this condition is rarely true. */
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+/** Hint for the compiler: this condition is usually true. */
+#define likely(x)	__builtin_expect(!!(x), 1)
+/** A function generated in a family, which some builds do not call. */
+#define __maybe_unused	__attribute__((unused))
+
+static void sim_bug(const char *file, int line, const char *rule);
+
+/**
+ * VM_BUG_ON(cond): we have a proof that \a cond never holds; if it does,
+ * the simulation has a bug (not a race we demonstrate), so stop at once
+ * and name the rule.  Always compiled in: a reference implementation that
+ * hides its own contradictions teaches nothing.
+ */
+#define VM_BUG_ON(cond) do {						\
+	if (unlikely(cond))						\
+		sim_bug(__FILE__, __LINE__, #cond);			\
+} while (0)
+/** BUG_ON() is VM_BUG_ON() outside mm. */
+#define BUG_ON(cond)	VM_BUG_ON(cond)
+
+/** Doubly linked list, as include/linux/list.h. */
+struct list_head {
+	struct list_head *next;		/**< following entry, or the head */
+	struct list_head *prev;		/**< preceding entry, or the head */
+};
+
+/** Make \a list an empty list. */
+static inline void INIT_LIST_HEAD(struct list_head *list)
+{
+	list->next = list;
+	list->prev = list;
+}
+
+/** Is \a head empty? */
+static inline bool list_empty(const struct list_head *head)
+{
+	return head->next == head;
+}
+
+/** Insert \a new between two known consecutive entries. */
+static inline void __list_add(struct list_head *new, struct list_head *prev,
+			      struct list_head *next)
+{
+	next->prev = new;
+	new->next = next;
+	new->prev = prev;
+	prev->next = new;
+}
+
+/** Add \a new after \a head (stack order). */
+static inline void list_add(struct list_head *new, struct list_head *head)
+{
+	__list_add(new, head, head->next);
+}
+
+/** Add \a new before \a head (queue order). */
+static inline void list_add_tail(struct list_head *new, struct list_head *head)
+{
+	__list_add(new, head->prev, head);
+}
+
+/** Unlink \a entry and leave it pointing at itself. */
+static inline void list_del_init(struct list_head *entry)
+{
+	entry->next->prev = entry->prev;
+	entry->prev->next = entry->next;
+	INIT_LIST_HEAD(entry);
+}
+
+/** The structure containing list entry \a ptr. */
+#define list_entry(ptr, type, member) container_of(ptr, type, member)
+/** The first entry of a non-empty list. */
+#define list_first_entry(head, type, member) \
+	list_entry((head)->next, type, member)
+
+/** Singly-headed doubly linked list, as the kernel's hlist. */
+struct hlist_head {
+	struct hlist_node *first;	/**< first member, or NULL */
+};
+
+/** A member of an hlist. */
+struct hlist_node {
+	struct hlist_node *next;	/**< following member, or NULL */
+	struct hlist_node **pprev;	/**< the pointer that points here */
+};
+
+/** Is \a h empty? */
+static inline bool hlist_empty(const struct hlist_head *h)
+{
+	return !h->first;
+}
+
+/** Add \a n at the front of \a h. */
+static inline void hlist_add_head(struct hlist_node *n, struct hlist_head *h)
+{
+	struct hlist_node *first = h->first;
+
+	n->next = first;
+	if (first)
+		first->pprev = &n->next;
+	h->first = n;
+	n->pprev = &h->first;
+}
+
+/** Unlink \a n from whatever hlist it is on. */
+static inline void hlist_del(struct hlist_node *n)
+{
+	struct hlist_node *next = n->next;
+	struct hlist_node **pprev = n->pprev;
+
+	*pprev = next;
+	if (next)
+		next->pprev = pprev;
+	n->next = NULL;
+	n->pprev = NULL;
+}
+
+/** The structure containing hlist member \a ptr. */
+#define hlist_entry(ptr, type, member) container_of(ptr, type, member)
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup sim Simulation: actors, scheduling points, race windows
+ *
+ * Every thread that stands in for a kernel actor (ksmd, a migrator,
+ * reclaim, memory hotplug, a process) is a struct sim_actor.  The machine
+ * runs in one of two modes:
+ *
+ *  - SIM_FREE: actors are ordinary pthreads running in parallel; locks
+ *    are pthread locks; race windows cost one predictable branch, or a
+ *    short random delay when jitter is on (stress runs use it to widen
+ *    the windows).
+ *
+ *  - SIM_SCHED: exactly one actor runs at a time.  At every scheduling
+ *    point - a race window, a lock operation, a tracked access - the
+ *    running actor asks a policy who runs next and hands the CPU over.
+ *    A script policy replays one named interleaving (the examples); the
+ *    explorer enumerates them.  Because nothing runs in parallel, a
+ *    critical section with no scheduling point inside is atomic.
+ *
+ * Simulation-only code carries the sim_ prefix; everything else keeps
+ * the kernel's names.
+ * @{ */
+
+/** Most actors a scenario may run at once. */
+#define SIM_MAX_ACTORS	16
+
+/** How actors are run: see the group description. */
+enum sim_mode {
+	SIM_FREE,
+	SIM_SCHED,
+};
+
+/** What kind of scheduling point an actor has reached. */
+enum sim_point_kind {
+	SP_START,	/**< actor about to run its function */
+	SP_WINDOW,	/**< a named race window */
+	SP_LOCK,	/**< about to take a lock */
+	SP_UNLOCK,	/**< about to release a lock */
+	SP_ACCESS,	/**< about to make a tracked access */
+	SP_BLOCK,	/**< cannot proceed until woken */
+	SP_YIELD,	/**< spinning: let the others make progress */
+	SP_EXIT,	/**< actor function returned */
+};
+
+/** An actor's scheduling state (SIM_SCHED). */
+enum sim_actor_state {
+	ACTOR_RUNNABLE,
+	ACTOR_BLOCKED,	/**< waiting on wait_key */
+	ACTOR_YIELDED,	/**< spinning; runnable once another actor moves */
+	ACTOR_DONE,
+};
+
+/** A thread standing in for a kernel actor. */
+struct sim_actor {
+	char name[24];			/**< "ksmd", "migrate", ... */
+	int id;				/**< index in sched.actors[] */
+	void (*fn)(void *arg);		/**< what it does */
+	void *arg;			/**< ...with this argument */
+	pthread_t thread;		/**< the thread it runs on */
+	/* sched.lock guards these in SIM_SCHED; the watchdog reads them: */
+	_Atomic int state;		/**< enum sim_actor_state */
+	const void *_Atomic wait_key;	/**< ACTOR_BLOCKED: waiting for */
+	const char *_Atomic wait_what;	/**< ...described for reports */
+	/* Written only by the actor itself: */
+	const char *_Atomic at;		/**< last scheduling point passed */
+	unsigned long points;		/**< scheduling points passed */
+};
+
+/**
+ * A scheduling policy (SIM_SCHED): who runs after \a cur reaches a point.
+ * pick() returns the index of a runnable actor, or -1 to abandon the run.
+ */
+struct sim_policy {
+	/** Choose who runs after \a cur reached \a kind at \a label. */
+	int (*pick)(void *ctx, struct sim_actor *cur, enum sim_point_kind kind,
+		    const char *label);
+	void *ctx;			/**< the policy's own state */
+};
+
+/** The actor running on this thread (the kernel's `current`). */
+static _Thread_local struct sim_actor *current;
+
+/** The main thread, when it acts outside any scenario. */
+static struct sim_actor sim_main_actor = { .name = "main", .id = -1 };
+
+/** Scheduler state.  lock guards everything here in SIM_SCHED. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/**< broadcast on every hand-over */
+	enum sim_mode mode;
+	struct sim_actor *actors[SIM_MAX_ACTORS];
+	int nr_actors;
+	struct sim_actor *running;	/**< the one actor allowed to run */
+	const struct sim_policy *policy;
+	bool aborted;			/**< run abandoned (deadlock, script) */
+	char why[256];			/**< ...and why */
+	bool jitter;			/**< SIM_FREE: random delay at windows */
+} sched = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+/** The current actor, or the main pseudo-actor outside any run. */
+static struct sim_actor *sim_current(void)
+{
+	return current ? current : &sim_main_actor;
+}
+
+/** Name of the current actor, for reports. */
+static const char *sim_actor_name(void)
+{
+	return sim_current()->name;
+}
+
+/** Is the calling thread under the one-at-a-time scheduler? */
+static inline bool sim_scheduled(void)
+{
+	return sched.mode == SIM_SCHED && current;
+}
+
+static void sim_point(enum sim_point_kind kind, const char *label);
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
+/* Sanitizer annotations. */
+
+#ifndef __has_feature
+/** gcc has no __has_feature(): say no to every feature. */
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+void __asan_poison_memory_region(void const volatile *addr, size_t size);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+/** Mark freed memory that we keep (quarantine) as poison for ASan. */
+static void sim_asan_poison(void *p, size_t len)
+{
+	__asan_poison_memory_region(p, len);
+}
+/** Undo sim_asan_poison() before really freeing. */
+static void sim_asan_unpoison(void *p, size_t len)
+{
+	__asan_unpoison_memory_region(p, len);
+}
+#else
+/** Without ASan, quarantined memory is simply left alone. */
+static void sim_asan_poison(void *p, size_t len) { (void)p; (void)len; }
+/** Without ASan, nothing to undo. */
+static void sim_asan_unpoison(void *p, size_t len) { (void)p; (void)len; }
+#endif
+
+/**
+ * SIM_RACY_READS marks the functions that read page contents racily by
+ * design (ksmd's checksum and compares run while processes write: that is
+ * what the checksum and the write-protect-and-compare are for), so that
+ * ThreadSanitizer does not report the race the kernel accepts.
+ */
+#if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
+#define SIM_RACY_READS	__attribute__((no_sanitize("thread")))
+#else
+#define SIM_RACY_READS
+#endif
+
+/* ---------------------------------------------------------------- */
+/** \addtogroup sim
+ * @{ */
+
+/** Print a report line and stop: the simulation contradicted itself. */
+static void sim_bug(const char *file, int line, const char *rule)
+{
+	fflush(stdout);
+	fprintf(stderr, "kernel BUG at %s:%d: %s (actor %s)\n",
+		file, line, rule, sim_actor_name());
+	fflush(stderr);
+	_exit(3);
+}
+
+/** Silence sim_report() (--quiet). */
+static bool sim_quiet;
+
+/** Silence or restore sim_report(). */
+void sim_set_quiet(bool quiet)
+{
+	sim_quiet = quiet;
+}
+
+/** Print one report line on stdout. */
+void sim_report(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (sim_quiet)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/** Can the actor at index \a i be given the CPU?  Caller holds sched.lock. */
+static bool sched_runnable(int i)
+{
+	return atomic_load(&sched.actors[i]->state) == ACTOR_RUNNABLE;
+}
+
+/**
+ * The default policy: keep running the current actor while it can run;
+ * otherwise the runnable actor with the lowest index.
+ */
+static int sched_pick_default(struct sim_actor *cur)
+{
+	int i;
+
+	if (cur && sched_runnable(cur->id))
+		return cur->id;
+	for (i = 0; i < sched.nr_actors; i++)
+		if (sched_runnable(i))
+			return i;
+	return -1;
+}
+
+/** Abandon the run: every actor stops where it stands.  Holds sched.lock. */
+static void sched_abort(const char *why)
+{
+	if (!sched.aborted) {
+		sched.aborted = true;
+		snprintf(sched.why, sizeof(sched.why), "%s", why);
+	}
+	sched.running = NULL;
+	pthread_cond_broadcast(&sched.cond);
+}
+
+/** Describe who is stuck on what, for a deadlock report. */
+static void sched_describe_stuck(char *buf, size_t len)
+{
+	size_t off = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < sched.nr_actors && off < len; i++) {
+		struct sim_actor *a = sched.actors[i];
+		int st = atomic_load(&a->state);
+
+		if (st == ACTOR_DONE)
+			continue;
+		off += snprintf(buf + off, len - off, "%s%s %s %s",
+				off ? "; " : "", a->name,
+				st == ACTOR_BLOCKED ? "blocked in" : "spinning at",
+				st == ACTOR_BLOCKED && a->wait_what ?
+				a->wait_what : (a->at ? a->at : "?"));
+	}
+}
+
+/**
+ * Choose the next actor after \a me reached a point of \a kind, and hand
+ * over the CPU; return when \a me may run again.  Caller holds sched.lock.
+ */
+static void sched_next(struct sim_actor *me, enum sim_point_kind kind,
+		       const char *label)
+{
+	int next, i, stuck = 0, alive = 0;
+	char who[200];
+
+	if (sched.aborted)
+		goto wait;
+	/* Any move by another actor lets the spinners try again. */
+	if (kind != SP_YIELD && kind != SP_BLOCK)
+		for (i = 0; i < sched.nr_actors; i++)
+			if (i != me->id && atomic_load(&sched.actors[i]->state)
+			    == ACTOR_YIELDED)
+				atomic_store(&sched.actors[i]->state,
+					     ACTOR_RUNNABLE);
+	for (i = 0; i < sched.nr_actors; i++) {
+		int st = atomic_load(&sched.actors[i]->state);
+
+		alive += st != ACTOR_DONE;
+		stuck += st == ACTOR_BLOCKED || st == ACTOR_YIELDED;
+	}
+	if (!alive) {
+		sched.running = NULL;		/* the run is over */
+		pthread_cond_broadcast(&sched.cond);
+		return;
+	}
+	if (stuck == alive) {
+		/* Nobody can move.  A spinner alone spins forever. */
+		sched_describe_stuck(who, sizeof(who));
+		sched_abort(who);
+		snprintf(sched.why, sizeof(sched.why), "%s: %s",
+			 kind == SP_YIELD ? "livelock" : "deadlock", who);
+		goto wait;
+	}
+	if (sched.policy)
+		next = sched.policy->pick(sched.policy->ctx, me, kind, label);
+	else
+		next = sched_pick_default(me);
+	if (next < 0 || next >= sched.nr_actors || !sched_runnable(next)) {
+		if (!sched.aborted)
+			sched_abort("the schedule chose an actor that cannot run");
+		goto wait;
+	}
+	sched.running = sched.actors[next];
+	pthread_cond_broadcast(&sched.cond);
+wait:
+	if (kind == SP_EXIT)
+		return;
+	while (sched.running != me)
+		pthread_cond_wait(&sched.cond, &sched.lock);
+}
+
+/**
+ * A scheduling point: in SIM_SCHED, let the policy decide who runs next.
+ * \a label names the point ("lock ksm_thread_mutex", a window's name).
+ */
+static void sim_point(enum sim_point_kind kind, const char *label)
+{
+	struct sim_actor *me = current;
+
+	if (!sim_scheduled())
+		return;
+	me->at = label;
+	me->points++;
+	pthread_mutex_lock(&sched.lock);
+	sched_next(me, kind, label);
+	pthread_mutex_unlock(&sched.lock);
+}
+
+/**
+ * Block the current actor until sim_wake(\a key) (SIM_SCHED only).  The
+ * caller re-checks its condition on return: wakeups may be spurious.
+ */
+static void sim_block(const void *key, const char *what)
+{
+	struct sim_actor *me = current;
+
+	pthread_mutex_lock(&sched.lock);
+	me->wait_key = key;
+	me->wait_what = what;
+	atomic_store(&me->state, ACTOR_BLOCKED);
+	sched_next(me, SP_BLOCK, what);
+	me->wait_key = NULL;
+	me->wait_what = NULL;
+	pthread_mutex_unlock(&sched.lock);
+}
+
+/** Make every actor blocked on \a key runnable (SIM_SCHED only). */
+static void sim_wake(const void *key)
+{
+	int i;
+
+	pthread_mutex_lock(&sched.lock);
+	for (i = 0; i < sched.nr_actors; i++) {
+		struct sim_actor *a = sched.actors[i];
+
+		if (atomic_load(&a->state) == ACTOR_BLOCKED &&
+		    a->wait_key == key)
+			atomic_store(&a->state, ACTOR_RUNNABLE);
+	}
+	pthread_mutex_unlock(&sched.lock);
+}
+
+/**
+ * cpu_relax(): the current actor is spinning, waiting for another to
+ * change something.  In SIM_SCHED it stays off the CPU until some other
+ * actor has passed a scheduling point (if none can, that is a livelock).
+ */
+static void cpu_relax(void)
+{
+	struct sim_actor *me = current;
+
+	if (!sim_scheduled()) {
+		sched_yield();
+		return;
+	}
+	pthread_mutex_lock(&sched.lock);
+	atomic_store(&me->state, ACTOR_YIELDED);
+	me->at = "cpu_relax";
+	sched_next(me, SP_YIELD, "cpu_relax");
+	atomic_store(&me->state, ACTOR_RUNNABLE);
+	pthread_mutex_unlock(&sched.lock);
+}
+
+/** Thread body of every actor. */
+static void *sim_actor_main(void *arg)
+{
+	struct sim_actor *me = arg;
+
+	current = me;
+	if (sched.mode == SIM_SCHED) {
+		pthread_mutex_lock(&sched.lock);
+		while (sched.running != me)
+			pthread_cond_wait(&sched.cond, &sched.lock);
+		pthread_mutex_unlock(&sched.lock);
+	}
+	me->at = "start";
+	me->fn(me->arg);
+	me->at = "done";
+	if (sched.mode == SIM_SCHED) {
+		pthread_mutex_lock(&sched.lock);
+		atomic_store(&me->state, ACTOR_DONE);
+		sched_next(me, SP_EXIT, "done");
+		pthread_mutex_unlock(&sched.lock);
+	} else {
+		atomic_store(&me->state, ACTOR_DONE);
+	}
+	return NULL;
+}
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
+/** \addtogroup sim
+ * @{ */
+
+/** The script being replayed by sim_run_script(), if any. */
+static struct {
+	const struct sim_step *steps;
+	int nr_steps;
+	int step;			/**< index of the step in progress */
+	int hits;			/**< window hits so far in this step */
+	char error[200];
+} script;
+
+/** Split "window#n" into its name length and occurrence n (default 1). */
+static size_t script_target(const char *until, int *nth)
+{
+	const char *hash = strchr(until, '#');
+
+	*nth = hash ? atoi(hash + 1) : 1;
+	return hash ? (size_t)(hash - until) : strlen(until);
+}
+
+/** Index of the actor called \a name in the current run, or -1. */
+static int sched_actor_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < sched.nr_actors; i++)
+		if (!strcmp(sched.actors[i]->name, name))
+			return i;
+	return -1;
+}
+
+/** Begin step \a s of the script: return its actor, or -1 on error. */
+static int script_begin_step(int s)
+{
+	int a;
+
+	script.step = s;
+	script.hits = 0;
+	if (s >= script.nr_steps)
+		return sched_pick_default(NULL);
+	a = sched_actor_index(script.steps[s].actor);
+	if (a < 0 || !sched_runnable(a)) {
+		snprintf(script.error, sizeof(script.error),
+			 "step %d: actor %s cannot run%s%s", s + 1,
+			 script.steps[s].actor, a < 0 ? " (no such actor)" :
+			 " (it is blocked in ",
+			 a < 0 ? "" : (sched.actors[a]->wait_what ?
+				       sched.actors[a]->wait_what : "?"));
+		if (a >= 0)
+			strncat(script.error, ")",
+				sizeof(script.error) - strlen(script.error) - 1);
+		return -1;
+	}
+	return a;
+}
+
+/**
+ * The script policy: run each step's actor until it reaches the step's
+ * window (or blocks, or finishes, as the step says), then the next step's.
+ * After the last step, run whatever is left to completion.
+ */
+static int script_pick(void *ctx, struct sim_actor *cur,
+		       enum sim_point_kind kind, const char *label)
+{
+	const struct sim_step *st;
+	size_t n;
+	int nth;
+
+	(void)ctx;
+	if (!cur)
+		return script_begin_step(0);
+	if (script.step >= script.nr_steps)
+		return sched_pick_default(cur);
+	st = &script.steps[script.step];
+	if (strcmp(cur->name, st->actor))
+		return sched_pick_default(cur);	/* cannot happen */
+	if (!strcmp(st->until, "blocked")) {
+		if (kind == SP_BLOCK || kind == SP_YIELD)
+			return script_begin_step(script.step + 1);
+	} else if (!strcmp(st->until, "done")) {
+		if (kind == SP_EXIT)
+			return script_begin_step(script.step + 1);
+	} else {
+		n = script_target(st->until, &nth);
+		if (kind == SP_WINDOW && strlen(label) == n &&
+		    !strncmp(label, st->until, n) && ++script.hits == nth)
+			return script_begin_step(script.step + 1);
+	}
+	if (kind == SP_BLOCK || kind == SP_YIELD || kind == SP_EXIT) {
+		snprintf(script.error, sizeof(script.error),
+			 "step %d: %s %s before reaching %s", script.step + 1,
+			 cur->name, kind == SP_EXIT ? "finished" :
+			 kind == SP_YIELD ? "span" : "blocked", st->until);
+		return -1;
+	}
+	return cur->id;
+}
+
+/** The policy of sim_run_script(). */
+static const struct sim_policy script_policy = { .pick = script_pick };
+
+/** Reset the scheduler and create the actors' threads. */
+static int sched_start(const struct sim_actor_spec *specs, int n,
+		       enum sim_mode mode, const struct sim_policy *policy)
+{
+	int i;
+
+	if (n <= 0 || n > SIM_MAX_ACTORS)
+		return -EINVAL;
+	sched.mode = mode;
+	sched.policy = policy;
+	sched.nr_actors = n;
+	sched.aborted = false;
+	sched.why[0] = '\0';
+	sched.running = NULL;
+	for (i = 0; i < n; i++) {
+		struct sim_actor *a = calloc(1, sizeof(*a));
+
+		if (!a)
+			return -ENOMEM;
+		snprintf(a->name, sizeof(a->name), "%s", specs[i].name);
+		a->id = i;
+		a->fn = specs[i].fn;
+		a->arg = specs[i].arg;
+		atomic_store(&a->state, ACTOR_RUNNABLE);
+		sched.actors[i] = a;
+	}
+	for (i = 0; i < n; i++)
+		if (pthread_create(&sched.actors[i]->thread, NULL,
+				   sim_actor_main, sched.actors[i]))
+			return -EAGAIN;
+	return 0;
+}
+
+/** Free the actors of a finished run (all threads joined). */
+static void sched_finish(void)
+{
+	int i;
+
+	for (i = 0; i < sched.nr_actors; i++) {
+		free(sched.actors[i]);
+		sched.actors[i] = NULL;
+	}
+	sched.nr_actors = 0;
+	sched.mode = SIM_FREE;
+	sched.policy = NULL;
+}
+
+/** Has every actor finished?  Caller holds sched.lock or does not care. */
+static bool sched_all_done(void)
+{
+	int i;
+
+	for (i = 0; i < sched.nr_actors; i++)
+		if (atomic_load(&sched.actors[i]->state) != ACTOR_DONE)
+			return false;
+	return true;
+}
+
+/** Why the last run was abandoned, for sim_run_error(). */
+static char sim_run_why[320];
+
+/** Why the last run failed ("" if it did not). */
+const char *sim_run_error(void)
+{
+	return sim_run_why;
+}
+
+/**
+ * Run actors one at a time under \a policy (NULL: each runs until it
+ * blocks).  Returns 0 when all finished, -EDEADLK when the run was
+ * abandoned (deadlock, livelock, a policy error); sim_run_error() says why.
+ * An abandoned run leaves its threads stopped forever: the machine is
+ * mid-operation and nothing more may run on it.
+ */
+static int sim_run_sched(const struct sim_actor_spec *specs, int n,
+			 const struct sim_policy *policy)
+{
+	int i, err;
+
+	sim_run_why[0] = '\0';
+	err = sched_start(specs, n, SIM_SCHED, policy);
+	if (err)
+		return err;
+	pthread_mutex_lock(&sched.lock);
+	sched_next(&sim_main_actor, SP_START, "start");
+	while (!sched.aborted && !sched_all_done())
+		pthread_cond_wait(&sched.cond, &sched.lock);
+	pthread_mutex_unlock(&sched.lock);
+	if (sched.aborted) {
+		snprintf(sim_run_why, sizeof(sim_run_why), "%s%s%s",
+			 script.error[0] ? script.error : sched.why,
+			 script.error[0] && sched.why[0] ? "; " : "",
+			 script.error[0] ? "" : "");
+		return -EDEADLK;
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(sched.actors[i]->thread, NULL);
+	sched_finish();
+	return 0;
+}
+
+/** Replay \a steps (see struct sim_step).  Returns as sim_run_sched(). */
+int sim_run_script(const struct sim_actor_spec *specs, int n,
+		   const struct sim_step *steps, int nr_steps)
+{
+	memset(&script, 0, sizeof(script));
+	script.steps = steps;
+	script.nr_steps = nr_steps;
+	return sim_run_sched(specs, n, &script_policy);
+}
+
+/**
+ * Run actors as free pthreads.  If they have not all finished within
+ * \a timeout_ms, the watchdog names each stuck actor and what it waits
+ * for, and -ETIMEDOUT is returned (the stuck threads are left behind).
+ */
+int sim_run_free(const struct sim_actor_spec *specs, int n,
+		 unsigned int timeout_ms)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	unsigned int waited = 0;
+	int i, err;
+
+	sim_run_why[0] = '\0';
+	err = sched_start(specs, n, SIM_FREE, NULL);
+	if (err)
+		return err;
+	while (!sched_all_done()) {
+		if (timeout_ms && waited >= timeout_ms) {
+			size_t off;
+
+			off = snprintf(sim_run_why, sizeof(sim_run_why),
+				       "watchdog: no progress for %u ms: ",
+				       timeout_ms);
+			sched_describe_stuck(sim_run_why + off,
+					     sizeof(sim_run_why) - off);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&ts, NULL);
+		waited += 5;
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(sched.actors[i]->thread, NULL);
+	sched_finish();
+	return 0;
+}
+
+/** SIM_FREE: delay at race windows to make races likelier (stress). */
+void sim_set_jitter(bool on)
+{
+	sched.jitter = on;
+}
+
+/** A tiny per-thread random number generator (xorshift). */
+static unsigned int sim_rand(void)
+{
+	static _Thread_local unsigned int x;
+
+	if (!x)
+		x = (unsigned int)(uintptr_t)&x ^ (unsigned int)time(NULL) ^
+		    (unsigned int)(uintptr_t)pthread_self();
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return x;
+}
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
+/** \addtogroup sim
+ * @{ */
+
+/**
+ * Named race windows: the places where the seeds' races happen.  In
+ * SIM_SCHED each is a scheduling point that a script can stop at; in
+ * SIM_FREE it costs a branch, or a short random delay under jitter.
+ */
+enum race_window {
+	RW_GET_KSM_PAGE_PEEKED,	/**< mapping matched, no reference yet */
+	RW_GET_KSM_PAGE_GOT,	/**< reference taken, before the recheck */
+	RW_GET_KSM_PAGE_STALE,	/**< about to judge the node stale */
+	RW_KSM_SEARCH_FOUND,	/**< stable_tree_search() found a match */
+	RW_KSM_MERGE_DONE,	/**< try_to_merge_with_ksm_page() succeeded */
+	NR_RACE_WINDOWS
+};
+
+/** Names of the race windows, as scripts and replays spell them. */
+static const char *const race_window_names[NR_RACE_WINDOWS] = {
+	[RW_GET_KSM_PAGE_PEEKED] = "get_ksm_page:peeked",
+	[RW_GET_KSM_PAGE_GOT] = "get_ksm_page:got",
+	[RW_GET_KSM_PAGE_STALE] = "get_ksm_page:stale",
+	[RW_KSM_SEARCH_FOUND] = "stable_tree_search:found",
+	[RW_KSM_MERGE_DONE] = "cmp_and_merge_page:merged",
+};
+
+/** Is \a name (optionally with "#n") a race window?  For scripts. */
+bool sim_window_exists(const char *name)
+{
+	int i, nth;
+	size_t n = script_target(name, &nth);
+
+	for (i = 0; i < NR_RACE_WINDOWS; i++)
+		if (strlen(race_window_names[i]) == n &&
+		    !strncmp(race_window_names[i], name, n))
+			return nth > 0;
+	return false;
+}
+
+/** Name of race window \a i, or NULL past the last. */
+const char *sim_window_name(int i)
+{
+	return i >= 0 && i < NR_RACE_WINDOWS ? race_window_names[i] : NULL;
+}
+
+/** A race window: see enum race_window. */
+static void race_window(enum race_window w)
+{
+	if (sim_scheduled()) {
+		sim_point(SP_WINDOW, race_window_names[w]);
+		return;
+	}
+	if (unlikely(sched.jitter) && current && (sim_rand() & 3) == 0) {
+		unsigned int spins = sim_rand() % 2000;
+
+		while (spins--)
+			if ((spins & 255) == 0)
+				sched_yield();
+	}
+}
+
+/* ---------------------------------------------------------------- */
+
+/** One line of an actor's part in a timeline. */
+struct sim_trace_entry {
+	int actor;		/**< column: the actor's index in the trace */
+	char text[100];		/**< what it did */
+};
+
+/** The trace of the current scenario: what each actor did, in order. */
+static struct {
+	pthread_mutex_t lock;
+	bool on;
+	struct sim_trace_entry *ent;
+	size_t nr, cap;
+	char names[SIM_MAX_ACTORS][24];
+	int nr_names;
+} trace = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/** Start (or stop and forget) recording a trace. */
+void sim_trace_enable(bool on)
+{
+	pthread_mutex_lock(&trace.lock);
+	trace.on = on;
+	trace.nr = 0;
+	trace.nr_names = 0;
+	pthread_mutex_unlock(&trace.lock);
+}
+
+/** Index of the current actor's column in the trace.  Holds trace.lock. */
+static int trace_column(void)
+{
+	const char *name = sim_actor_name();
+	int i;
+
+	for (i = 0; i < trace.nr_names; i++)
+		if (!strcmp(trace.names[i], name))
+			return i;
+	if (trace.nr_names == SIM_MAX_ACTORS)
+		return SIM_MAX_ACTORS - 1;
+	snprintf(trace.names[trace.nr_names], sizeof(trace.names[0]), "%s",
+		 name);
+	return trace.nr_names++;
+}
+
+/**
+ * Record what the current actor just did, for the timeline (a kernel
+ * tracepoint, in effect).  Free when tracing is off.
+ */
+static void sim_trace(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static void sim_trace(const char *fmt, ...)
+{
+	struct sim_trace_entry *e;
+	va_list ap;
+
+	if (likely(!trace.on))
+		return;
+	pthread_mutex_lock(&trace.lock);
+	if (trace.nr == trace.cap) {
+		size_t cap = trace.cap ? 2 * trace.cap : 256;
+		void *p = realloc(trace.ent, cap * sizeof(*trace.ent));
+
+		if (!p) {
+			pthread_mutex_unlock(&trace.lock);
+			return;
+		}
+		trace.ent = p;
+		trace.cap = cap;
+	}
+	e = &trace.ent[trace.nr++];
+	e->actor = trace_column();
+	va_start(ap, fmt);
+	vsnprintf(e->text, sizeof(e->text), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&trace.lock);
+}
+
+/** Print \a text in column \a col of \a ncol, wrapping within it. */
+static void timeline_row(FILE *f, const char *text, int col, int ncol,
+			 int width)
+{
+	size_t len = strlen(text), off = 0;
+
+	do {
+		size_t n = len - off;
+
+		if (n > (size_t)width)
+			n = width;
+		/* Break at a space when the line must wrap. */
+		if (off + n < len) {
+			size_t k = n;
+
+			while (k > (size_t)width / 2 && text[off + k] != ' ')
+				k--;
+			if (text[off + k] == ' ')
+				n = k;
+		}
+		fprintf(f, "\t%*s%.*s\n", col * (width + 2), "", (int)n,
+			text + off);
+		off += n;
+		while (off < len && text[off] == ' ')
+			off++;
+	} while (off < len);
+	(void)ncol;
+}
+
+/**
+ * Print the trace as a timeline in the convention of memory-barriers.txt:
+ * one column per actor, time flowing down.
+ */
+void sim_timeline_print(FILE *f)
+{
+	int width, i;
+	size_t k;
+
+	pthread_mutex_lock(&trace.lock);
+	if (!trace.nr_names) {
+		pthread_mutex_unlock(&trace.lock);
+		return;
+	}
+	width = (96 - 2 * trace.nr_names) / trace.nr_names;
+	if (width > 40)
+		width = 40;
+	fputc('\t', f);
+	for (i = 0; i < trace.nr_names; i++)
+		fprintf(f, "%-*s  ", width, trace.names[i]);
+	fputs("\n\t", f);
+	for (i = 0; i < trace.nr_names; i++)
+		fprintf(f, "%.*s  ", width,
+			"================================================");
+	fputc('\n', f);
+	for (k = 0; k < trace.nr; k++)
+		timeline_row(f, trace.ent[k].text, trace.ent[k].actor,
+			     trace.nr_names, width);
+	pthread_mutex_unlock(&trace.lock);
+}
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup locks Locks and waits
+ *
+ * The kernel's sleeping and spinning locks, and wait_event(), as thin
+ * wrappers.  Every operation is a scheduling point, so that under
+ * SIM_SCHED the policy decides who gets a contended lock and who runs
+ * after a release.  Each lock remembers its owner, so that contracts
+ * ("Caller must hold ...") can be asserted and a watchdog can say who
+ * holds what.
+ *
+ * In SIM_FREE a lock is a pthread lock.  In SIM_SCHED only one actor runs
+ * at a time, so the lock is just its owner field: taking a held lock
+ * blocks the actor in the scheduler until the release wakes it.
+ * @{ */
+
+/** A sleeping lock, as struct mutex. */
+struct mutex {
+	pthread_mutex_t m;			/**< SIM_FREE */
+	struct sim_actor *_Atomic owner;	/**< holder, or NULL */
+	const char *name;			/**< for reports */
+};
+
+/** Static initializer of a mutex called \a n. */
+#define MUTEX_INIT(n)	{ PTHREAD_MUTEX_INITIALIZER, NULL, n }
+
+/**
+ * spinlock_t: in user space nothing distinguishes spinning from sleeping
+ * that the design depends on, so a spinlock is a mutex under the name the
+ * kernel uses.
+ */
+typedef struct mutex spinlock_t;
+
+/** Initialize a lock at run time. */
+static void mutex_init(struct mutex *lock, const char *name)
+{
+	pthread_mutex_init(&lock->m, NULL);
+	lock->owner = NULL;
+	lock->name = name;
+}
+
+/** Take \a lock, sleeping while another actor holds it. */
+static void mutex_lock(struct mutex *lock)
+{
+	struct sim_actor *me = sim_current();
+
+	sim_point(SP_LOCK, lock->name);
+	VM_BUG_ON(atomic_load(&lock->owner) == me);	/* self-deadlock */
+	if (sim_scheduled()) {
+		while (atomic_load(&lock->owner))
+			sim_block(lock, lock->name);
+	} else {
+		me->wait_what = lock->name;
+		pthread_mutex_lock(&lock->m);
+		me->wait_what = NULL;
+	}
+	atomic_store(&lock->owner, me);
+}
+
+/** Release \a lock.  Caller must hold it. */
+static void mutex_unlock(struct mutex *lock)
+{
+	VM_BUG_ON(atomic_load(&lock->owner) != sim_current());
+	sim_point(SP_UNLOCK, lock->name);
+	atomic_store(&lock->owner, NULL);
+	if (sim_scheduled())
+		sim_wake(lock);
+	else
+		pthread_mutex_unlock(&lock->m);
+}
+
+/** Does the current actor hold \a lock?  For assertions. */
+static bool mutex_is_mine(struct mutex *lock)
+{
+	return atomic_load(&lock->owner) == sim_current();
+}
+
+/** spin_lock(): see spinlock_t. */
+static inline void spin_lock(spinlock_t *lock)
+{
+	mutex_lock(lock);
+}
+
+/** spin_unlock(): see spinlock_t. */
+static inline void spin_unlock(spinlock_t *lock)
+{
+	mutex_unlock(lock);
+}
+
+/** A reader-writer semaphore, as mmap_sem. */
+struct rw_semaphore {
+	pthread_rwlock_t rw;			/**< SIM_FREE */
+	_Atomic int readers;			/**< readers holding it */
+	struct sim_actor *_Atomic writer;	/**< writer holding it */
+	const char *name;			/**< for reports */
+};
+
+/** Initialize an rw_semaphore. */
+static void init_rwsem(struct rw_semaphore *sem, const char *name)
+{
+	pthread_rwlock_init(&sem->rw, NULL);
+	sem->readers = 0;
+	sem->writer = NULL;
+	sem->name = name;
+}
+
+/** Take \a sem for reading. */
+static void down_read(struct rw_semaphore *sem)
+{
+	sim_point(SP_LOCK, sem->name);
+	if (sim_scheduled()) {
+		while (atomic_load(&sem->writer))
+			sim_block(sem, sem->name);
+	} else {
+		sim_current()->wait_what = sem->name;
+		pthread_rwlock_rdlock(&sem->rw);
+		sim_current()->wait_what = NULL;
+	}
+	atomic_fetch_add(&sem->readers, 1);
+}
+
+/** Release \a sem held for reading. */
+static void up_read(struct rw_semaphore *sem)
+{
+	sim_point(SP_UNLOCK, sem->name);
+	VM_BUG_ON(atomic_fetch_sub(&sem->readers, 1) <= 0);
+	if (sim_scheduled())
+		sim_wake(sem);
+	else
+		pthread_rwlock_unlock(&sem->rw);
+}
+
+/** Take \a sem for writing. */
+static void down_write(struct rw_semaphore *sem)
+{
+	sim_point(SP_LOCK, sem->name);
+	if (sim_scheduled()) {
+		while (atomic_load(&sem->writer) || atomic_load(&sem->readers))
+			sim_block(sem, sem->name);
+	} else {
+		sim_current()->wait_what = sem->name;
+		pthread_rwlock_wrlock(&sem->rw);
+		sim_current()->wait_what = NULL;
+	}
+	atomic_store(&sem->writer, sim_current());
+}
+
+/** Release \a sem held for writing. */
+static void up_write(struct rw_semaphore *sem)
+{
+	VM_BUG_ON(atomic_load(&sem->writer) != sim_current());
+	sim_point(SP_UNLOCK, sem->name);
+	atomic_store(&sem->writer, NULL);
+	if (sim_scheduled())
+		sim_wake(sem);
+	else
+		pthread_rwlock_unlock(&sem->rw);
+}
+
+/**
+ * Hashed wait queues (SIM_FREE), as the kernel hashes page waitqueues:
+ * a sleeper checks its condition under the bucket's lock, and a waker
+ * changes the condition before taking that lock to broadcast, so no
+ * wakeup can fall between the check and the sleep.
+ */
+struct wait_bucket {
+	pthread_mutex_t lock;		/**< held while checking a condition */
+	pthread_cond_t cond;		/**< sleepers of every key hashed here */
+};
+
+/** Buckets in the hashed wait table. */
+#define WAIT_TABLE_SIZE	64
+/** The hashed wait table (SIM_FREE). */
+static struct wait_bucket wait_table[WAIT_TABLE_SIZE];
+
+/** The bucket that \a key hashes to. */
+static struct wait_bucket *wait_bucket_of(const void *key)
+{
+	uintptr_t h = (uintptr_t)key;
+
+	h ^= h >> 17;
+	h *= 0x9e3779b97f4a7c15ull;
+	return &wait_table[(h >> 32) % WAIT_TABLE_SIZE];
+}
+
+/** Begin a wait on \a key (see wait_event()). */
+static struct wait_bucket *sim_wait_prepare(const void *key)
+{
+	struct wait_bucket *b;
+
+	if (sim_scheduled())
+		return NULL;
+	b = wait_bucket_of(key);
+	pthread_mutex_lock(&b->lock);
+	return b;
+}
+
+/** Sleep once on \a key; the caller re-checks its condition. */
+static void sim_wait_sleep(struct wait_bucket *b, const void *key,
+			   const char *what)
+{
+	if (!b) {
+		sim_block(key, what);
+		return;
+	}
+	sim_current()->wait_what = what;
+	pthread_cond_wait(&b->cond, &b->lock);
+	sim_current()->wait_what = NULL;
+}
+
+/** Sleep once on \a key for at most \a ms milliseconds. */
+static void sim_wait_sleep_timeout(struct wait_bucket *b, const void *key,
+				   const char *what, unsigned int ms)
+{
+	struct timespec ts;
+
+	if (!b) {
+		cpu_relax();
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	sim_current()->wait_what = what;
+	pthread_cond_timedwait(&b->cond, &b->lock, &ts);
+	sim_current()->wait_what = NULL;
+	(void)key;
+}
+
+/** End a wait begun by sim_wait_prepare(). */
+static void sim_wait_finish(struct wait_bucket *b)
+{
+	if (b)
+		pthread_mutex_unlock(&b->lock);
+}
+
+/** Wake every actor waiting on \a key. */
+static void wake_up_key(const void *key)
+{
+	struct wait_bucket *b;
+
+	if (sim_scheduled()) {
+		sim_wake(key);
+		return;
+	}
+	b = wait_bucket_of(key);
+	pthread_mutex_lock(&b->lock);
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/**
+ * wait_event(key, condition): sleep until \a condition holds, woken by
+ * wake_up_key(key) from whoever changes it.  A macro, as in the kernel,
+ * because the condition must be re-evaluated on every wakeup.
+ */
+#define wait_event(key, condition) do {					\
+	struct wait_bucket *__wb = sim_wait_prepare(key);		\
+	while (!(condition))						\
+		sim_wait_sleep(__wb, (key), #condition);		\
+	sim_wait_finish(__wb);						\
+} while (0)
+
+/** Initialize the wait table; called once from sim_init(). */
+static void wait_table_init(void)
+{
+	static bool done;
+	int i;
+
+	if (done)
+		return;
+	for (i = 0; i < WAIT_TABLE_SIZE; i++) {
+		pthread_mutex_init(&wait_table[i].lock, NULL);
+		pthread_cond_init(&wait_table[i].cond, NULL);
+	}
+	done = true;
+}
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup fixes Eras and fix switches
+ *
+ * Every line a seed patch adds is behind a switch, on by default, so that
+ * turning it off shows the race it closes; and the design of each year is
+ * an era (RACES.md, "Eras") selectable at run time, so that one scenario
+ * runs under the code of different years.  Switches and era are read
+ * without locks: they may only change while no actor runs.
+ * @{ */
+
+/** What each fix switch is: name, seed, race, meaning. */
+struct ksm_fix_info {
+	const char *name;		/**< as --without spells it */
+	const char *doc;		/**< seed, race, what the line does */
+};
+
+/** The table of fix switches; the index is enum ksm_fix. */
+static const struct ksm_fix_info ksm_fixes[NR_FIXES] = {
+	[FIX_KEYHOLE_CHECK] = { "keyhole_check",
+		"001: get_ksm_page() checks page->mapping before taking a "
+		"reference, so ksmd never touches a stranger's refcount" },
+	[FIX_KEYHOLE_GPUZ] = { "keyhole_gpuz",
+		"001, R3: the reference is get_page_unless_zero(), which "
+		"fails on a free page instead of raising its count" },
+	[FIX_KEYHOLE_RECHECK] = { "keyhole_recheck",
+		"001, R2: page->mapping is checked again once the reference "
+		"is held, in case the frame was freed and reused" },
+	[FIX_KEYHOLE_LOCK_RECHECK] = { "keyhole_lock_recheck",
+		"001/000, R4: with locked, page->mapping is checked again "
+		"after lock_page()" },
+	[FIX_KEYHOLE_PRUNE] = { "keyhole_prune",
+		"001, R3: a node found stale is removed from the stable tree "
+		"with its rmap_items" },
+	[FIX_KEYHOLE_NODE_LIFE] = { "keyhole_node_life",
+		"001, R3: a stable node is freed only when its page has gone, "
+		"not when its last rmap_item goes" },
+	[FIX_DEP_BARRIER] = { "dep_barrier",
+		"000/002, R11: smp_read_barrier_depends() between reading "
+		"kpfn and reading the page's mapping (Alpha)" },
+	[FIX_SWAPCACHE_SPIN] = { "swapcache_spin",
+		"000, R9: a zero count on a swap cache page may be migration's "
+		"freeze: spin, do not judge the node stale" },
+	[FIX_RMB] = { "rmb",
+		"000, R10: smp_rmb() at stale:, pairing with ksm_migrate_page()'s "
+		"smp_wmb(), before rereading kpfn" },
+	[FIX_KPFN_RECHECK] = { "kpfn_recheck",
+		"000, R8: at stale:, reread kpfn and try again if migration "
+		"moved the page" },
+};
+
+/** Names of the eras; the index is enum ksm_era. */
+static const char *const ksm_era_names[NR_ERAS] = {
+	[ERA_PINNED] = "pinned",
+	[ERA_KEYHOLE] = "keyhole",
+	[ERA_HOTREMOVE] = "hotremove",
+	[ERA_MIGRATION] = "migration",
+	[ERA_EXCHANGE] = "exchange",
+};
+
+/** The era in force. */
+static enum ksm_era ksm_era = ERA_KEYHOLE;
+/** Fixes switched off: a bit per enum ksm_fix. */
+static unsigned long ksm_fixes_off;
+
+/** Is \a fix on?  Cheap enough for every fast path. */
+static inline bool fix_on(enum ksm_fix fix)
+{
+	return !(ksm_fixes_off & (1UL << fix));
+}
+
+/** Does the current era include the design of \a era? */
+static inline bool era_since(enum ksm_era era)
+{
+	return ksm_era >= era;
+}
+
+int ksm_set_era(enum ksm_era era)
+{
+	if ((unsigned int)era >= NR_ERAS)
+		return -EINVAL;
+	ksm_era = era;
+	ksm_fixes_off = 0;
+	return 0;
+}
+
+enum ksm_era ksm_get_era(void)
+{
+	return ksm_era;
+}
+
+int ksm_fix_set(enum ksm_fix fix, bool on)
+{
+	if ((unsigned int)fix >= NR_FIXES)
+		return -EINVAL;
+	if (on)
+		ksm_fixes_off &= ~(1UL << fix);
+	else
+		ksm_fixes_off |= 1UL << fix;
+	return 0;
+}
+
+bool ksm_fix_on(enum ksm_fix fix)
+{
+	return (unsigned int)fix < NR_FIXES && fix_on(fix);
+}
+
+int ksm_era_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; name && i < NR_ERAS; i++)
+		if (!strcmp(ksm_era_names[i], name))
+			return i;
+	return -1;
+}
+
+int ksm_fix_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; name && i < NR_FIXES; i++)
+		if (!strcmp(ksm_fixes[i].name, name))
+			return i;
+	return -1;
+}
+
+const char *ksm_era_name(enum ksm_era era)
+{
+	return (unsigned int)era < NR_ERAS ? ksm_era_names[era] : NULL;
+}
+
+const char *ksm_fix_name(enum ksm_fix fix)
+{
+	return (unsigned int)fix < NR_FIXES ? ksm_fixes[fix].name : NULL;
+}
+
+const char *ksm_fix_doc(enum ksm_fix fix)
+{
+	return (unsigned int)fix < NR_FIXES ? ksm_fixes[fix].doc : NULL;
+}
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup barriers Once-accesses and barriers
+ *
+ * The seeds order a few accesses with barriers: the stable node's kpfn,
+ * a page's mapping, its PG_swapcache bit.  Those words are C11 atomics
+ * (so that a sanitizer sees no data race where the kernel has none), and
+ * the kernel's primitives map onto C11 as follows:
+ *
+ *  kernel				here
+ *  ACCESS_ONCE(x) / READ_ONCE(x)	READ_ONCE(x): relaxed atomic load,
+ *					and a scheduling point
+ *  ACCESS_ONCE(x) = v / WRITE_ONCE	WRITE_ONCE(x, v): relaxed store, and
+ *					a scheduling point
+ *  smp_wmb()				release fence (orders stores)
+ *  smp_rmb()				acquire fence (orders loads)
+ *  smp_mb()				seq_cst fence
+ *  smp_read_barrier_depends()		nothing on hardware that orders
+ *					address dependencies (all but Alpha)
+ *
+ * A fence does nothing to the hardware ordering of x86, where the races
+ * these barriers close cannot happen at all; the explorer's model of a
+ * weakly ordered CPU (group model) gives them their meaning there.  Plain
+ * reads of these words elsewhere use tracked_read(): no scheduling point.
+ * @{ */
+
+/** A plain read of a tracked word: the latest value, no scheduling point. */
+static inline unsigned long tracked_read(_Atomic unsigned long *p)
+{
+	return atomic_load_explicit(p, memory_order_relaxed);
+}
+
+/** A plain write of a tracked word: no scheduling point. */
+static inline void tracked_write(_Atomic unsigned long *p, unsigned long v)
+{
+	atomic_store_explicit(p, v, memory_order_relaxed);
+}
+
+/** READ_ONCE(): see the group description.  \a what names the access. */
+static unsigned long load_once(_Atomic unsigned long *p, const char *what)
+{
+	sim_point(SP_ACCESS, what);
+	return atomic_load_explicit(p, memory_order_relaxed);
+}
+
+/** READ_ONCE(x) for a tracked word \a x. */
+#define READ_ONCE(x)		load_once(&(x), #x)
+
+/** smp_wmb(): order earlier stores before later stores. */
+static inline void smp_wmb(void)
+{
+	atomic_thread_fence(memory_order_release);
+}
+
+/** smp_rmb(): order earlier loads before later loads. */
+static inline void smp_rmb(void)
+{
+	atomic_thread_fence(memory_order_acquire);
+}
+
+/** smp_read_barrier_depends(): a no-op except on Alpha (see above). */
+static inline void smp_read_barrier_depends(void)
+{
+	atomic_signal_fence(memory_order_acq_rel);
+}
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup memmap Physical memory: sections, struct page, refcounts
+ *
+ * Physical memory is an array of page frames, split into sections of
+ * pages_per_section frames, each section on one NUMA node.  As with the
+ * kernel's SPARSEMEM_VMEMMAP, one virtually contiguous array of struct
+ * page (the memmap) describes every frame, so pfn_to_page() is a single
+ * addition; and a second reservation holds the frames' bytes.
+ *
+ * Both reservations are mapped with no access.  Onlining a section maps
+ * its part of each read-write; offlining maps it back to no access, so
+ * that whoever touches the struct page of a removed section really
+ * faults.  The SIGSEGV handler tells such a fault from a bug and names
+ * the pfn, the section and the actor (see sim_fault_handler()).
+ * @{ */
+
+/** Tag bits in page->mapping, as include/linux/mm.h and ksm.h. */
+#define PAGE_MAPPING_ANON	1UL	/**< mapping is an anon_vma */
+#define PAGE_MAPPING_KSM	2UL	/**< ...with ANON: a stable_node */
+#define PAGE_MAPPING_FLAGS	(PAGE_MAPPING_ANON | PAGE_MAPPING_KSM) /**< both */
+
+/** Page flags used by the seeds (a subset of include/linux/page-flags.h). */
+enum pageflags {
+	PG_locked,	/**< page lock held (lock_page) */
+	PG_uptodate,	/**< contents valid */
+	PG_dirty,	/**< must be written before it is freed */
+	PG_lru,		/**< on the LRU list (not isolated) */
+	PG_swapcache,	/**< in the swap cache: private is its swap entry */
+	PG_swapbacked,	/**< anonymous or shmem: backed by swap */
+	PG_writeback,	/**< being written out */
+	PG_private,	/**< private holds filesystem data */
+	PG_reserved,	/**< not for the allocator */
+	PG_buddy,	/**< free, on the allocator's lists */
+	NR_PAGEFLAGS
+};
+
+/**
+ * struct page: one per frame, as in the kernel of 2009-2013 (fields the
+ * seeds do not use are left out).
+ *
+ * _count is the number of references: every pte mapping the page, the
+ * swap or page cache, an isolation for reclaim or migration, and any
+ * transient get_page().  It falls to zero only when the page is freed,
+ * or while someone has it frozen (page_freeze_refs()).
+ *
+ * mapping, tagged by its low bits, says whose the page is:
+ *   NULL						free, or not yet anon
+ *   anon_vma | PAGE_MAPPING_ANON			an anonymous page
+ *   stable_node | PAGE_MAPPING_ANON | PAGE_MAPPING_KSM	a KSM page
+ *   address_space					a file page
+ * Freeing an anonymous page resets mapping to NULL: the keyhole relies
+ * on that (seed 001).
+ */
+struct page {
+	_Atomic unsigned long flags;	/**< PG_* bits, atomic bitops */
+	atomic_int _count;		/**< references, see above */
+	atomic_int _mapcount;		/**< ptes mapping it, minus one */
+	_Atomic unsigned long mapping;	/**< owner, see above */
+	unsigned long index;		/**< page offset in its mapping */
+	unsigned long private;		/**< swap entry if PG_swapcache */
+	struct list_head lru;		/**< free list, LRU or private list */
+	unsigned long sim_pad;		/**< pads to 64 bytes: see memmap */
+};
+
+/** \cond */
+_Static_assert(sizeof(struct page) <= 64,
+	       "struct page stays within 64 bytes on x86_64, as in the kernel");
+/** \endcond */
+
+/** Per-section state. */
+struct mem_section {
+	bool online;			/**< memmap and frames mapped */
+	bool isolated;			/**< going offline: allocator skips it */
+	int nid;			/**< NUMA node */
+	/* zone_lock guards these: */
+	struct list_head free_list;	/**< free frames, last freed first */
+	unsigned long nr_free;		/**< frames on free_list */
+	unsigned long nr_used;		/**< frames handed out */
+};
+
+/** The machine. */
+static struct {
+	struct sim_config cfg;
+	unsigned int page_shift;
+	unsigned long max_pfn;		/**< number of frames */
+	struct page *vmemmap;		/**< the memmap reservation */
+	size_t vmemmap_size;
+	unsigned char *frames;		/**< the frames' bytes */
+	size_t frames_size;
+	struct mem_section *sections;
+	bool initialized;
+} machine;
+
+/** PAGE_SIZE: bytes per frame (a run-time setting here). */
+#define PAGE_SIZE	((unsigned long)machine.cfg.page_size)
+/** PAGE_SHIFT: log2(PAGE_SIZE). */
+#define PAGE_SHIFT	(machine.page_shift)
+/** Frames per section. */
+#define PAGES_PER_SECTION ((unsigned long)machine.cfg.pages_per_section)
+
+/** The allocator's lock: an atomic step (no scheduling point inside). */
+static pthread_mutex_t zone_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/** The struct page of frame \a pfn (SPARSEMEM_VMEMMAP style). */
+static inline struct page *pfn_to_page(unsigned long pfn)
+{
+	return machine.vmemmap + pfn;
+}
+
+/** The frame number of \a page. */
+static inline unsigned long page_to_pfn(const struct page *page)
+{
+	return (unsigned long)(page - machine.vmemmap);
+}
+
+/** Section of frame \a pfn. */
+static inline unsigned long pfn_to_section_nr(unsigned long pfn)
+{
+	return pfn / PAGES_PER_SECTION;
+}
+
+/** Does \a pfn name a frame whose section is online? */
+static inline bool pfn_valid(unsigned long pfn)
+{
+	return pfn < machine.max_pfn &&
+	       machine.sections[pfn_to_section_nr(pfn)].online;
+}
+
+/** The bytes of \a page (there is no highmem: always mapped). */
+static inline unsigned char *page_address(const struct page *page)
+{
+	return machine.frames + (page_to_pfn(page) << PAGE_SHIFT);
+}
+
+/* Atomic bit operations on a word, as asm/bitops.h. */
+
+/** Is bit \a nr of \a *addr set? */
+static inline bool test_bit(int nr, const _Atomic unsigned long *addr)
+{
+	return (tracked_read((_Atomic unsigned long *)addr) >> nr) & 1;
+}
+
+/** Set bit \a nr of \a *addr. */
+static inline void set_bit(int nr, _Atomic unsigned long *addr)
+{
+	atomic_fetch_or(addr, 1UL << nr);
+}
+
+/** Clear bit \a nr of \a *addr. */
+static inline void clear_bit(int nr, _Atomic unsigned long *addr)
+{
+	atomic_fetch_and(addr, ~(1UL << nr));
+}
+
+/** Set bit \a nr; return whether it was already set (a full barrier). */
+static inline bool test_and_set_bit(int nr, _Atomic unsigned long *addr)
+{
+	return (atomic_fetch_or(addr, 1UL << nr) >> nr) & 1;
+}
+
+/** Generate PageName(), SetPageName() and ClearPageName() for \a bit. */
+#define PAGEFLAG(Name, bit)						\
+static inline __maybe_unused bool Page##Name(const struct page *page)	\
+{ return test_bit(bit, &page->flags); }					\
+static inline __maybe_unused void SetPage##Name(struct page *page)	\
+{ set_bit(bit, &page->flags); }						\
+static inline __maybe_unused void ClearPage##Name(struct page *page)	\
+{ clear_bit(bit, &page->flags); }
+
+/*
+ * PageLocked(), SetPageDirty(), ClearPageLRU() and the rest, generated as
+ * page-flags.h generates them.  (The one macro of its kind here: writing
+ * out thirty identical three-line functions would hide nothing.)
+ */
+PAGEFLAG(Locked, PG_locked)
+PAGEFLAG(Dirty, PG_dirty)
+PAGEFLAG(LRU, PG_lru)
+PAGEFLAG(SwapCache, PG_swapcache)
+PAGEFLAG(SwapBacked, PG_swapbacked)
+PAGEFLAG(Writeback, PG_writeback)
+PAGEFLAG(Private, PG_private)
+PAGEFLAG(Reserved, PG_reserved)
+PAGEFLAG(Buddy, PG_buddy)
+
+/**
+ * SetPageUptodate(): as include/linux/page-flags.h, with the smp_wmb()
+ * that makes the stores which brought the page up to date visible before
+ * the flag is.  Page migration calls it on the new page between setting
+ * newpage->mapping "in advance" and ksm_migrate_page() storing the new
+ * kpfn: it is this barrier that publishes the new page's mapping before
+ * the new kpfn (see ksm_migrate_page(), R11).
+ */
+static inline void SetPageUptodate(struct page *page)
+{
+	smp_wmb();
+	set_bit(PG_uptodate, &page->flags);
+}
+
+/** The raw mapping word of \a page (tag bits included). */
+static inline unsigned long page_mapping_word(const struct page *page)
+{
+	return tracked_read((_Atomic unsigned long *)&page->mapping);
+}
+
+/** Is \a page anonymous (KSM pages included)? */
+static inline bool PageAnon(const struct page *page)
+{
+	return page_mapping_word(page) & PAGE_MAPPING_ANON;
+}
+
+/** Is \a page a KSM page? */
+static inline bool PageKsm(const struct page *page)
+{
+	return (page_mapping_word(page) & PAGE_MAPPING_FLAGS) ==
+	       (PAGE_MAPPING_ANON | PAGE_MAPPING_KSM);
+}
+
+/** page->mapping without its tag bits. */
+static inline void *page_rmapping(const struct page *page)
+{
+	return (void *)(page_mapping_word(page) & ~PAGE_MAPPING_FLAGS);
+}
+
+/** References to \a page. */
+static inline int page_count(const struct page *page)
+{
+	return atomic_load((atomic_int *)&page->_count);
+}
+
+/** Number of ptes mapping \a page. */
+static inline int page_mapcount(const struct page *page)
+{
+	return atomic_load((atomic_int *)&page->_mapcount) + 1;
+}
+
+/** Is \a page mapped by any pte? */
+static inline bool page_mapped(const struct page *page)
+{
+	return page_mapcount(page) > 0;
+}
+
+static void __free_page(struct page *page);
+
+/** Take a reference on \a page, which must already have one. */
+static inline void get_page(struct page *page)
+{
+	VM_BUG_ON(page_count(page) <= 0 && !PageBuddy(page));
+	atomic_fetch_add(&page->_count, 1);
+}
+
+/**
+ * Drop a reference to \a page, freeing it when it was the last.
+ * The free resets an anonymous page's mapping to NULL (free_hot_cold_page()).
+ */
+static void put_page(struct page *page)
+{
+	int old = atomic_fetch_sub(&page->_count, 1);
+
+	if (old == 1)
+		__free_page(page);
+	else if (unlikely(old <= 0))
+		__free_page(page);	/* reports the bad page state */
+}
+
+/**
+ * Take a reference unless the count is zero (the page is free, or frozen).
+ * The speculative-pagecache technique that the keyhole depends on.
+ * Returns true with a reference held.  This form is no scheduling point,
+ * for use inside atomic steps.
+ */
+static bool __get_page_unless_zero(struct page *page)
+{
+	int c = atomic_load(&page->_count);
+
+	while (c != 0)
+		if (atomic_compare_exchange_weak(&page->_count, &c, c + 1))
+			return true;
+	return false;
+}
+
+/** get_page_unless_zero() as a scheduling point: see above. */
+static bool get_page_unless_zero(struct page *page)
+{
+	sim_point(SP_ACCESS, "get_page_unless_zero");
+	return __get_page_unless_zero(page);
+}
+
+/**
+ * Freeze the count at zero if it is exactly \a count: nobody can take a
+ * speculative reference until page_unfreeze_refs().  Returns success.
+ */
+static bool page_freeze_refs(struct page *page, int count)
+{
+	sim_point(SP_ACCESS, "page_freeze_refs");
+	return atomic_compare_exchange_strong(&page->_count, &count, 0);
+}
+
+/** Unfreeze a frozen count to \a count. */
+static void page_unfreeze_refs(struct page *page, int count)
+{
+	VM_BUG_ON(page_count(page) != 0);
+	sim_point(SP_ACCESS, "page_unfreeze_refs");
+	atomic_store_explicit(&page->_count, count, memory_order_release);
+}
+
+/* ---------------------------------------------------------------- */
+/* The page lock: PG_locked, with sleepers on a hashed wait queue. */
+
+/** Try to take the page lock without sleeping.  Returns success. */
+static bool trylock_page(struct page *page)
+{
+	sim_point(SP_LOCK, "trylock_page");
+	return !test_and_set_bit(PG_locked, &page->flags);
+}
+
+/** Take the page lock, sleeping while another actor holds it. */
+static void lock_page(struct page *page)
+{
+	sim_point(SP_LOCK, "lock_page");
+	if (!test_and_set_bit(PG_locked, &page->flags))
+		return;
+	wait_event(page, !test_and_set_bit(PG_locked, &page->flags));
+}
+
+/** Release the page lock.  Caller must hold it. */
+static void unlock_page(struct page *page)
+{
+	VM_BUG_ON(!PageLocked(page));
+	sim_point(SP_UNLOCK, "unlock_page");
+	clear_bit(PG_locked, &page->flags);
+	wake_up_key(page);
+}
+
+/** Sleep until nobody holds the page lock (migration_entry_wait()). */
+static void wait_on_page_locked(struct page *page)
+{
+	wait_event(page, !PageLocked(page));
+}
+
+/* ---------------------------------------------------------------- */
+/* The LRU: the pages reclaim and migration may isolate. */
+
+/** lru_lock guards lru_list and PG_lru; each use is an atomic step. */
+static pthread_mutex_t lru_lock = PTHREAD_MUTEX_INITIALIZER;
+/** Pages that reclaim and migration may isolate, oldest first. */
+static struct list_head lru_list = { &lru_list, &lru_list };
+/** Pages on lru_list. */
+static unsigned long nr_lru;
+
+/** Put a new page on the LRU (lru_cache_add()). */
+static void lru_cache_add(struct page *page)
+{
+	pthread_mutex_lock(&lru_lock);
+	VM_BUG_ON(PageLRU(page));
+	SetPageLRU(page);
+	list_add_tail(&page->lru, &lru_list);
+	nr_lru++;
+	pthread_mutex_unlock(&lru_lock);
+}
+
+/**
+ * Take \a page off the LRU for reclaim or migration, with a reference.
+ * Returns 0, or -EBUSY if it is not on the LRU (free, or isolated by
+ * someone else).
+ */
+static int isolate_lru_page(struct page *page)
+{
+	int ret = -EBUSY;
+
+	pthread_mutex_lock(&lru_lock);
+	if (PageLRU(page) && __get_page_unless_zero(page)) {
+		ClearPageLRU(page);
+		list_del_init(&page->lru);
+		nr_lru--;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&lru_lock);
+	return ret;
+}
+
+/** Return an isolated page to the LRU and drop the isolation reference. */
+static void putback_lru_page(struct page *page)
+{
+	lru_cache_add(page);
+	put_page(page);
+}
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup alloc The page allocator, bad pages, injected failures
+ *
+ * Free frames sit on per-section lists, most recently freed first, and
+ * each node remembers the section it last freed into: the next allocation
+ * on that node takes the frame that was freed last.  That prompt reuse is
+ * what the keyhole races need (a frame freed under ksmd's nose comes back
+ * as somebody else's page), and it is what the kernel's per-cpu lists of
+ * hot pages do.
+ *
+ * Allocation and freeing are atomic steps (no scheduling point inside).
+ * A page freed in a bad state (still mapped, still locked, already free,
+ * with a raised count) is reported and left alone, as bad_page() does;
+ * the auditor counts these reports as violations.
+ * @{ */
+
+/** Where a run-time violation is recorded until the auditor reports it. */
+struct sim_violation {
+	enum audit_kind kind;		/**< the rule broken */
+	char text[160];			/**< what was seen */
+};
+
+/** Violations kept in full; more are only counted. */
+#define SIM_MAX_VIOLATIONS 64
+/** Violations seen at run time, for the next audit. */
+static struct {
+	pthread_mutex_t lock;
+	struct sim_violation v[SIM_MAX_VIOLATIONS];
+	unsigned long nr;		/**< recorded, even past the array */
+} violations = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/** Record a violation seen at run time (a bad page, say) for the auditor. */
+static void sim_violation(enum audit_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void sim_violation(enum audit_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&violations.lock);
+	if (violations.nr < SIM_MAX_VIOLATIONS) {
+		struct sim_violation *v = &violations.v[violations.nr];
+
+		v->kind = kind;
+		va_start(ap, fmt);
+		vsnprintf(v->text, sizeof(v->text), fmt, ap);
+		va_end(ap);
+	}
+	violations.nr++;
+	pthread_mutex_unlock(&violations.lock);
+}
+
+/** Report a struct page in a state the allocator does not accept. */
+static void bad_page(struct page *page, const char *reason)
+{
+	sim_violation(AUDIT_ALLOCATOR,
+		      "Bad page state: pfn %lu %s (count %d, mapcount %d, "
+		      "flags %#lx), seen by %s", page_to_pfn(page), reason,
+		      page_count(page), page_mapcount(page),
+		      (unsigned long)atomic_load(&page->flags),
+		      sim_actor_name());
+	sim_trace("BUG: bad page state: pfn %lu %s", page_to_pfn(page),
+		  reason);
+}
+
+/** Places where an allocation can be made to fail (failslab style). */
+enum sim_fail_site {
+	FAIL_PAGE,		/**< a page for a fault or a copy */
+	FAIL_STABLE_NODE,	/**< alloc_stable_node() */
+	FAIL_RMAP_ITEM,		/**< alloc_rmap_item() */
+	FAIL_MM_SLOT,		/**< alloc_mm_slot() */
+	FAIL_ANON_VMA,		/**< anon_vma_alloc() */
+	NR_FAIL_SITES
+};
+
+/** Failure injection: fail the nth call at a site, or at random. */
+static struct {
+	_Atomic unsigned long calls[NR_FAIL_SITES];
+	unsigned long nth[NR_FAIL_SITES];	/**< 0: never */
+	unsigned int percent;			/**< at every site */
+	_Atomic unsigned long injected;
+} failslab;
+
+/** Should this allocation at \a site fail?  (should_failslab()) */
+static bool sim_should_fail(enum sim_fail_site site)
+{
+	unsigned long n = atomic_fetch_add(&failslab.calls[site], 1) + 1;
+
+	if ((failslab.nth[site] && n == failslab.nth[site]) ||
+	    (failslab.percent && sim_rand() % 100 < failslab.percent)) {
+		atomic_fetch_add(&failslab.injected, 1);
+		return true;
+	}
+	return false;
+}
+
+/** Per-node hint: the section freed into last. */
+static int node_hot_section[64];
+
+/** Check a frame about to be handed out (prep_new_page()). */
+static bool prep_new_page(struct page *page)
+{
+	if (page_count(page) != 0) {
+		bad_page(page, "has a raised count while free");
+		return false;
+	}
+	if (page_mapcount(page) != 0 || page_mapping_word(page)) {
+		bad_page(page, "is mapped while free");
+		return false;
+	}
+	atomic_store(&page->flags, 0);
+	page->index = 0;
+	page->private = 0;
+	atomic_store(&page->_count, 1);
+	return true;
+}
+
+/** Take the first usable frame of section \a s.  Holds zone_lock. */
+static struct page *rmqueue(struct mem_section *ms)
+{
+	while (!list_empty(&ms->free_list)) {
+		struct page *page = list_first_entry(&ms->free_list,
+						     struct page, lru);
+
+		list_del_init(&page->lru);
+		ms->nr_free--;
+		if (!prep_new_page(page))
+			continue;	/* leave it out, as the kernel does */
+		ms->nr_used++;
+		return page;
+	}
+	return NULL;
+}
+
+/**
+ * Allocate a page on node \a nid (any node if it has none free; \a nid < 0
+ * means any), with one reference.  Returns NULL when memory is exhausted
+ * or an injected failure hits \a site.
+ */
+static struct page *alloc_page_node(int nid, enum sim_fail_site site)
+{
+	struct mem_section *ms;
+	struct page *page = NULL;
+	unsigned long s, nr = machine.cfg.nr_sections;
+	int pass;
+
+	if (sim_should_fail(site))
+		return NULL;
+	pthread_mutex_lock(&zone_lock);
+	if (nid >= 0) {
+		ms = &machine.sections[node_hot_section[nid]];
+		if (ms->online && !ms->isolated && ms->nid == nid)
+			page = rmqueue(ms);
+	}
+	for (pass = 0; !page && pass < 2; pass++) {
+		for (s = 0; !page && s < nr; s++) {
+			ms = &machine.sections[s];
+			if (!ms->online || ms->isolated || !ms->nr_free)
+				continue;
+			if (pass == 0 && nid >= 0 && ms->nid != nid)
+				continue;
+			page = rmqueue(ms);
+		}
+	}
+	pthread_mutex_unlock(&zone_lock);
+	return page;
+}
+
+/** Is \a page in a state in which it may be freed?  (free_pages_check()) */
+static bool free_pages_check(struct page *page)
+{
+	const char *why = NULL;
+
+	if (PageBuddy(page))
+		why = "freed while already free";
+	else if (page_count(page) != 0)
+		why = "freed with a raised count";
+	else if (page_mapcount(page) != 0)
+		why = "freed while still mapped";
+	else if (page_mapping_word(page))
+		why = "freed with a mapping";
+	else if (PageLocked(page))
+		why = "freed while locked";
+	else if (PageSwapCache(page) || PageWriteback(page))
+		why = "freed while in the swap cache or under writeback";
+	if (why)
+		bad_page(page, why);
+	return !why;
+}
+
+/**
+ * Free a page whose count has reached zero (__put_single_page() and
+ * free_hot_cold_page()): off the LRU, anonymous mapping reset to NULL -
+ * the keyhole relies on this - and onto its section's free list.
+ */
+static void __free_page(struct page *page)
+{
+	struct mem_section *ms;
+
+	if (PageLRU(page)) {
+		pthread_mutex_lock(&lru_lock);
+		if (PageLRU(page)) {
+			ClearPageLRU(page);
+			list_del_init(&page->lru);
+			nr_lru--;
+		}
+		pthread_mutex_unlock(&lru_lock);
+	}
+	if (PageAnon(page))
+		tracked_write(&page->mapping, 0);
+	if (!free_pages_check(page))
+		return;
+	atomic_store(&page->flags, 1UL << PG_buddy);
+	page->private = 0;
+	ms = &machine.sections[pfn_to_section_nr(page_to_pfn(page))];
+	pthread_mutex_lock(&zone_lock);
+	list_add(&page->lru, &ms->free_list);
+	ms->nr_free++;
+	ms->nr_used--;
+	node_hot_section[ms->nid] = (int)(ms - machine.sections);
+	pthread_mutex_unlock(&zone_lock);
+}
+
+int sim_mem_stats(int section, struct sim_mem_stats *st)
+{
+	unsigned long s;
+
+	if (!machine.initialized || !st ||
+	    section >= (int)machine.cfg.nr_sections)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&zone_lock);
+	for (s = 0; s < machine.cfg.nr_sections; s++) {
+		struct mem_section *ms = &machine.sections[s];
+
+		if (section >= 0 && (unsigned long)section != s)
+			continue;
+		if (!ms->online) {
+			st->nr_offline += PAGES_PER_SECTION;
+			continue;
+		}
+		st->nr_free += ms->nr_free;
+		st->nr_used += ms->nr_used;
+	}
+	pthread_mutex_unlock(&zone_lock);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Sections: mapping and unmapping the memmap and the frames. */
+
+/** Map (or, with \a prot 0, remove) the memmap and frames of section \a s. */
+static int section_map(unsigned long s, int prot)
+{
+	size_t msz = PAGES_PER_SECTION * sizeof(struct page);
+	size_t fsz = PAGES_PER_SECTION * PAGE_SIZE;
+	int flags = MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS |
+		    (prot ? 0 : MAP_NORESERVE);
+
+	if (mmap((char *)machine.vmemmap + s * msz, msz, prot, flags, -1, 0)
+	    == MAP_FAILED)
+		return -ENOMEM;
+	if (mmap(machine.frames + s * fsz, fsz, prot, flags, -1, 0)
+	    == MAP_FAILED)
+		return -ENOMEM;
+	return 0;
+}
+
+/**
+ * Bring section \a s online: map its memmap and frames, every frame free.
+ * Caller makes sure nobody can be using the section.
+ */
+static int sim_section_online(unsigned long s)
+{
+	struct mem_section *ms = &machine.sections[s];
+	unsigned long pfn, start = s * PAGES_PER_SECTION;
+	int err;
+
+	err = section_map(s, PROT_READ | PROT_WRITE);
+	if (err)
+		return err;
+	pthread_mutex_lock(&zone_lock);
+	INIT_LIST_HEAD(&ms->free_list);
+	/* Push in reverse, so that the lowest frame is handed out first. */
+	for (pfn = start + PAGES_PER_SECTION; pfn-- > start; ) {
+		struct page *page = pfn_to_page(pfn);
+
+		atomic_store(&page->flags, 1UL << PG_buddy);
+		atomic_store(&page->_count, 0);
+		atomic_store(&page->_mapcount, -1);
+		atomic_store(&page->mapping, 0);
+		list_add(&page->lru, &ms->free_list);
+	}
+	ms->nr_free = PAGES_PER_SECTION;
+	ms->nr_used = 0;
+	ms->isolated = false;
+	ms->online = true;
+	pthread_mutex_unlock(&zone_lock);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Diagnosing a touch of a removed struct page or frame. */
+
+/** Append decimal \a v to \a p (async-signal-safe formatting). */
+static char *fmt_ulong(char *p, unsigned long v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/** Append string \a s to \a p. */
+static char *fmt_str(char *p, const char *s)
+{
+	while (*s)
+		*p++ = *s++;
+	return p;
+}
+
+/** Called on a diagnosed fault before the process exits (explorer). */
+static void (*sim_fault_hook)(const char *msg);
+
+/**
+ * SIGSEGV handler.  A fault inside the memmap or frames reservation, in a
+ * section that is offline, is the symptom R5 and R6 are about: name the
+ * pfn, the section and the actor, and exit 1.  Anything else is a bug:
+ * re-raise it with the default action.
+ */
+static void sim_fault_handler(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = (uintptr_t)si->si_addr;
+	uintptr_t mm0 = (uintptr_t)machine.vmemmap;
+	uintptr_t fr0 = (uintptr_t)machine.frames;
+	unsigned long pfn;
+	const char *what;
+	char msg[200], *p = msg;
+
+	(void)uc;
+	if (a >= mm0 && a < mm0 + machine.vmemmap_size) {
+		pfn = (a - mm0) / sizeof(struct page);
+		what = "struct page of pfn ";
+	} else if (a >= fr0 && a < fr0 + machine.frames_size) {
+		pfn = (a - fr0) >> PAGE_SHIFT;
+		what = "frame of pfn ";
+	} else {
+		signal(sig, SIG_DFL);
+		return;
+	}
+	p = fmt_str(p, "FAULT: ");
+	p = fmt_str(p, what);
+	p = fmt_ulong(p, pfn);
+	p = fmt_str(p, machine.sections[pfn_to_section_nr(pfn)].online ?
+		     " in online section " : " in removed section ");
+	p = fmt_ulong(p, pfn_to_section_nr(pfn));
+	p = fmt_str(p, " was touched by ");
+	p = fmt_str(p, sim_actor_name());
+	p = fmt_str(p, "\n");
+	*p = '\0';
+	if (sim_fault_hook)
+		sim_fault_hook(msg);
+	if (write(STDOUT_FILENO, msg, (size_t)(p - msg)) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup anon Processes: anon_vma, page tables, faults, fork, exit
+ *
+ * A simulated process is an mm_struct with one anonymous mapping (one
+ * vm_area_struct) of nr_pages pages, a page table of one pte per page, and
+ * a shadow copy of every byte it has written, so that it can always prove
+ * that it sees its own data.  Reverse mapping is the anon_vma of 2009
+ * (before anon_vma_chain): a process and its forked children share one
+ * anon_vma, a list of their vmas, and an anonymous page records that
+ * anon_vma in page->mapping and its page offset in page->index.
+ *
+ * Lock order within a process: mmap_sem, then the page lock, then the
+ * page table lock; anon_vma->lock nests outside the page table lock.
+ * @{ */
+
+/** Start of every process's mapping (any page-aligned address will do). */
+#define SIM_VM_START	0x10000000UL
+
+/** vm_flags bits. */
+#define VM_MERGEABLE	0x1UL	/**< madvise(MADV_MERGEABLE) */
+
+/** mm->flags bits. */
+#define MMF_VM_MERGEABLE 0	/**< registered with KSM (has an mm_slot) */
+
+/** A pte: none (0), present (a pfn), or a swap or migration entry. */
+typedef unsigned long pte_t;
+
+#define _PAGE_PRESENT	0x1UL	/**< maps pte_pfn() */
+#define _PAGE_RW	0x2UL	/**< writable */
+#define _PAGE_SWP	0x4UL	/**< not present: a swap entry */
+#define PTE_SHIFT	12	/**< pfn or swap entry above this */
+
+/** A swap entry: type in the low 5 bits, offset above. */
+typedef struct {
+	unsigned long val;		/**< type | offset << SWP_TYPE_BITS */
+} swp_entry_t;
+
+/** Bits of a swap entry holding its type. */
+#define SWP_TYPE_BITS		5
+#define SWP_MIGRATION_READ	30	/**< migration entry, read-only */
+#define SWP_MIGRATION_WRITE	31	/**< migration entry, writable */
+
+/** Is the pte empty (never faulted, or zapped)? */
+static inline bool pte_none(pte_t pte) { return !pte; }
+/** Does the pte map a page? */
+static inline bool pte_present(pte_t pte) { return pte & _PAGE_PRESENT; }
+/** May the page be written through this pte? */
+static inline bool pte_write(pte_t pte) { return pte & _PAGE_RW; }
+/** Is the pte a swap or migration entry? */
+static inline bool is_swap_pte(pte_t pte) { return pte & _PAGE_SWP; }
+/** The frame a present pte maps. */
+static inline unsigned long pte_pfn(pte_t pte) { return pte >> PTE_SHIFT; }
+/** The same pte, read-only. */
+static inline pte_t pte_wrprotect(pte_t pte) { return pte & ~_PAGE_RW; }
+/** Has the pte not changed since it was read? */
+static inline bool pte_same(pte_t a, pte_t b) { return a == b; }
+
+/** A pte mapping \a page, writable or not. */
+static inline pte_t mk_pte(struct page *page, bool write)
+{
+	return (page_to_pfn(page) << PTE_SHIFT) | _PAGE_PRESENT |
+	       (write ? _PAGE_RW : 0);
+}
+
+/** The swap entry of slot \a offset of swap type \a type. */
+static inline swp_entry_t swp_entry(unsigned int type, unsigned long offset)
+{
+	return (swp_entry_t){ (offset << SWP_TYPE_BITS) | type };
+}
+/** The type (device, or migration) of a swap entry. */
+static inline unsigned int swp_type(swp_entry_t e)
+{
+	return e.val & ((1U << SWP_TYPE_BITS) - 1);
+}
+/** The slot (or, for migration, the pfn) of a swap entry. */
+static inline unsigned long swp_offset(swp_entry_t e)
+{
+	return e.val >> SWP_TYPE_BITS;
+}
+/** The non-present pte holding swap entry \a e. */
+static inline pte_t swp_entry_to_pte(swp_entry_t e)
+{
+	return (e.val << PTE_SHIFT) | _PAGE_SWP;
+}
+/** The swap entry held in a non-present pte. */
+static inline swp_entry_t pte_to_swp_entry(pte_t pte)
+{
+	return (swp_entry_t){ pte >> PTE_SHIFT };
+}
+/** Is \a e a migration entry rather than a swap slot? */
+static inline bool is_migration_entry(swp_entry_t e)
+{
+	return swp_type(e) == SWP_MIGRATION_READ ||
+	       swp_type(e) == SWP_MIGRATION_WRITE;
+}
+/** A migration entry for \a page (mm/migrate.c). */
+static inline swp_entry_t make_migration_entry(struct page *page, bool write)
+{
+	return swp_entry(write ? SWP_MIGRATION_WRITE : SWP_MIGRATION_READ,
+			 page_to_pfn(page));
+}
+/** The page being migrated, named by a migration entry. */
+static inline struct page *migration_entry_to_page(swp_entry_t e)
+{
+	return pfn_to_page(swp_offset(e));
+}
+
+/**
+ * struct anon_vma: the reverse map of a family of processes.  A page
+ * mapped by any of them is found by walking this list of vmas.
+ */
+struct anon_vma {
+	spinlock_t lock;		/**< guards head */
+	struct list_head head;		/**< vmas (vm_area_struct.anon_vma_node) */
+	/**
+	 * References from outside the list: each rmap_item on a stable node
+	 * holds one (seed-era ksm_refcount), and so does a migration in
+	 * flight.  The anon_vma is freed when both are gone.
+	 */
+	atomic_int ksm_refcount;
+	struct list_head sim_all;	/**< sim_anon_vmas, for teardown */
+};
+
+/** The one mapping of a process. */
+struct vm_area_struct {
+	struct mm_struct *vm_mm;	/**< the process */
+	unsigned long vm_start;		/**< first byte address */
+	unsigned long vm_end;		/**< first address past the end */
+	unsigned long vm_flags;		/**< VM_MERGEABLE; mmap_sem guards */
+	struct anon_vma *anon_vma;	/**< set at the first fault */
+	struct list_head anon_vma_node;	/**< on anon_vma->head */
+};
+
+/** A simulated process. */
+struct mm_struct {
+	struct vm_area_struct vma;	/**< its one mapping */
+	struct rw_semaphore mmap_sem;	/**< guards the mapping's layout */
+	/** Guards pgd and sim_shadow. */
+	spinlock_t page_table_lock;
+	pte_t *pgd;			/**< one pte per page; NULL once exited */
+	unsigned char *sim_shadow;	/**< what it last wrote, per page */
+	/* atomics: */
+	atomic_int mm_users;		/**< 0 once it has exited */
+	atomic_int mm_count;		/**< references to the struct itself */
+	_Atomic unsigned long flags;	/**< MMF_VM_MERGEABLE */
+	/* simulation only, sim_mm_lock guards: */
+	unsigned long sim_nr_pages;	/**< size of the mapping in pages */
+	int sim_nid;			/**< node its faults allocate on */
+	char sim_name[24];		/**< for reports */
+	struct list_head sim_list;	/**< sim_mm_list */
+};
+
+/** Every live process; an atomic step guards it. */
+static pthread_mutex_t sim_mm_lock = PTHREAD_MUTEX_INITIALIZER;
+/** Every live process. */
+static struct list_head sim_mm_list = { &sim_mm_list, &sim_mm_list };
+/** Every anon_vma ever made: freeing is deferred to teardown (see below). */
+static struct list_head sim_anon_vmas = { &sim_anon_vmas, &sim_anon_vmas };
+
+/** Does the mm's owner still run?  (ksm_test_exit()) */
+static inline bool ksm_test_exit(struct mm_struct *mm)
+{
+	return atomic_load(&mm->mm_users) == 0;
+}
+
+/** Virtual address of page \a vpn of \a mm. */
+static inline unsigned long vpn_to_address(unsigned long vpn)
+{
+	return SIM_VM_START + (vpn << PAGE_SHIFT);
+}
+
+/** Page index of \a address in \a vma (linear_page_index()). */
+static inline unsigned long linear_page_index(struct vm_area_struct *vma,
+					      unsigned long address)
+{
+	return (address - vma->vm_start) >> PAGE_SHIFT;
+}
+
+/** The pte of \a address in \a mm.  Caller holds page_table_lock. */
+static inline pte_t *pte_offset(struct mm_struct *mm, unsigned long address)
+{
+	return &mm->pgd[linear_page_index(&mm->vma, address)];
+}
+
+/**
+ * The first vma of \a mm ending above \a address, or NULL (find_vma()):
+ * as in the kernel, it need not contain \a address; callers check
+ * vm_start themselves.
+ */
+static struct vm_area_struct *find_vma(struct mm_struct *mm,
+				       unsigned long address)
+{
+	struct vm_area_struct *vma = &mm->vma;
+
+	return address < vma->vm_end ? vma : NULL;
+}
+
+/** The anon_vma of an anonymous, non-KSM page, or NULL. */
+static inline struct anon_vma *page_anon_vma(const struct page *page)
+{
+	if ((page_mapping_word(page) & PAGE_MAPPING_FLAGS) != PAGE_MAPPING_ANON)
+		return NULL;
+	return page_rmapping(page);
+}
+
+/**
+ * Free an anon_vma that nobody references any more.  The kernel frees
+ * anon_vmas SLAB_DESTROY_BY_RCU, so that a racing page_lock_anon_vma()
+ * still finds an anon_vma-shaped object; here the memory simply stays
+ * until teardown, which gives the same guarantee.
+ */
+static void anon_vma_free(struct anon_vma *anon_vma)
+{
+	(void)anon_vma;
+}
+
+/** Give \a vma an anon_vma before its first anonymous page. */
+static int anon_vma_prepare(struct vm_area_struct *vma)
+{
+	struct anon_vma *anon_vma;
+
+	if (vma->anon_vma)
+		return 0;
+	if (sim_should_fail(FAIL_ANON_VMA))
+		return -ENOMEM;
+	anon_vma = calloc(1, sizeof(*anon_vma));
+	if (!anon_vma)
+		return -ENOMEM;
+	mutex_init(&anon_vma->lock, "anon_vma->lock");
+	INIT_LIST_HEAD(&anon_vma->head);
+	pthread_mutex_lock(&sim_mm_lock);
+	list_add(&anon_vma->sim_all, &sim_anon_vmas);
+	pthread_mutex_unlock(&sim_mm_lock);
+	spin_lock(&anon_vma->lock);
+	list_add(&vma->anon_vma_node, &anon_vma->head);
+	vma->anon_vma = anon_vma;
+	spin_unlock(&anon_vma->lock);
+	return 0;
+}
+
+/** Put a forked child's \a vma on its parent's anon_vma (anon_vma_link()). */
+static void anon_vma_link(struct vm_area_struct *vma)
+{
+	struct anon_vma *anon_vma = vma->anon_vma;
+
+	if (!anon_vma)
+		return;
+	spin_lock(&anon_vma->lock);
+	list_add_tail(&vma->anon_vma_node, &anon_vma->head);
+	spin_unlock(&anon_vma->lock);
+}
+
+/** Take \a vma off its anon_vma, freeing that if unused (anon_vma_unlink()). */
+static void anon_vma_unlink(struct vm_area_struct *vma)
+{
+	struct anon_vma *anon_vma = vma->anon_vma;
+	bool empty;
+
+	if (!anon_vma)
+		return;
+	spin_lock(&anon_vma->lock);
+	list_del_init(&vma->anon_vma_node);
+	empty = list_empty(&anon_vma->head) &&
+		!atomic_load(&anon_vma->ksm_refcount);
+	spin_unlock(&anon_vma->lock);
+	if (empty)
+		anon_vma_free(anon_vma);
+}
+
+/**
+ * Make a new page anonymous in \a vma at \a address (the first mapping of
+ * a page just allocated; page_add_new_anon_rmap()).
+ */
+static void page_add_new_anon_rmap(struct page *page,
+				   struct vm_area_struct *vma,
+				   unsigned long address)
+{
+	atomic_store(&page->_mapcount, 0);
+	page->index = linear_page_index(vma, address);
+	tracked_write(&page->mapping,
+		      (unsigned long)vma->anon_vma | PAGE_MAPPING_ANON);
+}
+
+/**
+ * Add a pte mapping of an existing anonymous page (page_add_anon_rmap()).
+ * For a KSM page only the mapcount changes: its mapping is its node.
+ * Otherwise the caller holds the page lock.
+ */
+static void page_add_anon_rmap(struct page *page, struct vm_area_struct *vma,
+			       unsigned long address)
+{
+	bool first = atomic_fetch_add(&page->_mapcount, 1) == -1;
+
+	if (PageKsm(page))
+		return;
+	VM_BUG_ON(!PageLocked(page));
+	if (first) {
+		page->index = linear_page_index(vma, address);
+		tracked_write(&page->mapping, (unsigned long)vma->anon_vma |
+			      PAGE_MAPPING_ANON);
+	}
+}
+
+/** One more pte maps \a page (fork: page_dup_rmap()). */
+static inline void page_dup_rmap(struct page *page)
+{
+	atomic_fetch_add(&page->_mapcount, 1);
+}
+
+/**
+ * One pte less maps \a page (page_remove_rmap()).  The mapping is left
+ * alone: an unmapped page may still be in the swap cache, findable by its
+ * old owner, and resetting it here could race with page_add_anon_rmap();
+ * the reset is left to the free.
+ */
+static void page_remove_rmap(struct page *page)
+{
+	VM_BUG_ON(atomic_fetch_sub(&page->_mapcount, 1) < 0);
+}
+
+/**
+ * Find and lock the pte of \a mm mapping \a page at \a address
+ * (page_check_address()).  Returns it with page_table_lock held, or NULL.
+ */
+static pte_t *page_check_address(struct page *page, struct mm_struct *mm,
+				 unsigned long address)
+{
+	pte_t *ptep;
+
+	if (address < mm->vma.vm_start || address >= mm->vma.vm_end)
+		return NULL;
+	spin_lock(&mm->page_table_lock);
+	if (!mm->pgd)
+		goto out;
+	ptep = pte_offset(mm, address);
+	if (pte_present(*ptep) && pte_pfn(*ptep) == page_to_pfn(page))
+		return ptep;
+out:
+	spin_unlock(&mm->page_table_lock);
+	return NULL;
+}
+
+/* Defined with swap and migration: */
+static int do_swap_page(struct mm_struct *mm, unsigned long address,
+			pte_t orig_pte, bool write);
+static void migration_entry_wait(struct mm_struct *mm, unsigned long address);
+static bool reuse_swap_page(struct page *page);
+static int swap_duplicate(swp_entry_t entry);
+static void free_swap_and_cache(swp_entry_t entry);
+static int swap_peek(swp_entry_t entry, unsigned char *buf);
+
+/**
+ * A fault on an empty pte: give the process a zeroed page of its own
+ * (do_anonymous_page(); there is no zero page here, so read faults
+ * allocate too).  Caller holds mmap_sem for read.
+ */
+static int do_anonymous_page(struct mm_struct *mm, unsigned long address)
+{
+	struct vm_area_struct *vma = &mm->vma;
+	struct page *page;
+	pte_t *ptep;
+
+	if (anon_vma_prepare(vma))
+		return -ENOMEM;
+	page = alloc_page_node(mm->sim_nid, FAIL_PAGE);
+	if (!page)
+		return -ENOMEM;
+	memset(page_address(page), 0, PAGE_SIZE);
+	SetPageUptodate(page);
+	SetPageSwapBacked(page);
+	spin_lock(&mm->page_table_lock);
+	ptep = pte_offset(mm, address);
+	if (!pte_none(*ptep)) {
+		spin_unlock(&mm->page_table_lock);
+		put_page(page);		/* somebody else faulted it in */
+		return 0;
+	}
+	page_add_new_anon_rmap(page, vma, address);
+	lru_cache_add(page);
+	*ptep = mk_pte(page, true);
+	spin_unlock(&mm->page_table_lock);
+	sim_trace("%s faults in pfn %lu at page %lu", mm->sim_name,
+		  page_to_pfn(page), linear_page_index(vma, address));
+	return 0;
+}
+
+/**
+ * A write to a read-only pte (do_wp_page()): reuse the page if this is its
+ * only mapping, else copy it.  A KSM page is always copied: that is how a
+ * write "breaks" a merge.  Caller holds mmap_sem for read.
+ */
+static int do_wp_page(struct mm_struct *mm, unsigned long address,
+		      pte_t orig_pte)
+{
+	struct vm_area_struct *vma = &mm->vma;
+	struct page *old = pfn_to_page(pte_pfn(orig_pte)), *new;
+	pte_t *ptep;
+
+	if (PageAnon(old) && !PageKsm(old)) {
+		get_page(old);
+		lock_page(old);
+		spin_lock(&mm->page_table_lock);
+		ptep = pte_offset(mm, address);
+		if (pte_same(*ptep, orig_pte) && reuse_swap_page(old)) {
+			*ptep |= _PAGE_RW;
+			spin_unlock(&mm->page_table_lock);
+			unlock_page(old);
+			put_page(old);
+			return 0;
+		}
+		spin_unlock(&mm->page_table_lock);
+		unlock_page(old);
+	} else {
+		get_page(old);
+	}
+	new = alloc_page_node(mm->sim_nid, FAIL_PAGE);
+	if (!new) {
+		put_page(old);
+		return -ENOMEM;
+	}
+	memcpy(page_address(new), page_address(old), PAGE_SIZE);
+	SetPageUptodate(new);
+	SetPageSwapBacked(new);
+	spin_lock(&mm->page_table_lock);
+	ptep = pte_offset(mm, address);
+	if (pte_same(*ptep, orig_pte)) {
+		page_add_new_anon_rmap(new, vma, address);
+		lru_cache_add(new);
+		*ptep = mk_pte(new, true);
+		sim_trace("%s copies pfn %lu%s to pfn %lu on write",
+			  mm->sim_name, page_to_pfn(old),
+			  PageKsm(old) ? " (KSM)" : "", page_to_pfn(new));
+		page_remove_rmap(old);
+		put_page(old);		/* the pte's reference */
+		new = NULL;
+	}
+	spin_unlock(&mm->page_table_lock);
+	if (new)
+		put_page(new);
+	put_page(old);
+	return 0;
+}
+
+/**
+ * Handle a fault at \a address (handle_mm_fault()).  Returns 0 when the
+ * access should be retried, or -ENOMEM.  Caller holds mmap_sem for read.
+ */
+static int handle_mm_fault(struct mm_struct *mm, unsigned long address,
+			   bool write)
+{
+	pte_t pte;
+
+	spin_lock(&mm->page_table_lock);
+	pte = *pte_offset(mm, address);
+	spin_unlock(&mm->page_table_lock);
+	if (pte_none(pte))
+		return do_anonymous_page(mm, address);
+	if (is_swap_pte(pte)) {
+		if (is_migration_entry(pte_to_swp_entry(pte))) {
+			migration_entry_wait(mm, address);
+			return 0;
+		}
+		return do_swap_page(mm, address, pte, write);
+	}
+	if (write && !pte_write(pte))
+		return do_wp_page(mm, address, pte);
+	return 0;
+}
+
+/** Look up a process's page without faulting, for verification. */
+static int peek_page(struct mm_struct *mm, unsigned long vpn,
+		     unsigned char *buf)
+{
+	pte_t pte;
+	int ret = 0;
+
+	spin_lock(&mm->page_table_lock);
+	pte = mm->pgd[vpn];
+	if (pte_none(pte))
+		memset(buf, 0, PAGE_SIZE);
+	else if (pte_present(pte))
+		memcpy(buf, page_address(pfn_to_page(pte_pfn(pte))),
+		       PAGE_SIZE);
+	else if (is_migration_entry(pte_to_swp_entry(pte)))
+		ret = -EBUSY;
+	else
+		ret = swap_peek(pte_to_swp_entry(pte), buf);
+	spin_unlock(&mm->page_table_lock);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- */
+/* The process interface of ksm_ref.h. */
+
+static int __ksm_enter(struct mm_struct *mm);
+static void __ksm_exit(struct mm_struct *mm);
+static int unmerge_ksm_pages(struct vm_area_struct *vma, unsigned long start,
+			     unsigned long end);
+
+/** Allocate a process's structures (not yet on the list). */
+static struct mm_struct *mm_alloc(const char *name, unsigned long nr_pages)
+{
+	struct mm_struct *mm = calloc(1, sizeof(*mm));
+
+	if (!mm)
+		return NULL;
+	mm->pgd = calloc(nr_pages, sizeof(pte_t));
+	mm->sim_shadow = calloc(nr_pages, PAGE_SIZE);
+	if (!mm->pgd || !mm->sim_shadow) {
+		free(mm->pgd);
+		free(mm->sim_shadow);
+		free(mm);
+		return NULL;
+	}
+	snprintf(mm->sim_name, sizeof(mm->sim_name), "%s", name);
+	mm->sim_nr_pages = nr_pages;
+	mm->vma.vm_mm = mm;
+	mm->vma.vm_start = SIM_VM_START;
+	mm->vma.vm_end = SIM_VM_START + (nr_pages << PAGE_SHIFT);
+	INIT_LIST_HEAD(&mm->vma.anon_vma_node);
+	init_rwsem(&mm->mmap_sem, "mmap_sem");
+	mutex_init(&mm->page_table_lock, "page_table_lock");
+	atomic_store(&mm->mm_users, 1);
+	atomic_store(&mm->mm_count, 1);
+	return mm;
+}
+
+/** Drop a reference to the mm_struct itself (mmdrop()). */
+static void mmdrop(struct mm_struct *mm)
+{
+	if (atomic_fetch_sub(&mm->mm_count, 1) != 1)
+		return;
+	free(mm->sim_shadow);
+	free(mm);
+}
+
+struct mm_struct *sim_process_create(const char *name, unsigned long nr_pages)
+{
+	struct mm_struct *mm;
+
+	if (!machine.initialized || !name || !nr_pages ||
+	    nr_pages > (1UL << 24))
+		return NULL;
+	mm = mm_alloc(name, nr_pages);
+	if (!mm)
+		return NULL;
+	pthread_mutex_lock(&sim_mm_lock);
+	list_add_tail(&mm->sim_list, &sim_mm_list);
+	pthread_mutex_unlock(&sim_mm_lock);
+	return mm;
+}
+
+const char *sim_process_name(const struct mm_struct *mm)
+{
+	return mm ? mm->sim_name : "(null)";
+}
+
+/** Is \a mm a live process?  Guards the public calls. */
+static bool sim_mm_valid(struct mm_struct *mm)
+{
+	struct mm_struct *m;
+	struct list_head *pos;
+	bool found = false;
+
+	if (!mm)
+		return false;
+	pthread_mutex_lock(&sim_mm_lock);
+	for (pos = sim_mm_list.next; pos != &sim_mm_list; pos = pos->next) {
+		m = list_entry(pos, struct mm_struct, sim_list);
+		if (m == mm) {
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sim_mm_lock);
+	return found;
+}
+
+/** Check a public call's process and byte range. */
+static int sim_check_range(struct mm_struct *mm, unsigned long vpn,
+			   unsigned long offset, size_t len)
+{
+	if (!sim_mm_valid(mm) || ksm_test_exit(mm))
+		return -EINVAL;
+	if (vpn >= mm->sim_nr_pages || offset > PAGE_SIZE ||
+	    len > PAGE_SIZE - offset)
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * The CPU's access to one page: retry the access, faulting, until the pte
+ * allows it; then copy under the page table lock, which stands in for the
+ * TLB shootdown that makes an access either land before an unmap or fault.
+ */
+static int process_access(struct mm_struct *mm, unsigned long vpn,
+			  unsigned long offset, void *buf, size_t len,
+			  bool write)
+{
+	unsigned long address = vpn_to_address(vpn);
+	int err = 0, tries;
+
+	down_read(&mm->mmap_sem);
+	for (tries = 0; ; tries++) {
+		pte_t *ptep;
+
+		spin_lock(&mm->page_table_lock);
+		ptep = pte_offset(mm, address);
+		if (pte_present(*ptep) && (!write || pte_write(*ptep))) {
+			unsigned char *p = page_address(pfn_to_page(
+							pte_pfn(*ptep)));
+
+			if (write) {
+				memcpy(p + offset, buf, len);
+				memcpy(mm->sim_shadow + (vpn << PAGE_SHIFT) +
+				       offset, buf, len);
+			} else {
+				memcpy(buf, p + offset, len);
+			}
+			spin_unlock(&mm->page_table_lock);
+			break;
+		}
+		spin_unlock(&mm->page_table_lock);
+		err = handle_mm_fault(mm, address, write);
+		if (err)
+			break;
+		BUG_ON(tries > 1000000);	/* a fault that never resolves */
+	}
+	up_read(&mm->mmap_sem);
+	return err;
+}
+
+int sim_process_write(struct mm_struct *mm, unsigned long vpn,
+		      unsigned long offset, const void *buf, size_t len)
+{
+	int err = sim_check_range(mm, vpn, offset, len);
+
+	if (err || !buf)
+		return err ? err : -EINVAL;
+	return process_access(mm, vpn, offset, (void *)buf, len, true);
+}
+
+int sim_process_fill(struct mm_struct *mm, unsigned long vpn, int byte)
+{
+	unsigned char *buf;
+	int err = sim_check_range(mm, vpn, 0, 0);
+
+	if (err)
+		return err;
+	buf = malloc(PAGE_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	memset(buf, byte, PAGE_SIZE);
+	err = process_access(mm, vpn, 0, buf, PAGE_SIZE, true);
+	free(buf);
+	return err;
+}
+
+int sim_process_read(struct mm_struct *mm, unsigned long vpn,
+		     unsigned long offset, void *buf, size_t len)
+{
+	int err = sim_check_range(mm, vpn, offset, len);
+
+	if (err || !buf)
+		return err ? err : -EINVAL;
+	return process_access(mm, vpn, offset, buf, len, false);
+}
+
+long sim_process_pfn(struct mm_struct *mm, unsigned long vpn)
+{
+	long pfn = -1;
+
+	if (sim_check_range(mm, vpn, 0, 0))
+		return -EINVAL;
+	spin_lock(&mm->page_table_lock);
+	if (pte_present(mm->pgd[vpn]))
+		pfn = (long)pte_pfn(mm->pgd[vpn]);
+	spin_unlock(&mm->page_table_lock);
+	return pfn;
+}
+
+/** A printable form of byte \a c for reports. */
+static int printable(int c)
+{
+	return c >= 0x20 && c < 0x7f ? c : '.';
+}
+
+long sim_process_verify(struct mm_struct *mm, bool report)
+{
+	unsigned char *buf;
+	unsigned long vpn;
+	long bad = 0;
+
+	if (!sim_mm_valid(mm))
+		return -EINVAL;
+	buf = malloc(PAGE_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	for (vpn = 0; vpn < mm->sim_nr_pages && mm->pgd; vpn++) {
+		const unsigned char *want = mm->sim_shadow +
+					    (vpn << PAGE_SHIFT);
+		unsigned long i;
+		int err = peek_page(mm, vpn, buf);
+
+		if (err) {
+			bad++;
+			if (report)
+				sim_report("    %s page %lu: cannot be read at a "
+					   "quiescent point (%s)", mm->sim_name,
+					   vpn, err == -EBUSY ?
+					   "migration entry left in its pte" :
+					   "swap slot lost");
+			continue;
+		}
+		if (!memcmp(buf, want, PAGE_SIZE))
+			continue;
+		for (i = 0; buf[i] == want[i]; i++)
+			;
+		bad++;
+		if (report)
+			sim_report("    %s page %lu: byte %lu reads 0x%02x '%c' "
+				   "but %s wrote 0x%02x '%c': bytes it never "
+				   "wrote", mm->sim_name, vpn, i, buf[i],
+				   printable(buf[i]), mm->sim_name, want[i],
+				   printable(want[i]));
+	}
+	free(buf);
+	return bad;
+}
+
+/**
+ * Fork: the child shares every page copy-on-write, joins the parent's
+ * anon_vma, and is registered with KSM if the parent is (ksm_fork()).
+ */
+struct mm_struct *sim_process_fork(struct mm_struct *parent, const char *name)
+{
+	struct mm_struct *child;
+	unsigned long vpn;
+
+	if (!sim_mm_valid(parent) || ksm_test_exit(parent) || !name)
+		return NULL;
+	child = mm_alloc(name, parent->sim_nr_pages);
+	if (!child)
+		return NULL;
+	child->sim_nid = parent->sim_nid;
+	down_write(&parent->mmap_sem);
+	child->vma.vm_flags = parent->vma.vm_flags;
+	child->vma.anon_vma = parent->vma.anon_vma;
+	if (test_bit(MMF_VM_MERGEABLE, &parent->flags) &&
+	    __ksm_enter(child)) {
+		up_write(&parent->mmap_sem);
+		free(child->pgd);
+		mmdrop(child);
+		return NULL;
+	}
+	anon_vma_link(&child->vma);
+	spin_lock(&parent->page_table_lock);
+	for (vpn = 0; vpn < parent->sim_nr_pages; vpn++) {
+		pte_t pte = parent->pgd[vpn];
+
+		if (pte_none(pte))
+			continue;
+		if (is_swap_pte(pte)) {
+			swp_entry_t entry = pte_to_swp_entry(pte);
+
+			if (swp_type(entry) == SWP_MIGRATION_WRITE) {
+				/* Both must copy on write once it is done. */
+				entry = swp_entry(SWP_MIGRATION_READ,
+						  swp_offset(entry));
+				pte = parent->pgd[vpn] =
+					swp_entry_to_pte(entry);
+			} else if (!is_migration_entry(entry)) {
+				swap_duplicate(entry);
+			}
+			child->pgd[vpn] = pte;
+			continue;
+		}
+		pte = parent->pgd[vpn] = pte_wrprotect(pte);
+		get_page(pfn_to_page(pte_pfn(pte)));
+		page_dup_rmap(pfn_to_page(pte_pfn(pte)));
+		child->pgd[vpn] = pte;
+	}
+	memcpy(child->sim_shadow, parent->sim_shadow,
+	       parent->sim_nr_pages << PAGE_SHIFT);
+	spin_unlock(&parent->page_table_lock);
+	up_write(&parent->mmap_sem);
+	pthread_mutex_lock(&sim_mm_lock);
+	list_add_tail(&child->sim_list, &sim_mm_list);
+	pthread_mutex_unlock(&sim_mm_lock);
+	sim_trace("%s forks %s", parent->sim_name, child->sim_name);
+	return child;
+}
+
+/** Unmap every page of an exiting process (exit_mmap(), zap_pte_range()). */
+static void exit_mmap(struct mm_struct *mm)
+{
+	unsigned long vpn;
+	pte_t *pgd;
+
+	spin_lock(&mm->page_table_lock);
+	for (vpn = 0; vpn < mm->sim_nr_pages; vpn++) {
+		pte_t pte = mm->pgd[vpn];
+
+		mm->pgd[vpn] = 0;
+		if (pte_present(pte)) {
+			struct page *page = pfn_to_page(pte_pfn(pte));
+
+			page_remove_rmap(page);
+			put_page(page);
+		} else if (is_swap_pte(pte) &&
+			   !is_migration_entry(pte_to_swp_entry(pte))) {
+			free_swap_and_cache(pte_to_swp_entry(pte));
+		}
+	}
+	pgd = mm->pgd;
+	mm->pgd = NULL;
+	spin_unlock(&mm->page_table_lock);
+	anon_vma_unlink(&mm->vma);
+	free(pgd);
+}
+
+int sim_process_exit(struct mm_struct *mm)
+{
+	if (!sim_mm_valid(mm) || ksm_test_exit(mm))
+		return -EINVAL;
+	pthread_mutex_lock(&sim_mm_lock);
+	list_del_init(&mm->sim_list);
+	pthread_mutex_unlock(&sim_mm_lock);
+	sim_trace("%s exits", mm->sim_name);
+	/* mmput(): the last user is gone. */
+	atomic_store(&mm->mm_users, 0);
+	if (test_bit(MMF_VM_MERGEABLE, &mm->flags))
+		__ksm_exit(mm);
+	exit_mmap(mm);
+	mmdrop(mm);
+	return 0;
+}
+
+int sim_process_madvise(struct mm_struct *mm, bool mergeable)
+{
+	struct vm_area_struct *vma;
+	int err = 0;
+
+	if (!sim_mm_valid(mm) || ksm_test_exit(mm))
+		return -EINVAL;
+	vma = &mm->vma;
+	down_write(&mm->mmap_sem);
+	if (mergeable) {
+		/* ksm_madvise(MADV_MERGEABLE) */
+		if (!(vma->vm_flags & VM_MERGEABLE)) {
+			if (!test_bit(MMF_VM_MERGEABLE, &mm->flags))
+				err = __ksm_enter(mm);
+			if (!err)
+				vma->vm_flags |= VM_MERGEABLE;
+		}
+	} else if (vma->vm_flags & VM_MERGEABLE) {
+		/* ksm_madvise(MADV_UNMERGEABLE) */
+		if (vma->anon_vma)
+			err = unmerge_ksm_pages(vma, vma->vm_start,
+						vma->vm_end);
+		if (!err)
+			vma->vm_flags &= ~VM_MERGEABLE;
+	}
+	up_write(&mm->mmap_sem);
+	return err;
+}
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup rbtree Red-black trees
+ *
+ * An intrusive red-black tree with the vocabulary of lib/rbtree.c
+ * (rb_link_node, rb_insert_color, rb_erase, rb_first, rb_next).  KSM needs
+ * an intrusive tree with an open-coded descent: it compares page contents
+ * while walking down, may give up half way (a stale node), and links the
+ * new node where the walk stopped.  Written from the textbook algorithm;
+ * the colour is kept in the low bit of the parent pointer, as the kernel
+ * does, so that an rb_node costs three words.
+ * @{ */
+
+#define RB_RED		0	/**< colour of a new node */
+#define RB_BLACK	1	/**< colour of the root and of NULL leaves */
+
+/** A node of a red-black tree, embedded in its owner. */
+struct rb_node {
+	unsigned long __rb_parent_color;	/**< parent | colour */
+	struct rb_node *rb_right;		/**< greater subtree */
+	struct rb_node *rb_left;		/**< lesser subtree */
+};
+
+/** A tree. */
+struct rb_root {
+	struct rb_node *rb_node;	/**< the root node, or NULL */
+};
+
+/** An empty tree. */
+#define RB_ROOT		((struct rb_root){ NULL })
+/** The structure containing tree node \a ptr. */
+#define rb_entry(ptr, type, member) container_of(ptr, type, member)
+
+/** Parent of \a n (NULL for the root). */
+static inline struct rb_node *rb_parent(const struct rb_node *n)
+{
+	return (struct rb_node *)(n->__rb_parent_color & ~3UL);
+}
+/** Colour of \a n. */
+static inline int rb_color(const struct rb_node *n)
+{
+	return n->__rb_parent_color & 1;
+}
+/** Is \a n a red node (NULL is not)? */
+static inline bool rb_is_red(const struct rb_node *n)
+{
+	return n && rb_color(n) == RB_RED;
+}
+/** Is \a n black (NULL leaves are)? */
+static inline bool rb_is_black(const struct rb_node *n)
+{
+	return !n || rb_color(n) == RB_BLACK;	/* NULL leaves are black */
+}
+/** Make \a p the parent of \a n, keeping its colour. */
+static inline void rb_set_parent(struct rb_node *n, struct rb_node *p)
+{
+	n->__rb_parent_color = (n->__rb_parent_color & 3UL) | (unsigned long)p;
+}
+/** Colour \a n. */
+static inline void rb_set_color(struct rb_node *n, int color)
+{
+	n->__rb_parent_color = (n->__rb_parent_color & ~1UL) | color;
+}
+
+/** Link \a node, red, at \a *link below \a parent; then rb_insert_color(). */
+static inline void rb_link_node(struct rb_node *node, struct rb_node *parent,
+				struct rb_node **link)
+{
+	node->__rb_parent_color = (unsigned long)parent;	/* red */
+	node->rb_left = node->rb_right = NULL;
+	*link = node;
+}
+
+/** Replace \a old by \a new as a child of \a parent (or as the root). */
+static void rb_change_child(struct rb_node *old, struct rb_node *new,
+			    struct rb_node *parent, struct rb_root *root)
+{
+	if (!parent)
+		root->rb_node = new;
+	else if (parent->rb_left == old)
+		parent->rb_left = new;
+	else
+		parent->rb_right = new;
+}
+
+/** Rotate left around \a node: its right child takes its place. */
+static void rb_rotate_left(struct rb_node *node, struct rb_root *root)
+{
+	struct rb_node *right = node->rb_right;
+	struct rb_node *parent = rb_parent(node);
+
+	node->rb_right = right->rb_left;
+	if (right->rb_left)
+		rb_set_parent(right->rb_left, node);
+	right->rb_left = node;
+	rb_set_parent(right, parent);
+	rb_change_child(node, right, parent, root);
+	rb_set_parent(node, right);
+}
+
+/** Rotate right around \a node: its left child takes its place. */
+static void rb_rotate_right(struct rb_node *node, struct rb_root *root)
+{
+	struct rb_node *left = node->rb_left;
+	struct rb_node *parent = rb_parent(node);
+
+	node->rb_left = left->rb_right;
+	if (left->rb_right)
+		rb_set_parent(left->rb_right, node);
+	left->rb_right = node;
+	rb_set_parent(left, parent);
+	rb_change_child(node, left, parent, root);
+	rb_set_parent(node, left);
+}
+
+/**
+ * Restore the red-black rules after linking the red \a node: while its
+ * parent is red, either recolour (red uncle) or rotate (black uncle).
+ */
+static void rb_insert_color(struct rb_node *node, struct rb_root *root)
+{
+	struct rb_node *parent, *gparent, *uncle;
+
+	while ((parent = rb_parent(node)) && rb_is_red(parent)) {
+		gparent = rb_parent(parent);
+		if (parent == gparent->rb_left) {
+			uncle = gparent->rb_right;
+			if (rb_is_red(uncle)) {
+				rb_set_color(uncle, RB_BLACK);
+				rb_set_color(parent, RB_BLACK);
+				rb_set_color(gparent, RB_RED);
+				node = gparent;
+				continue;
+			}
+			if (parent->rb_right == node) {
+				rb_rotate_left(parent, root);
+				node = parent;
+				parent = rb_parent(node);
+			}
+			rb_set_color(parent, RB_BLACK);
+			rb_set_color(gparent, RB_RED);
+			rb_rotate_right(gparent, root);
+		} else {
+			uncle = gparent->rb_left;
+			if (rb_is_red(uncle)) {
+				rb_set_color(uncle, RB_BLACK);
+				rb_set_color(parent, RB_BLACK);
+				rb_set_color(gparent, RB_RED);
+				node = gparent;
+				continue;
+			}
+			if (parent->rb_left == node) {
+				rb_rotate_right(parent, root);
+				node = parent;
+				parent = rb_parent(node);
+			}
+			rb_set_color(parent, RB_BLACK);
+			rb_set_color(gparent, RB_RED);
+			rb_rotate_left(gparent, root);
+		}
+	}
+	rb_set_color(root->rb_node, RB_BLACK);
+}
+
+/**
+ * After removing a black node, \a node (possibly NULL) below \a parent is
+ * one black short: push the deficit up, or fix it by rotation.
+ */
+static void rb_erase_color(struct rb_node *node, struct rb_node *parent,
+			   struct rb_root *root)
+{
+	struct rb_node *sib;
+
+	while (rb_is_black(node) && node != root->rb_node) {
+		if (parent->rb_left == node) {
+			sib = parent->rb_right;
+			if (rb_is_red(sib)) {
+				rb_set_color(sib, RB_BLACK);
+				rb_set_color(parent, RB_RED);
+				rb_rotate_left(parent, root);
+				sib = parent->rb_right;
+			}
+			if (rb_is_black(sib->rb_left) &&
+			    rb_is_black(sib->rb_right)) {
+				rb_set_color(sib, RB_RED);
+				node = parent;
+				parent = rb_parent(node);
+				continue;
+			}
+			if (rb_is_black(sib->rb_right)) {
+				rb_set_color(sib->rb_left, RB_BLACK);
+				rb_set_color(sib, RB_RED);
+				rb_rotate_right(sib, root);
+				sib = parent->rb_right;
+			}
+			rb_set_color(sib, rb_color(parent));
+			rb_set_color(parent, RB_BLACK);
+			rb_set_color(sib->rb_right, RB_BLACK);
+			rb_rotate_left(parent, root);
+		} else {
+			sib = parent->rb_left;
+			if (rb_is_red(sib)) {
+				rb_set_color(sib, RB_BLACK);
+				rb_set_color(parent, RB_RED);
+				rb_rotate_right(parent, root);
+				sib = parent->rb_left;
+			}
+			if (rb_is_black(sib->rb_left) &&
+			    rb_is_black(sib->rb_right)) {
+				rb_set_color(sib, RB_RED);
+				node = parent;
+				parent = rb_parent(node);
+				continue;
+			}
+			if (rb_is_black(sib->rb_left)) {
+				rb_set_color(sib->rb_right, RB_BLACK);
+				rb_set_color(sib, RB_RED);
+				rb_rotate_left(sib, root);
+				sib = parent->rb_left;
+			}
+			rb_set_color(sib, rb_color(parent));
+			rb_set_color(parent, RB_BLACK);
+			rb_set_color(sib->rb_left, RB_BLACK);
+			rb_rotate_right(parent, root);
+		}
+		node = root->rb_node;
+		break;
+	}
+	if (node)
+		rb_set_color(node, RB_BLACK);
+}
+
+/** Remove \a node from \a root. */
+static void rb_erase(struct rb_node *node, struct rb_root *root)
+{
+	struct rb_node *child, *parent, *succ;
+	int color;
+
+	if (node->rb_left && node->rb_right) {
+		/* Two children: the in-order successor takes node's place. */
+		succ = node->rb_right;
+		while (succ->rb_left)
+			succ = succ->rb_left;
+		child = succ->rb_right;
+		parent = rb_parent(succ);
+		color = rb_color(succ);
+		if (parent == node) {
+			parent = succ;
+		} else {
+			if (child)
+				rb_set_parent(child, parent);
+			parent->rb_left = child;
+			succ->rb_right = node->rb_right;
+			rb_set_parent(node->rb_right, succ);
+		}
+		rb_change_child(node, succ, rb_parent(node), root);
+		succ->__rb_parent_color = node->__rb_parent_color;
+		succ->rb_left = node->rb_left;
+		rb_set_parent(node->rb_left, succ);
+	} else {
+		child = node->rb_left ? node->rb_left : node->rb_right;
+		parent = rb_parent(node);
+		color = rb_color(node);
+		if (child)
+			rb_set_parent(child, parent);
+		rb_change_child(node, child, parent, root);
+	}
+	if (color == RB_BLACK)
+		rb_erase_color(child, parent, root);
+}
+
+/** The first (leftmost) node of \a root, or NULL. */
+static struct rb_node *rb_first(const struct rb_root *root)
+{
+	struct rb_node *n = root->rb_node;
+
+	if (!n)
+		return NULL;
+	while (n->rb_left)
+		n = n->rb_left;
+	return n;
+}
+
+/** The in-order successor of \a node, or NULL. */
+static struct rb_node *rb_next(const struct rb_node *node)
+{
+	struct rb_node *parent;
+
+	if (node->rb_right) {
+		node = node->rb_right;
+		while (node->rb_left)
+			node = node->rb_left;
+		return (struct rb_node *)node;
+	}
+	while ((parent = rb_parent(node)) && node == parent->rb_right)
+		node = parent;
+	return parent;
+}
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup ksm KSM: the scanner, the two trees, the keyhole
+ *
+ * KSM in one page.  Processes mark areas MADV_MERGEABLE; ksmd walks them a
+ * few pages at a time, and for each anonymous page asks: is there already
+ * a KSM page with these contents?  KSM keeps two red-black trees, both
+ * ordered by page contents (memcmp):
+ *
+ *  - the stable tree holds one stable_node per KSM page: a write-protected
+ *    page that several ptes share.  Its contents cannot change, so the
+ *    tree stays ordered.  The node lists, on its hlist, one rmap_item for
+ *    each (mm, address) mapping the KSM page.
+ *
+ *  - the unstable tree holds rmap_items of pages that have not changed
+ *    since ksmd's previous look at them (their checksum is the same) but
+ *    are not yet merged.  Their contents may still change, so the tree is
+ *    only approximately ordered; it is thrown away and rebuilt on every
+ *    full scan, and a page is only merged after a byte compare under the
+ *    page lock with its pte write-protected.
+ *
+ * For each page, cmp_and_merge_page(): search the stable tree; on a
+ * match, map this pte to the KSM page (try_to_merge_with_ksm_page()).
+ * Otherwise, if the page is volatile (checksum changed), just remember
+ * the new checksum.  Otherwise search the unstable tree, inserting the
+ * page if there is no match; on a match, turn this page into a KSM page,
+ * map the other pte to it, and move both into a new stable node.  A write
+ * to a KSM page faults and copies (do_wp_page()): that breaks the merge.
+ *
+ * The techniques, as seed 001's successors list them:
+ *  1. checksum before insertion: volatile pages stay out of the trees;
+ *  2. the unstable tree is rebuilt each full scan, so it need not be kept
+ *     exact;
+ *  3. the stable node finds its KSM page through a keyhole (get_ksm_page()):
+ *     no reference, only a check that the page still names the node;
+ *  4. the page lock of the KSM page protects the node's hlist;
+ *  5. ksm_thread_mutex serializes everything that changes the trees.
+ *
+ * Counters, as Documentation/vm/ksm.txt defines them: pages_shared, KSM
+ * pages in use; pages_sharing, how many more sites share them (how much
+ * is saved); pages_unshared, pages unique but repeatedly checked (in the
+ * unstable tree); pages_volatile, pages changing too fast to be placed in
+ * a tree; full_scans, completed passes over all mergeable areas.
+ * @{ */
+
+/** rmap_item->address low bits, below PAGE_SIZE (PAGE_SIZE >= 1024). */
+#define SEQNR_MASK	0x0ffUL	/**< low bits of unstable tree seqnr */
+#define UNSTABLE_FLAG	0x100UL	/**< is a node of the unstable tree */
+#define STABLE_FLAG	0x200UL	/**< is listed from the stable tree */
+/** The page-aligned part of an address. */
+#define PAGE_MASK	(~(PAGE_SIZE - 1))
+
+/** ksm_run values. */
+#define KSM_RUN_STOP	0	/**< ksmd does nothing */
+#define KSM_RUN_MERGE	1	/**< ksmd scans and merges */
+#define KSM_RUN_UNMERGE	2	/**< unmerge everything, then stop */
+
+/**
+ * struct stable_node - node of the stable rbtree.
+ *
+ * ksm_thread_mutex guards node; the KSM page's page lock guards hlist.
+ * How the node names its page depends on the era (the union is tagged by
+ * it; ksm_set_era() refuses to change era while nodes exist):
+ *
+ *   ERA_PINNED:   page, and the node holds a reference on it;
+ *   ERA_KEYHOLE:  page, without a reference (seed 001);
+ *   later eras:   kpfn, the page frame number (seed 004), which migration
+ *                 rewrites (seed 000).
+ */
+struct stable_node {
+	struct rb_node node;		/**< in root_stable_tree */
+	struct hlist_head hlist;	/**< rmap_items using this KSM page */
+	union {
+		struct page *page;	/**< ERA_PINNED, ERA_KEYHOLE */
+		_Atomic unsigned long kpfn; /**< ERA_HOTREMOVE and later */
+	};
+	/* simulation only: */
+	unsigned int sim_id;		/**< for reports and timelines */
+	unsigned long sim_stale_since;	/**< full_scans when its page went */
+};
+
+/**
+ * struct rmap_item - reverse mapping item for one virtual address that
+ * ksmd has seen as an anonymous page.  ksm_thread_mutex guards it; on a
+ * stable node's hlist, the KSM page's lock guards the hlist linkage.
+ * The union is tagged by the flags in address: UNSTABLE_FLAG, node is in
+ * root_unstable_tree; STABLE_FLAG, head and hlist; neither, no tree.
+ */
+struct rmap_item {
+	struct rmap_item *rmap_list;	/**< next in mm_slot's list, by address */
+	struct anon_vma *anon_vma;	/**< held while STABLE_FLAG */
+	struct mm_struct *mm;		/**< whose address this is */
+	unsigned long address;		/**< + low bits used for flags above */
+	unsigned int oldchecksum;	/**< the checksum at the previous look */
+	union {
+		struct rb_node node;	/**< UNSTABLE_FLAG */
+		struct {		/**< STABLE_FLAG */
+			struct stable_node *head;	/**< its node */
+			struct hlist_node hlist;	/**< on head->hlist */
+		};
+	};
+};
+
+/**
+ * struct mm_slot - KSM's record of a registered mm.  ksm_mmlist_lock
+ * guards link and mm_list; ksmd alone walks rmap_list.
+ */
+struct mm_slot {
+	struct hlist_node link;		/**< in mm_slots_hash */
+	struct list_head mm_list;	/**< in ksm_mm_head's list */
+	struct rmap_item *rmap_list;	/**< rmap_items, sorted by address */
+	struct mm_struct *mm;		/**< the registered mm */
+};
+
+/**
+ * struct ksm_scan - cursor for scanning: which mm_slot, which address,
+ * where the next rmap_item goes, and seqnr, the number of completed full
+ * scans (also stamped on unstable nodes).  Only ksmd uses it, under
+ * ksm_thread_mutex; ksm_mmlist_lock guards moving mm_slot.
+ */
+struct ksm_scan {
+	struct mm_slot *mm_slot;	/**< the mm being scanned */
+	unsigned long address;		/**< next address to look at */
+	struct rmap_item **rmap_list;	/**< link where the next item goes */
+	_Atomic unsigned long seqnr;	/**< full scans completed */
+};
+
+/** The stable tree: one stable_node per KSM page, ordered by contents. */
+static struct rb_root root_stable_tree = RB_ROOT;
+/** The unstable tree: rmap_items of unchanging pages; rebuilt per scan. */
+static struct rb_root root_unstable_tree = RB_ROOT;
+
+/** Buckets of the mm -> mm_slot hash. */
+#define MM_SLOTS_HASH_HEADS 1024
+/** The mm -> mm_slot hash. */
+static struct hlist_head mm_slots_hash[MM_SLOTS_HASH_HEADS];
+
+/** Head of the list of mm_slots; the scan starts and ends here. */
+static struct mm_slot ksm_mm_head = {
+	.mm_list = { &ksm_mm_head.mm_list, &ksm_mm_head.mm_list },
+};
+/** The scan cursor. */
+static struct ksm_scan ksm_scan = { .mm_slot = &ksm_mm_head };
+
+/* The counters: ksm_thread_mutex serializes writers; sysfs reads racily. */
+static _Atomic unsigned long ksm_pages_shared;	/**< nodes with rmap_items */
+static _Atomic unsigned long ksm_pages_sharing;	/**< further rmap_items */
+static _Atomic unsigned long ksm_pages_unshared; /**< in the unstable tree */
+static _Atomic unsigned long ksm_rmap_items;	/**< all rmap_items */
+static _Atomic unsigned long ksm_stable_nodes;	/**< nodes in the tree */
+
+/** pages_to_scan: pages per ksmd batch.  Default 100; cost ~linear. */
+static _Atomic unsigned int ksm_thread_pages_to_scan = 100;
+/** sleep_millisecs: ksmd's sleep between batches.  Default 20. */
+static _Atomic unsigned int ksm_thread_sleep_millisecs = 20;
+/** run: KSM_RUN_STOP (default), KSM_RUN_MERGE or KSM_RUN_UNMERGE. */
+static _Atomic unsigned int ksm_run = KSM_RUN_STOP;
+
+/** Serializes every change to the trees, the scan and the counters. */
+static struct mutex ksm_thread_mutex = MUTEX_INIT("ksm_thread_mutex");
+/** Guards the mm_slot list and hash. */
+static spinlock_t ksm_mmlist_lock = MUTEX_INIT("ksm_mmlist_lock");
+/** ksmd sleeps on this key while it has nothing to do. */
+static int ksm_thread_wait;
+
+/** Stable node numbering, for reports; and freed nodes, for the auditor. */
+static unsigned int sim_next_node_id = 1;
+/** Quarantined stable nodes (see free_stable_node()). */
+static struct {
+	struct stable_node **v;
+	size_t nr, cap;
+} sim_freed_nodes;
+
+static void sim_asan_poison(void *p, size_t len);
+
+/** A zeroed rmap_item (kmem_cache_zalloc), or NULL. */
+static struct rmap_item *alloc_rmap_item(void)
+{
+	struct rmap_item *rmap_item;
+
+	if (sim_should_fail(FAIL_RMAP_ITEM))
+		return NULL;
+	rmap_item = calloc(1, sizeof(*rmap_item));
+	if (rmap_item)
+		ksm_rmap_items++;
+	return rmap_item;
+}
+
+/** Free an rmap_item that is in no tree. */
+static void free_rmap_item(struct rmap_item *rmap_item)
+{
+	ksm_rmap_items--;
+	rmap_item->mm = NULL;	/* debug safety */
+	free(rmap_item);
+}
+
+/** A new stable node with the next id, or NULL. */
+static struct stable_node *alloc_stable_node(void)
+{
+	struct stable_node *stable_node;
+
+	if (sim_should_fail(FAIL_STABLE_NODE))
+		return NULL;
+	stable_node = calloc(1, sizeof(*stable_node));
+	if (stable_node)
+		stable_node->sim_id = sim_next_node_id++;
+	return stable_node;
+}
+
+/**
+ * Free a stable node.  The memory is kept in quarantine until teardown,
+ * as KASAN keeps freed objects, so that a page still naming this node is
+ * a use after free the auditor can name (and AddressSanitizer builds
+ * poison it, so that any touch is reported) rather than random memory.
+ */
+static void free_stable_node(struct stable_node *stable_node)
+{
+	if (sim_freed_nodes.nr == sim_freed_nodes.cap) {
+		size_t cap = sim_freed_nodes.cap ? 2 * sim_freed_nodes.cap : 64;
+		void *v = realloc(sim_freed_nodes.v, cap * sizeof(void *));
+
+		BUG_ON(!v);
+		sim_freed_nodes.v = v;
+		sim_freed_nodes.cap = cap;
+	}
+	sim_freed_nodes.v[sim_freed_nodes.nr++] = stable_node;
+	sim_asan_poison(stable_node, sizeof(*stable_node));
+}
+
+/** A zeroed mm_slot, or NULL. */
+static struct mm_slot *alloc_mm_slot(void)
+{
+	if (sim_should_fail(FAIL_MM_SLOT))
+		return NULL;
+	return calloc(1, sizeof(struct mm_slot));
+}
+
+/** Free an unlinked mm_slot. */
+static void free_mm_slot(struct mm_slot *mm_slot)
+{
+	free(mm_slot);
+}
+
+/** The mm_slots_hash bucket of \a mm. */
+static struct hlist_head *mm_slot_bucket(struct mm_struct *mm)
+{
+	uintptr_t h = (uintptr_t)mm / sizeof(struct mm_struct);
+
+	return &mm_slots_hash[h % MM_SLOTS_HASH_HEADS];
+}
+
+/** The mm_slot of \a mm, or NULL.  Caller holds ksm_mmlist_lock. */
+static struct mm_slot *get_mm_slot(struct mm_struct *mm)
+{
+	struct hlist_node *node;
+
+	for (node = mm_slot_bucket(mm)->first; node; node = node->next) {
+		struct mm_slot *mm_slot = hlist_entry(node, struct mm_slot,
+						      link);
+
+		if (mm_slot->mm == mm)
+			return mm_slot;
+	}
+	return NULL;
+}
+
+/** Hash \a mm_slot as \a mm's.  Caller holds ksm_mmlist_lock. */
+static void insert_to_mm_slots_hash(struct mm_struct *mm,
+				    struct mm_slot *mm_slot)
+{
+	mm_slot->mm = mm;
+	hlist_add_head(&mm_slot->link, mm_slot_bucket(mm));
+}
+
+/** Is the rmap_item listed from a stable node? */
+static inline bool in_stable_tree(struct rmap_item *rmap_item)
+{
+	return rmap_item->address & STABLE_FLAG;
+}
+
+/** The stable node of a KSM page, or NULL (also for a KSM page not yet in
+ * the tree, whose mapping is just the two tag bits). */
+static inline struct stable_node *page_stable_node(const struct page *page)
+{
+	return PageKsm(page) ? page_rmapping(page) : NULL;
+}
+
+/** Make \a page a KSM page of \a stable_node (NULL: not yet in a tree). */
+static inline void set_page_stable_node(struct page *page,
+					struct stable_node *stable_node)
+{
+	tracked_write(&page->mapping, (unsigned long)stable_node |
+		      PAGE_MAPPING_ANON | PAGE_MAPPING_KSM);
+}
+
+/** The page a stable node names, in the eras that store a pointer or a
+ * pfn without migration racing (everything before ERA_MIGRATION). */
+static struct page *stable_node_page(struct stable_node *stable_node)
+{
+	if (era_since(ERA_HOTREMOVE))
+		return pfn_to_page(tracked_read(&stable_node->kpfn));
+	return stable_node->page;
+}
+
+/** Point \a stable_node at \a page, in the era's representation. */
+static void set_stable_node_page(struct stable_node *stable_node,
+				 struct page *page)
+{
+	if (era_since(ERA_HOTREMOVE))
+		tracked_write(&stable_node->kpfn, page_to_pfn(page));
+	else
+		stable_node->page = page;
+}
+
+/** The pfn a stable node names (for reports and the auditor). */
+static unsigned long stable_node_pfn(struct stable_node *stable_node)
+{
+	return page_to_pfn(stable_node_page(stable_node));
+}
+
+/** An rmap_item on a stable node takes a reference on its anon_vma. */
+static void hold_anon_vma(struct rmap_item *rmap_item,
+			  struct anon_vma *anon_vma)
+{
+	rmap_item->anon_vma = anon_vma;
+	atomic_fetch_add(&anon_vma->ksm_refcount, 1);
+}
+
+/** ...and drops it, freeing the anon_vma if it was the last user. */
+static void drop_anon_vma(struct rmap_item *rmap_item)
+{
+	struct anon_vma *anon_vma = rmap_item->anon_vma;
+	bool empty;
+
+	spin_lock(&anon_vma->lock);
+	empty = atomic_fetch_sub(&anon_vma->ksm_refcount, 1) == 1 &&
+		list_empty(&anon_vma->head);
+	spin_unlock(&anon_vma->lock);
+	if (empty)
+		anon_vma_free(anon_vma);
+}
+
+/**
+ * Remove a stable node from the tree, with the rmap_items on it: they
+ * lose STABLE_FLAG, and the counters their share.  The rmap_items stay
+ * on their mm_slot lists, to be looked at afresh on the next scan.
+ * Caller holds ksm_thread_mutex (or has locked ksmd out).
+ */
+static void remove_node_from_stable_tree(struct stable_node *stable_node)
+{
+	struct hlist_node *pos;
+
+	for (pos = stable_node->hlist.first; pos; pos = pos->next) {
+		struct rmap_item *rmap_item = hlist_entry(pos,
+						struct rmap_item, hlist);
+
+		if (rmap_item->hlist.next)
+			ksm_pages_sharing--;
+		else
+			ksm_pages_shared--;
+		drop_anon_vma(rmap_item);
+		rmap_item->address &= PAGE_MASK;
+	}
+	sim_trace("remove stable node %u (pfn %lu) from the tree",
+		  stable_node->sim_id, stable_node_pfn(stable_node));
+	rb_erase(&stable_node->node, &root_stable_tree);
+	ksm_stable_nodes--;
+	free_stable_node(stable_node);
+}
+
+/**
+ * get_ksm_page: checks if the page indicated by the stable node is still
+ * its KSM page, despite having held no reference to it.  If so, returns
+ * the page with a reference (and locked, if \a locked); if the page has
+ * gone, removes the stale node from the tree and returns NULL.  But
+ * beware, the stable node's page might be being migrated.
+ *
+ * You would expect the stable node to hold a reference to the KSM page.
+ * But if it did, swapping out would have to wait for ksmd to come round
+ * to the page's last rmap_item before the page could be freed: seconds or
+ * minutes later (R1, the "lamentable flaw" of seed 001).  So instead the
+ * node keeps a keyhole reference: it remembers which struct page (or pfn)
+ * the KSM page is, without holding it, and peeps through to check that
+ * page->mapping still holds the key, a pointer back to this node with
+ * PAGE_MAPPING_ANON|PAGE_MAPPING_KSM.  That relies on freeing an
+ * anonymous page to reset its mapping to NULL (__free_page()), on nothing
+ * else ever storing something that looks like our key in page->mapping,
+ * and on struct pages being "more stable" than kmalloc'ed objects: they
+ * are never freed, only reused by particular rules - except by memory
+ * hot-remove, hence kpfn and pruning (seed 004, R5).
+ *
+ * Caller holds ksm_thread_mutex.  The lines of each seed are marked; each
+ * has its fix switch (enum ksm_fix).
+ */
+static struct page *get_ksm_page(struct stable_node *stable_node, bool locked)
+{
+	unsigned long expected_mapping = (unsigned long)stable_node |
+		PAGE_MAPPING_ANON | PAGE_MAPPING_KSM;
+	unsigned long kpfn = 0;
+	struct page *page;
+
+again:
+	if (era_since(ERA_MIGRATION)) {
+		/* Seed 000: reread kpfn, once, on every try. */
+		kpfn = READ_ONCE(stable_node->kpfn);
+		page = pfn_to_page(kpfn);
+		/*
+		 * page is computed from kpfn, so on most architectures
+		 * reading page->mapping is naturally ordered after reading
+		 * node->kpfn, but on Alpha we need to be more careful (R11).
+		 */
+		if (fix_on(FIX_DEP_BARRIER))
+			smp_read_barrier_depends();
+	} else {
+		/* Seed 001: stable_node->page; seed 004: pfn_to_page(kpfn). */
+		page = stable_node_page(stable_node);
+	}
+	sim_trace("get_ksm_page(node %u): looks at pfn %lu",
+		  stable_node->sim_id, page_to_pfn(page));
+
+	/* Seed 001: peep through the keyhole before touching the count. */
+	if (fix_on(FIX_KEYHOLE_CHECK) &&
+	    READ_ONCE(page->mapping) != expected_mapping)
+		goto stale;
+	race_window(RW_GET_KSM_PAGE_PEEKED);
+
+	/*
+	 * Seed 001: a speculative reference, which fails on a free page.
+	 * Without it (FIX_KEYHOLE_GPUZ off) the count of a page that was
+	 * freed meanwhile would be raised from zero, as get_page() does when
+	 * CONFIG_DEBUG_VM is off: the allocator's checks see the wreck.
+	 */
+	if (!fix_on(FIX_KEYHOLE_GPUZ)) {
+		atomic_fetch_add(&page->_count, 1);
+	} else while (!get_page_unless_zero(page)) {
+		/*
+		 * Seed 000 (R9): a count of zero usually means the page is
+		 * free, or frozen by __remove_mapping() on its way to being
+		 * freed: the node is stale.  But a swap cache page is also
+		 * frozen by migrate_page_move_mapping(), and then it is
+		 * still ours: spin until it is unfrozen.  (Testing mapping
+		 * again would work too; !PageSwapCache is cheaper for the
+		 * common case, as __remove_mapping() clears PG_swapcache
+		 * inside its frozen section, long before the free resets
+		 * mapping.)
+		 */
+		if (!era_since(ERA_MIGRATION) || !fix_on(FIX_SWAPCACHE_SPIN) ||
+		    !PageSwapCache(page))
+			goto stale;
+		cpu_relax();
+	}
+	race_window(RW_GET_KSM_PAGE_GOT);
+
+	/* Seed 001: the frame may have been freed and reused meanwhile. */
+	if (fix_on(FIX_KEYHOLE_RECHECK) &&
+	    READ_ONCE(page->mapping) != expected_mapping) {
+		put_page(page);
+		goto stale;
+	}
+
+	if (locked) {
+		lock_page(page);
+		/* Seeds 001/000: the page may have gone while we slept. */
+		if (fix_on(FIX_KEYHOLE_LOCK_RECHECK) &&
+		    READ_ONCE(page->mapping) != expected_mapping) {
+			unlock_page(page);
+			put_page(page);
+			goto stale;
+		}
+	}
+	sim_trace("get_ksm_page(node %u): pfn %lu is its KSM page",
+		  stable_node->sim_id, page_to_pfn(page));
+	return page;
+
+stale:
+	sim_trace("get_ksm_page(node %u): pfn %lu no longer names it: stale?",
+		  stable_node->sim_id, page_to_pfn(page));
+	race_window(RW_GET_KSM_PAGE_STALE);
+	if (era_since(ERA_MIGRATION)) {
+		/*
+		 * Seed 000: we come here when page->mapping or !PageSwapCache
+		 * suggests that the node is stale; but it might be under
+		 * migration.  We need smp_rmb(), matching the smp_wmb() in
+		 * ksm_migrate_page(), before checking whether node->kpfn has
+		 * been changed (R10); and if it has, try the new page (R8).
+		 */
+		if (fix_on(FIX_RMB))
+			smp_rmb();
+		if (fix_on(FIX_KPFN_RECHECK) &&
+		    READ_ONCE(stable_node->kpfn) != kpfn) {
+			sim_trace("get_ksm_page(node %u): kpfn moved: again",
+				  stable_node->sim_id);
+			goto again;
+		}
+	}
+	/* Seed 001: the page has gone, so the node must go too (R3). */
+	if (fix_on(FIX_KEYHOLE_PRUNE))
+		remove_node_from_stable_tree(stable_node);
+	return NULL;
+}
+
+/**
+ * Remove an rmap_item from whichever tree it is in, fixing the counters.
+ * Caller holds ksm_thread_mutex.
+ */
+static void remove_rmap_item_from_tree(struct rmap_item *rmap_item)
+{
+	if (rmap_item->address & STABLE_FLAG) {
+		struct stable_node *stable_node = rmap_item->head;
+		struct page *page;
+
+		if (ksm_era == ERA_PINNED) {
+			/*
+			 * Before seed 001: the node pins its page, so no
+			 * keyhole is needed; and the node dies with its last
+			 * rmap_item, which is the only thing that lets its
+			 * page go (R1).
+			 */
+			page = stable_node->page;
+			lock_page(page);
+			hlist_del(&rmap_item->hlist);
+			if (!hlist_empty(&stable_node->hlist)) {
+				ksm_pages_sharing--;
+				unlock_page(page);
+			} else {
+				ksm_pages_shared--;
+				set_page_stable_node(page, NULL);
+				rb_erase(&stable_node->node, &root_stable_tree);
+				ksm_stable_nodes--;
+				free_stable_node(stable_node);
+				unlock_page(page);
+				sim_trace("last rmap_item gone: unpin pfn %lu",
+					  page_to_pfn(page));
+				put_page(page);		/* the pin */
+			}
+			goto done;
+		}
+
+		page = get_ksm_page(stable_node, true);
+		if (!page)
+			goto out;
+		hlist_del(&rmap_item->hlist);
+		if (stable_node->hlist.first) {
+			ksm_pages_sharing--;
+		} else {
+			ksm_pages_shared--;
+			/*
+			 * Seed 001: the node must outlive its page, which may
+			 * still be mapped by a forked child or sit in the swap
+			 * cache, naming the node.  Freeing the node here, as
+			 * the pinned design did, leaves the page naming freed
+			 * memory (R3).
+			 */
+			if (!fix_on(FIX_KEYHOLE_NODE_LIFE)) {
+				rb_erase(&stable_node->node, &root_stable_tree);
+				ksm_stable_nodes--;
+				free_stable_node(stable_node);
+			}
+		}
+		unlock_page(page);
+		put_page(page);
+done:
+		drop_anon_vma(rmap_item);
+		rmap_item->address &= PAGE_MASK;
+
+	} else if (rmap_item->address & UNSTABLE_FLAG) {
+		unsigned char age;
+		/*
+		 * Usually ksmd can and must skip the rb_erase, because
+		 * root_unstable_tree was already reset to RB_ROOT.  But be
+		 * careful when an mm is exiting: do the rb_erase if this
+		 * rmap_item was inserted by this scan, rather than left over
+		 * from before.
+		 */
+		age = (unsigned char)(ksm_scan.seqnr - rmap_item->address);
+		BUG_ON(age > 1);
+		if (!age)
+			rb_erase(&rmap_item->node, &root_unstable_tree);
+		ksm_pages_unshared--;
+		rmap_item->address &= PAGE_MASK;
+	}
+out:
+	;
+}
+
+/** Remove and free the rmap_items from \a *rmap_list on. */
+static void remove_trailing_rmap_items(struct mm_slot *mm_slot,
+				       struct rmap_item **rmap_list)
+{
+	(void)mm_slot;
+	while (*rmap_list) {
+		struct rmap_item *rmap_item = *rmap_list;
+
+		*rmap_list = rmap_item->rmap_list;
+		remove_rmap_item_from_tree(rmap_item);
+		free_rmap_item(rmap_item);
+	}
+}
+
+/**
+ * The page mapped at \a address, with a reference, or NULL
+ * (follow_page(vma, address, FOLL_GET)).  Caller holds mmap_sem.
+ */
+static struct page *follow_page(struct vm_area_struct *vma,
+				unsigned long address)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *page = NULL;
+	pte_t pte;
+
+	spin_lock(&mm->page_table_lock);
+	if (mm->pgd) {
+		pte = *pte_offset(mm, address);
+		if (pte_present(pte)) {
+			page = pfn_to_page(pte_pfn(pte));
+			get_page(page);
+		}
+	}
+	spin_unlock(&mm->page_table_lock);
+	return page;
+}
+
+/**
+ * Break copy-on-write on a KSM page mapped at \a addr, by faulting as a
+ * write would (break_ksm()).  Caller holds mmap_sem.
+ */
+static int break_ksm(struct vm_area_struct *vma, unsigned long addr)
+{
+	struct page *page;
+	bool ksm;
+	int err;
+
+	do {
+		page = follow_page(vma, addr);
+		if (!page)
+			return 0;
+		ksm = PageKsm(page);
+		put_page(page);
+		if (!ksm)
+			return 0;
+		err = handle_mm_fault(vma->vm_mm, addr, true);
+		if (err)
+			return err;
+	} while (1);
+}
+
+/** Undo a merge: the rmap_item's pte gets a private copy (break_cow()). */
+static void break_cow(struct rmap_item *rmap_item)
+{
+	struct mm_struct *mm = rmap_item->mm;
+	unsigned long addr = rmap_item->address & PAGE_MASK;
+	struct vm_area_struct *vma;
+
+	/*
+	 * It is not an accident that whenever we want to break COW to undo,
+	 * we also need to drop a reference to the anon_vma.
+	 */
+	drop_anon_vma(rmap_item);
+	down_read(&mm->mmap_sem);
+	if (ksm_test_exit(mm))
+		goto out;
+	vma = find_vma(mm, addr);
+	if (!vma || vma->vm_start > addr)
+		goto out;
+	if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+		goto out;
+	break_ksm(vma, addr);
+out:
+	up_read(&mm->mmap_sem);
+}
+
+/** The anonymous page at an unstable rmap_item's address, referenced. */
+static struct page *get_mergeable_page(struct rmap_item *rmap_item)
+{
+	struct mm_struct *mm = rmap_item->mm;
+	unsigned long addr = rmap_item->address & PAGE_MASK;
+	struct vm_area_struct *vma;
+	struct page *page = NULL;
+
+	down_read(&mm->mmap_sem);
+	if (ksm_test_exit(mm))
+		goto out;
+	vma = find_vma(mm, addr);
+	if (!vma || vma->vm_start > addr)
+		goto out;
+	if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+		goto out;
+	page = follow_page(vma, addr);
+	if (page && !PageAnon(page)) {
+		put_page(page);
+		page = NULL;
+	}
+out:
+	up_read(&mm->mmap_sem);
+	return page;
+}
+
+/**
+ * MADV_UNMERGEABLE: break every KSM page in [start, end).  The rmap_items
+ * are left for ksmd to clean up.  Caller holds mmap_sem.
+ */
+static int unmerge_ksm_pages(struct vm_area_struct *vma, unsigned long start,
+			     unsigned long end)
+{
+	unsigned long addr;
+	int err = 0;
+
+	for (addr = start; addr < end && !err; addr += PAGE_SIZE) {
+		if (ksm_test_exit(vma->vm_mm))
+			break;
+		err = break_ksm(vma, addr);
+	}
+	return err;
+}
+
+/**
+ * run=2: unmerge every KSM page and forget every rmap_item, leaving the
+ * mms registered.  Caller holds ksm_thread_mutex.
+ */
+static int unmerge_and_remove_all_rmap_items(void)
+{
+	struct mm_slot *mm_slot;
+	struct mm_struct *mm;
+	int err = 0;
+
+	spin_lock(&ksm_mmlist_lock);
+	ksm_scan.mm_slot = list_entry(ksm_mm_head.mm_list.next,
+				      struct mm_slot, mm_list);
+	spin_unlock(&ksm_mmlist_lock);
+
+	for (mm_slot = ksm_scan.mm_slot; mm_slot != &ksm_mm_head;
+	     mm_slot = ksm_scan.mm_slot) {
+		mm = mm_slot->mm;
+		down_read(&mm->mmap_sem);
+		if (!ksm_test_exit(mm) && (mm->vma.vm_flags & VM_MERGEABLE) &&
+		    mm->vma.anon_vma)
+			err = unmerge_ksm_pages(&mm->vma, mm->vma.vm_start,
+						mm->vma.vm_end);
+		if (err) {
+			up_read(&mm->mmap_sem);
+			spin_lock(&ksm_mmlist_lock);
+			ksm_scan.mm_slot = &ksm_mm_head;
+			spin_unlock(&ksm_mmlist_lock);
+			return err;
+		}
+		remove_trailing_rmap_items(mm_slot, &mm_slot->rmap_list);
+
+		spin_lock(&ksm_mmlist_lock);
+		ksm_scan.mm_slot = list_entry(mm_slot->mm_list.next,
+					      struct mm_slot, mm_list);
+		if (ksm_test_exit(mm)) {
+			hlist_del(&mm_slot->link);
+			list_del_init(&mm_slot->mm_list);
+			spin_unlock(&ksm_mmlist_lock);
+			free_mm_slot(mm_slot);
+			atomic_fetch_and(&mm->flags, ~(1UL << MMF_VM_MERGEABLE));
+			up_read(&mm->mmap_sem);
+			mmdrop(mm);
+		} else {
+			spin_unlock(&ksm_mmlist_lock);
+			up_read(&mm->mmap_sem);
+		}
+	}
+	ksm_scan.seqnr = 0;
+	return 0;
+}
+
+/**
+ * A checksum of the page's bytes (jhash2 in the kernel): any good hash
+ * will do.  Four independent lanes keep the CPU busy; the result folds
+ * to 32 bits, as the kernel's u32.  Reads the page racily, as the kernel
+ * does: a process may be writing it, which is what the checksum is for.
+ */
+SIM_RACY_READS
+static unsigned int calc_checksum(struct page *page)
+{
+	const uint64_t *p = (const uint64_t *)page_address(page);
+	uint64_t a = 17, b = 0x9e3779b97f4a7c15ull, c = 0, d = 0;
+	size_t i, n = PAGE_SIZE / sizeof(uint64_t);
+
+	for (i = 0; i < n; i += 4) {
+		a = (a ^ p[i]) * 0xff51afd7ed558ccdull;
+		b = (b ^ p[i + 1]) * 0xc4ceb9fe1a85ec53ull;
+		c = (c ^ p[i + 2]) * 0xff51afd7ed558ccdull;
+		d = (d ^ p[i + 3]) * 0xc4ceb9fe1a85ec53ull;
+		a ^= a >> 29;
+		b ^= b >> 31;
+		c ^= c >> 29;
+		d ^= d >> 31;
+	}
+	a ^= b * 31 + c * 7 + d;
+	a ^= a >> 32;
+	return (unsigned int)a;
+}
+
+/** Compare two pages' bytes, as memcmp() would (racily, see above). */
+SIM_RACY_READS
+static int memcmp_pages(struct page *page1, struct page *page2)
+{
+	const uint64_t *a = (const uint64_t *)page_address(page1);
+	const uint64_t *b = (const uint64_t *)page_address(page2);
+	size_t i, n = PAGE_SIZE / sizeof(uint64_t);
+
+	for (i = 0; i < n; i++) {
+		if (a[i] != b[i]) {
+			uint64_t x = __builtin_bswap64(a[i]);
+			uint64_t y = __builtin_bswap64(b[i]);
+
+			return x < y ? -1 : 1;
+		}
+	}
+	return 0;
+}
+
+/** Do two pages hold the same bytes? */
+static inline bool pages_identical(struct page *page1, struct page *page2)
+{
+	return !memcmp_pages(page1, page2);
+}
+
+/** Address of anonymous \a page in \a vma, or 0 if it cannot be there. */
+static unsigned long page_address_in_vma(struct page *page,
+					 struct vm_area_struct *vma)
+{
+	if (page_anon_vma(page) != vma->anon_vma || !vma->anon_vma)
+		return 0;
+	if (page->index >= (vma->vm_end - vma->vm_start) >> PAGE_SHIFT)
+		return 0;
+	return vma->vm_start + (page->index << PAGE_SHIFT);
+}
+
+/**
+ * Write-protect \a page's pte in \a vma, and check that nobody but its
+ * mappers (and the swap cache) holds a reference: an extra reference may
+ * be a get_user_pages() about to write it behind our back.  The pte is
+ * cleared while checking, so that no new such reference can be taken.
+ * Caller holds the page lock and mmap_sem.  Returns 0 with *orig_pte set.
+ */
+static int write_protect_page(struct vm_area_struct *vma, struct page *page,
+			      pte_t *orig_pte)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long addr = page_address_in_vma(page, vma);
+	pte_t *ptep, entry;
+	int swapped, err = -EFAULT;
+
+	if (!addr)
+		return -EFAULT;
+	ptep = page_check_address(page, mm, addr);
+	if (!ptep)
+		return -EFAULT;
+	if (pte_write(*ptep)) {
+		swapped = PageSwapCache(page);
+		entry = *ptep;
+		*ptep = 0;				/* ptep_clear_flush() */
+		if (page_mapcount(page) + 1 + swapped != page_count(page)) {
+			*ptep = entry;
+			goto out_unlock;
+		}
+		*ptep = pte_wrprotect(entry);
+	}
+	*orig_pte = *ptep;
+	err = 0;
+out_unlock:
+	spin_unlock(&mm->page_table_lock);
+	return err;
+}
+
+/**
+ * Replace \a page, mapped by the pte \a orig_pte in \a vma, with the KSM
+ * page \a kpage, read-only.  Caller holds mmap_sem and the page lock.
+ */
+static int replace_page(struct vm_area_struct *vma, struct page *page,
+			struct page *kpage, pte_t orig_pte)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long addr = page_address_in_vma(page, vma);
+	pte_t *ptep;
+
+	if (!addr)
+		return -EFAULT;
+	spin_lock(&mm->page_table_lock);
+	ptep = pte_offset(mm, addr);
+	if (!pte_same(*ptep, orig_pte)) {
+		spin_unlock(&mm->page_table_lock);
+		return -EFAULT;
+	}
+	get_page(kpage);
+	page_add_anon_rmap(kpage, vma, addr);
+	*ptep = mk_pte(kpage, false);
+	page_remove_rmap(page);
+	put_page(page);
+	spin_unlock(&mm->page_table_lock);
+	sim_trace("%s page %lu: pfn %lu replaced by KSM pfn %lu",
+		  mm->sim_name, linear_page_index(vma, addr),
+		  page_to_pfn(page), page_to_pfn(kpage));
+	return 0;
+}
+
+/**
+ * Merge \a page into \a kpage (or, with kpage NULL, turn \a page itself
+ * into a KSM page not yet in a tree).  Caller holds mmap_sem.
+ */
+static int try_to_merge_one_page(struct vm_area_struct *vma,
+				 struct page *page, struct page *kpage)
+{
+	pte_t orig_pte = 0;
+	int err = -EFAULT;
+
+	if (page == kpage)			/* ksm page forked */
+		return 0;
+	if (!(vma->vm_flags & VM_MERGEABLE))
+		return err;
+	if (!PageAnon(page))
+		return err;
+	/*
+	 * We need the page lock to read a stable PageSwapCache in
+	 * write_protect_page().  trylock, not lock: we prefer to continue
+	 * scanning and merging other pages, and come back to this one.
+	 */
+	if (!trylock_page(page))
+		return err;
+	if (write_protect_page(vma, page, &orig_pte) == 0) {
+		if (!kpage) {
+			/*
+			 * While we hold the page lock, upgrade the page from
+			 * PageAnon+anon_vma to PageKsm+NULL stable_node:
+			 * stable_tree_insert() will update stable_node.
+			 */
+			set_page_stable_node(page, NULL);
+			err = 0;
+		} else if (pages_identical(page, kpage)) {
+			err = replace_page(vma, page, kpage, orig_pte);
+		}
+	}
+	unlock_page(page);
+	return err;
+}
+
+/**
+ * Merge the page of \a rmap_item into \a kpage; on success the rmap_item
+ * holds its vma's anon_vma.
+ */
+static int try_to_merge_with_ksm_page(struct rmap_item *rmap_item,
+				      struct page *page, struct page *kpage)
+{
+	struct mm_struct *mm = rmap_item->mm;
+	struct vm_area_struct *vma;
+	int err = -EFAULT;
+
+	down_read(&mm->mmap_sem);
+	if (ksm_test_exit(mm))
+		goto out;
+	vma = find_vma(mm, rmap_item->address & PAGE_MASK);
+	if (!vma || vma->vm_start > (rmap_item->address & PAGE_MASK))
+		goto out;
+	err = try_to_merge_one_page(vma, page, kpage);
+	if (err)
+		goto out;
+	/* Must get reference to anon_vma while still holding mmap_sem */
+	hold_anon_vma(rmap_item, vma->anon_vma);
+out:
+	up_read(&mm->mmap_sem);
+	return err;
+}
+
+/**
+ * Two identical unstable pages: make \a page a KSM page and map the
+ * other's pte to it.  Returns the KSM page (\a page), or NULL.
+ */
+static struct page *try_to_merge_two_pages(struct rmap_item *rmap_item,
+					   struct page *page,
+					   struct rmap_item *tree_rmap_item,
+					   struct page *tree_page)
+{
+	int err;
+
+	err = try_to_merge_with_ksm_page(rmap_item, page, NULL);
+	if (!err) {
+		err = try_to_merge_with_ksm_page(tree_rmap_item,
+						 tree_page, page);
+		/*
+		 * If that fails, we have a KSM page with only one pte
+		 * pointing to it: so break it.
+		 */
+		if (err)
+			break_cow(rmap_item);
+	}
+	return err ? NULL : page;
+}
+
+/**
+ * Search the stable tree for a KSM page with \a page's contents.  Returns
+ * it with a reference, or NULL.  Caller holds ksm_thread_mutex.
+ *
+ * Seed 004 changed this to return the page instead of the node, and
+ * cmp_and_merge_page() to find the node again from the page, under its
+ * lock.  The eras before 004 append to the node the search found, so the
+ * node is also returned through \a nodep.
+ */
+static struct page *stable_tree_search(struct page *page,
+				       struct stable_node **nodep)
+{
+	struct rb_node *node = root_stable_tree.rb_node;
+	struct stable_node *stable_node;
+	struct page *tree_page;
+	int ret;
+
+	stable_node = page_stable_node(page);
+	if (stable_node) {			/* ksm page forked */
+		get_page(page);
+		*nodep = stable_node;
+		return page;
+	}
+
+	while (node) {
+		stable_node = rb_entry(node, struct stable_node, node);
+		if (ksm_era == ERA_PINNED) {
+			/* The pin makes the page "sure to be present and
+			 * correct": no keyhole needed. */
+			tree_page = stable_node->page;
+			get_page(tree_page);
+		} else {
+			tree_page = get_ksm_page(stable_node, false);
+			if (!tree_page)
+				return NULL;
+		}
+		ret = memcmp_pages(page, tree_page);
+		if (ret) {
+			put_page(tree_page);
+			node = ret < 0 ? node->rb_left : node->rb_right;
+			continue;
+		}
+		sim_trace("stable_tree_search: node %u (pfn %lu) matches",
+			  stable_node->sim_id, page_to_pfn(tree_page));
+		race_window(RW_KSM_SEARCH_FOUND);
+		*nodep = stable_node;
+		return tree_page;
+	}
+	return NULL;
+}
+
+/**
+ * Insert a stable node for the new KSM page \a kpage.  Returns the node,
+ * or NULL if an equal node is already there (not a bug: \a kpage was not
+ * write-protected when stable_tree_search() looked) or memory ran out.
+ * Caller holds ksm_thread_mutex and the page lock of \a kpage.
+ */
+static struct stable_node *stable_tree_insert(struct page *kpage)
+{
+	struct rb_node **new = &root_stable_tree.rb_node;
+	struct rb_node *parent = NULL;
+	struct stable_node *stable_node;
+	struct page *tree_page;
+	int ret;
+
+	while (*new) {
+		stable_node = rb_entry(*new, struct stable_node, node);
+		if (ksm_era == ERA_PINNED) {
+			tree_page = stable_node->page;
+			get_page(tree_page);
+		} else {
+			tree_page = get_ksm_page(stable_node, false);
+			if (!tree_page)
+				return NULL;
+		}
+		ret = memcmp_pages(kpage, tree_page);
+		put_page(tree_page);
+		parent = *new;
+		if (ret < 0)
+			new = &parent->rb_left;
+		else if (ret > 0)
+			new = &parent->rb_right;
+		else
+			return NULL;
+	}
+
+	stable_node = alloc_stable_node();
+	if (!stable_node)
+		return NULL;
+	rb_link_node(&stable_node->node, parent, new);
+	rb_insert_color(&stable_node->node, &root_stable_tree);
+	ksm_stable_nodes++;
+	stable_node->hlist.first = NULL;
+	if (ksm_era == ERA_PINNED)
+		get_page(kpage);		/* the pin */
+	set_stable_node_page(stable_node, kpage);
+	set_page_stable_node(kpage, stable_node);
+	sim_trace("stable node %u created for KSM pfn %lu",
+		  stable_node->sim_id, page_to_pfn(kpage));
+	return stable_node;
+}
+
+/**
+ * Search the unstable tree for a page like \a page; insert \a rmap_item if
+ * there is none.  Returns the matching rmap_item, with its page in
+ * *tree_pagep (referenced), or NULL.  Caller holds ksm_thread_mutex.
+ */
+static struct rmap_item *unstable_tree_search_insert(
+	struct rmap_item *rmap_item, struct page *page,
+	struct page **tree_pagep)
+{
+	struct rb_node **new = &root_unstable_tree.rb_node;
+	struct rb_node *parent = NULL;
+
+	while (*new) {
+		struct rmap_item *tree_rmap_item;
+		struct page *tree_page;
+		int ret;
+
+		tree_rmap_item = rb_entry(*new, struct rmap_item, node);
+		tree_page = get_mergeable_page(tree_rmap_item);
+		if (!tree_page)
+			return NULL;
+		/* Don't substitute a ksm page for a forked page. */
+		if (page == tree_page) {
+			put_page(tree_page);
+			return NULL;
+		}
+		ret = memcmp_pages(page, tree_page);
+		parent = *new;
+		if (ret < 0) {
+			put_page(tree_page);
+			new = &parent->rb_left;
+		} else if (ret > 0) {
+			put_page(tree_page);
+			new = &parent->rb_right;
+		} else {
+			*tree_pagep = tree_page;
+			return tree_rmap_item;
+		}
+	}
+	rmap_item->address |= UNSTABLE_FLAG;
+	rmap_item->address |= (ksm_scan.seqnr & SEQNR_MASK);
+	rb_link_node(&rmap_item->node, parent, new);
+	rb_insert_color(&rmap_item->node, &root_unstable_tree);
+	ksm_pages_unshared++;
+	return NULL;
+}
+
+/**
+ * Add \a rmap_item to \a stable_node's list.  Caller holds the KSM page's
+ * lock and ksm_thread_mutex.
+ */
+static void stable_tree_append(struct rmap_item *rmap_item,
+			       struct stable_node *stable_node)
+{
+	rmap_item->head = stable_node;
+	rmap_item->address |= STABLE_FLAG;
+	hlist_add_head(&rmap_item->hlist, &stable_node->hlist);
+	if (rmap_item->hlist.next)
+		ksm_pages_sharing++;
+	else
+		ksm_pages_shared++;
+}
+
+/**
+ * The heart of ksmd: find a page to merge \a page with, in the stable
+ * tree or else the unstable tree.  Caller holds ksm_thread_mutex and a
+ * reference on \a page.
+ */
+static void cmp_and_merge_page(struct page *page, struct rmap_item *rmap_item)
+{
+	struct rmap_item *tree_rmap_item;
+	struct page *tree_page = NULL;
+	struct stable_node *stable_node;
+	struct page *kpage;
+	unsigned int checksum;
+	int err;
+
+	remove_rmap_item_from_tree(rmap_item);
+
+	/* We first start with searching the page inside the stable tree */
+	kpage = stable_tree_search(page, &stable_node);
+	if (kpage) {
+		err = try_to_merge_with_ksm_page(rmap_item, page, kpage);
+		if (!err) {
+			/*
+			 * The page was successfully merged: add its rmap_item
+			 * to the stable tree.
+			 */
+			lock_page(kpage);
+			if (era_since(ERA_HOTREMOVE)) {
+				stable_node = page_stable_node(kpage);
+				/* The kernel would oops on NULL here. */
+				BUG_ON(!stable_node);
+			}
+			stable_tree_append(rmap_item, stable_node);
+			unlock_page(kpage);
+			race_window(RW_KSM_MERGE_DONE);
+		}
+		put_page(kpage);
+		return;
+	}
+
+	/*
+	 * If the hash value of the page has changed from the last time we
+	 * calculated it, this page is changing frequently: therefore we
+	 * don't want to insert it in the unstable tree, and we don't want
+	 * to waste our time searching for something identical to it there.
+	 */
+	checksum = calc_checksum(page);
+	if (rmap_item->oldchecksum != checksum) {
+		rmap_item->oldchecksum = checksum;
+		return;
+	}
+
+	tree_rmap_item = unstable_tree_search_insert(rmap_item, page,
+						     &tree_page);
+	if (tree_rmap_item) {
+		kpage = try_to_merge_two_pages(rmap_item, page,
+					       tree_rmap_item, tree_page);
+		put_page(tree_page);
+		/*
+		 * As soon as we merge this page, we want to remove the
+		 * rmap_item of the page we have merged with from the unstable
+		 * tree, and insert it instead as new node in the stable tree.
+		 */
+		if (kpage) {
+			remove_rmap_item_from_tree(tree_rmap_item);
+			lock_page(kpage);
+			stable_node = stable_tree_insert(kpage);
+			if (stable_node) {
+				stable_tree_append(tree_rmap_item, stable_node);
+				stable_tree_append(rmap_item, stable_node);
+			}
+			unlock_page(kpage);
+			/*
+			 * If we fail to insert the page into the stable tree,
+			 * we will have 2 virtual addresses that are pointing
+			 * to a ksm page left outside the stable tree, in
+			 * which case we need to break_cow on both.
+			 */
+			if (!stable_node) {
+				break_cow(tree_rmap_item);
+				break_cow(rmap_item);
+			}
+		}
+	}
+}
+
+/**
+ * The rmap_item for \a addr in \a mm_slot's sorted list, allocating one if
+ * needed; items for addresses passed over are freed on the way.
+ */
+static struct rmap_item *get_next_rmap_item(struct mm_slot *mm_slot,
+					    struct rmap_item **rmap_list,
+					    unsigned long addr)
+{
+	struct rmap_item *rmap_item;
+
+	while (*rmap_list) {
+		rmap_item = *rmap_list;
+		if ((rmap_item->address & PAGE_MASK) == addr)
+			return rmap_item;
+		if (rmap_item->address > addr)
+			break;
+		*rmap_list = rmap_item->rmap_list;
+		remove_rmap_item_from_tree(rmap_item);
+		free_rmap_item(rmap_item);
+	}
+
+	rmap_item = alloc_rmap_item();
+	if (rmap_item) {
+		/* It has already been zeroed */
+		rmap_item->mm = mm_slot->mm;
+		rmap_item->address = addr;
+		rmap_item->rmap_list = *rmap_list;
+		*rmap_list = rmap_item;
+	}
+	return rmap_item;
+}
+
+/**
+ * Advance the scan cursor to the next present anonymous page of a
+ * mergeable area.  Returns its rmap_item with the page in *page
+ * (referenced), or NULL at the end of a full scan.
+ */
+static struct rmap_item *scan_get_next_rmap_item(struct page **page)
+{
+	struct mm_struct *mm;
+	struct mm_slot *slot;
+	struct vm_area_struct *vma;
+	struct rmap_item *rmap_item;
+
+	if (list_empty(&ksm_mm_head.mm_list))
+		return NULL;
+
+	slot = ksm_scan.mm_slot;
+	if (slot == &ksm_mm_head) {
+		/* A new full scan: the unstable tree starts afresh. */
+		root_unstable_tree = RB_ROOT;
+
+		spin_lock(&ksm_mmlist_lock);
+		slot = list_entry(slot->mm_list.next, struct mm_slot, mm_list);
+		ksm_scan.mm_slot = slot;
+		spin_unlock(&ksm_mmlist_lock);
+next_mm:
+		ksm_scan.address = 0;
+		ksm_scan.rmap_list = &slot->rmap_list;
+	}
+
+	mm = slot->mm;
+	down_read(&mm->mmap_sem);
+	if (ksm_test_exit(mm))
+		vma = NULL;
+	else
+		vma = find_vma(mm, ksm_scan.address);
+	if (vma && (vma->vm_flags & VM_MERGEABLE)) {
+		if (ksm_scan.address < vma->vm_start)
+			ksm_scan.address = vma->vm_start;
+		if (!vma->anon_vma)
+			ksm_scan.address = vma->vm_end;
+
+		while (ksm_scan.address < vma->vm_end) {
+			if (ksm_test_exit(mm))
+				break;
+			*page = follow_page(vma, ksm_scan.address);
+			if (*page && PageAnon(*page)) {
+				rmap_item = get_next_rmap_item(slot,
+						ksm_scan.rmap_list,
+						ksm_scan.address);
+				if (rmap_item) {
+					ksm_scan.rmap_list =
+						&rmap_item->rmap_list;
+					ksm_scan.address += PAGE_SIZE;
+				} else {
+					put_page(*page);
+				}
+				up_read(&mm->mmap_sem);
+				return rmap_item;
+			}
+			if (*page)
+				put_page(*page);
+			ksm_scan.address += PAGE_SIZE;
+		}
+	}
+
+	if (ksm_test_exit(mm)) {
+		ksm_scan.address = 0;
+		ksm_scan.rmap_list = &slot->rmap_list;
+	}
+	/*
+	 * Nuke all the rmap_items that are above this current rmap:
+	 * because there were no VM_MERGEABLE vmas with such addresses.
+	 */
+	remove_trailing_rmap_items(slot, ksm_scan.rmap_list);
+
+	spin_lock(&ksm_mmlist_lock);
+	ksm_scan.mm_slot = list_entry(slot->mm_list.next,
+				      struct mm_slot, mm_list);
+	if (ksm_scan.address == 0) {
+		/*
+		 * We've completed a full scan of all vmas, holding mmap_sem
+		 * throughout, and found no VM_MERGEABLE: so do the same as
+		 * __ksm_exit does to remove this mm from all our lists now.
+		 */
+		hlist_del(&slot->link);
+		list_del_init(&slot->mm_list);
+		spin_unlock(&ksm_mmlist_lock);
+		free_mm_slot(slot);
+		atomic_fetch_and(&mm->flags, ~(1UL << MMF_VM_MERGEABLE));
+		up_read(&mm->mmap_sem);
+		mmdrop(mm);
+	} else {
+		spin_unlock(&ksm_mmlist_lock);
+		up_read(&mm->mmap_sem);
+	}
+
+	/* Repeat until we've completed scanning the whole list */
+	slot = ksm_scan.mm_slot;
+	if (slot != &ksm_mm_head)
+		goto next_mm;
+
+	ksm_scan.seqnr++;
+	return NULL;
+}
+
+/**
+ * Scan \a scan_npages pages (one ksmd batch).  Caller holds
+ * ksm_thread_mutex.
+ */
+static void ksm_do_scan(unsigned int scan_npages)
+{
+	struct rmap_item *rmap_item;
+	struct page *page;
+
+	BUG_ON(!mutex_is_mine(&ksm_thread_mutex));
+
+	while (scan_npages--) {
+		rmap_item = scan_get_next_rmap_item(&page);
+		if (!rmap_item)
+			return;
+		if (!PageKsm(page) || !in_stable_tree(rmap_item))
+			cmp_and_merge_page(page, rmap_item);
+		put_page(page);
+	}
+}
+
+/** Is there work for ksmd: run=1 and some mm registered? */
+static bool ksmd_should_run(void)
+{
+	return (ksm_run & KSM_RUN_MERGE) && !list_empty(&ksm_mm_head.mm_list);
+}
+
+/** ksmd, as a pthread (ksm_start_thread()). */
+static struct {
+	pthread_t thread;
+	bool running;
+	_Atomic bool should_stop;
+	struct sim_actor actor;
+} ksmd = { .actor = { .name = "ksmd" } };
+
+/** ksmd's loop (ksm_scan_thread()). */
+static void *ksm_scan_thread(void *arg)
+{
+	(void)arg;
+	current = &ksmd.actor;
+	while (!atomic_load(&ksmd.should_stop)) {
+		mutex_lock(&ksm_thread_mutex);
+		if (ksmd_should_run())
+			ksm_do_scan(ksm_thread_pages_to_scan);
+		mutex_unlock(&ksm_thread_mutex);
+
+		if (ksmd_should_run()) {
+			struct wait_bucket *b = sim_wait_prepare(
+							&ksm_thread_wait);
+
+			if (!atomic_load(&ksmd.should_stop))
+				sim_wait_sleep_timeout(b, &ksm_thread_wait,
+					"ksmd sleep", ksm_thread_sleep_millisecs);
+			sim_wait_finish(b);
+		} else {
+			wait_event(&ksm_thread_wait, ksmd_should_run() ||
+				   atomic_load(&ksmd.should_stop));
+		}
+	}
+	return NULL;
+}
+
+int ksm_start_thread(void)
+{
+	if (ksmd.running || !machine.initialized)
+		return -EBUSY;
+	atomic_store(&ksmd.should_stop, false);
+	if (pthread_create(&ksmd.thread, NULL, ksm_scan_thread, NULL))
+		return -EAGAIN;
+	ksmd.running = true;
+	return 0;
+}
+
+void ksm_stop_thread(void)
+{
+	if (!ksmd.running)
+		return;
+	atomic_store(&ksmd.should_stop, true);
+	wake_up_key(&ksm_thread_wait);
+	pthread_join(ksmd.thread, NULL);
+	ksmd.running = false;
+}
+
+void ksm_scan_pages(unsigned int nr_pages)
+{
+	mutex_lock(&ksm_thread_mutex);
+	ksm_do_scan(nr_pages);
+	mutex_unlock(&ksm_thread_mutex);
+}
+
+void ksm_scan_full(unsigned int n)
+{
+	unsigned long target = ksm_scan.seqnr + n;
+
+	while (!list_empty(&ksm_mm_head.mm_list) && ksm_scan.seqnr < target)
+		ksm_scan_pages(ksm_thread_pages_to_scan);
+}
+
+/**
+ * Register \a mm with KSM: called by MADV_MERGEABLE, and by fork of a
+ * registered parent.  The new mm_slot goes just behind the scan cursor,
+ * so that ksmd gets to it last (a forked child may exec first).
+ */
+static int __ksm_enter(struct mm_struct *mm)
+{
+	struct mm_slot *mm_slot;
+	bool needs_wakeup;
+
+	mm_slot = alloc_mm_slot();
+	if (!mm_slot)
+		return -ENOMEM;
+
+	/* Check ksm_run too?  Would need tighter locking */
+	needs_wakeup = list_empty(&ksm_mm_head.mm_list);
+
+	spin_lock(&ksm_mmlist_lock);
+	insert_to_mm_slots_hash(mm, mm_slot);
+	list_add_tail(&mm_slot->mm_list, &ksm_scan.mm_slot->mm_list);
+	spin_unlock(&ksm_mmlist_lock);
+
+	atomic_fetch_or(&mm->flags, 1UL << MMF_VM_MERGEABLE);
+	atomic_fetch_add(&mm->mm_count, 1);
+
+	if (needs_wakeup)
+		wake_up_key(&ksm_thread_wait);
+	return 0;
+}
+
+/**
+ * An exiting mm: unregister at once if ksmd has nothing of it, else leave
+ * its mm_slot just after the cursor for ksmd to clean up, and wait until
+ * ksmd is not looking at its page tables.
+ */
+static void __ksm_exit(struct mm_struct *mm)
+{
+	struct mm_slot *mm_slot;
+	bool easy_to_free = false;
+
+	spin_lock(&ksm_mmlist_lock);
+	mm_slot = get_mm_slot(mm);
+	if (mm_slot && ksm_scan.mm_slot != mm_slot) {
+		if (!mm_slot->rmap_list) {
+			hlist_del(&mm_slot->link);
+			list_del_init(&mm_slot->mm_list);
+			easy_to_free = true;
+		} else {
+			list_del_init(&mm_slot->mm_list);
+			list_add(&mm_slot->mm_list,
+				 &ksm_scan.mm_slot->mm_list);
+		}
+	}
+	spin_unlock(&ksm_mmlist_lock);
+
+	if (easy_to_free) {
+		free_mm_slot(mm_slot);
+		atomic_fetch_and(&mm->flags, ~(1UL << MMF_VM_MERGEABLE));
+		mmdrop(mm);
+	} else if (mm_slot) {
+		down_write(&mm->mmap_sem);
+		up_write(&mm->mmap_sem);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* The knobs and counters of /sys/kernel/mm/ksm. */
+
+int ksm_set_run(unsigned int run)
+{
+	int err = 0;
+
+	if (run > KSM_RUN_UNMERGE)
+		return -EINVAL;
+	mutex_lock(&ksm_thread_mutex);
+	if (ksm_run != run) {
+		ksm_run = run;
+		if (run & KSM_RUN_UNMERGE) {
+			err = unmerge_and_remove_all_rmap_items();
+			if (err)
+				ksm_run = KSM_RUN_STOP;
+		}
+	}
+	mutex_unlock(&ksm_thread_mutex);
+	if (run & KSM_RUN_MERGE)
+		wake_up_key(&ksm_thread_wait);
+	return err;
+}
+
+int ksm_set_pages_to_scan(unsigned int n)
+{
+	if (!n)
+		return -EINVAL;
+	ksm_thread_pages_to_scan = n;
+	return 0;
+}
+
+int ksm_set_sleep_millisecs(unsigned int ms)
+{
+	ksm_thread_sleep_millisecs = ms;
+	return 0;
+}
+
+void ksm_get_counters(struct ksm_counters *c)
+{
+	long vol;
+
+	c->pages_shared = ksm_pages_shared;
+	c->pages_sharing = ksm_pages_sharing;
+	c->pages_unshared = ksm_pages_unshared;
+	vol = (long)ksm_rmap_items - (long)c->pages_shared -
+	      (long)c->pages_sharing - (long)c->pages_unshared;
+	/* It was not worth any locking to calculate that statistic,
+	 * but it might therefore sometimes be negative: conceal that. */
+	c->pages_volatile = vol < 0 ? 0 : (unsigned long)vol;
+	c->full_scans = ksm_scan.seqnr;
+	c->stable_nodes = ksm_stable_nodes;
+}
+
+void ksm_print_counters(const char *indent)
+{
+	struct ksm_counters c;
+
+	ksm_get_counters(&c);
+	printf("%sfull_scans:%lu pages_shared:%lu pages_sharing:%lu "
+	       "pages_unshared:%lu pages_volatile:%lu\n", indent ? indent : "",
+	       c.full_scans, c.pages_shared, c.pages_sharing,
+	       c.pages_unshared, c.pages_volatile);
+}
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup swap Swap: the device, the swap cache, swap-in
+ *
+ * One swap device of swap_slots pages, as swapfile.c keeps it: swap_map
+ * counts, per slot, the ptes that hold its entry, plus SWAP_HAS_CACHE
+ * while a page for it is in the swap cache.  The swap cache
+ * (swapper_space) maps a slot to its page; a page in it has PG_swapcache,
+ * its entry in page->private, and a reference held by the cache.
+ *
+ * swap_lock guards swap_map (an atomic step); swapper_space.tree_lock
+ * guards the cache, and is a scheduling-point lock because reclaim and
+ * migration freeze a page's count while holding it.
+ * @{ */
+
+#define SWAP_HAS_CACHE	0x80	/**< swap_map: a swap cache page exists */
+#define SWAP_COUNT_MASK	0x7f	/**< swap_map: ptes holding the entry */
+
+/** The swap device. */
+static struct {
+	unsigned long nr_slots;		/**< slot 0 is the header, never used */
+	unsigned char *swap_map;
+	unsigned char *data;		/**< the device's bytes */
+	struct page **cache;		/**< swapper_space: slot -> page */
+	unsigned long nr_used;
+	unsigned long cursor;		/**< where to look for a free slot */
+} swap;
+
+/** Guards swap_map and the slot cursor (an atomic step). */
+static pthread_mutex_t swap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/** The swap cache, as an address_space with its tree_lock. */
+static struct {
+	spinlock_t tree_lock;
+} swapper_space = { .tree_lock = MUTEX_INIT("swapper_space.tree_lock") };
+
+/** Allocate the swap device. */
+static int swap_init(void)
+{
+	swap.nr_slots = machine.cfg.swap_slots + 1;
+	swap.swap_map = calloc(swap.nr_slots, 1);
+	swap.cache = calloc(swap.nr_slots, sizeof(struct page *));
+	swap.data = mmap(NULL, swap.nr_slots * PAGE_SIZE,
+			 PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!swap.swap_map || !swap.cache || swap.data == MAP_FAILED)
+		return -ENOMEM;
+	swap.nr_used = 0;
+	swap.cursor = 1;
+	return 0;
+}
+
+/** Free the swap device. */
+static void swap_exit(void)
+{
+	free(swap.swap_map);
+	free(swap.cache);
+	if (swap.data && swap.data != MAP_FAILED)
+		munmap(swap.data, swap.nr_slots * PAGE_SIZE);
+	memset(&swap, 0, sizeof(swap));
+}
+
+/** Is \a entry a valid slot of the swap device? */
+static bool swap_entry_valid(swp_entry_t entry)
+{
+	return swp_type(entry) == 0 && swp_offset(entry) > 0 &&
+	       swp_offset(entry) < swap.nr_slots;
+}
+
+/** The bytes of slot \a offset on the device. */
+static unsigned char *swap_slot_data(unsigned long offset)
+{
+	return swap.data + offset * PAGE_SIZE;
+}
+
+/**
+ * Allocate a free slot for a page entering the swap cache; it starts with
+ * SWAP_HAS_CACHE.  Returns the entry, or val 0 when swap is full.
+ */
+static swp_entry_t get_swap_page(void)
+{
+	unsigned long i, off;
+	swp_entry_t entry = { 0 };
+
+	pthread_mutex_lock(&swap_lock);
+	for (i = 1; i < swap.nr_slots; i++) {
+		off = swap.cursor++;
+		if (swap.cursor >= swap.nr_slots)
+			swap.cursor = 1;
+		if (off && !swap.swap_map[off]) {
+			swap.swap_map[off] = SWAP_HAS_CACHE;
+			swap.nr_used++;
+			entry = swp_entry(0, off);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&swap_lock);
+	return entry;
+}
+
+/** Drop \a usage from a slot, freeing it when nothing is left.  swap_lock. */
+static unsigned char swap_entry_free(unsigned long off, unsigned char usage)
+{
+	unsigned char *map = &swap.swap_map[off];
+
+	if (usage == SWAP_HAS_CACHE) {
+		BUG_ON(!(*map & SWAP_HAS_CACHE));
+		*map &= ~SWAP_HAS_CACHE;
+	} else {
+		BUG_ON(!(*map & SWAP_COUNT_MASK));
+		(*map)--;
+	}
+	if (!*map)
+		swap.nr_used--;
+	return *map;
+}
+
+/** One more pte holds \a entry (fork, try_to_unmap()).  Returns 0. */
+static int swap_duplicate(swp_entry_t entry)
+{
+	unsigned long off = swp_offset(entry);
+
+	BUG_ON(!swap_entry_valid(entry));
+	pthread_mutex_lock(&swap_lock);
+	BUG_ON(!swap.swap_map[off]);
+	BUG_ON((swap.swap_map[off] & SWAP_COUNT_MASK) == SWAP_COUNT_MASK);
+	swap.swap_map[off]++;
+	pthread_mutex_unlock(&swap_lock);
+	return 0;
+}
+
+/** A pte no longer holds \a entry (swap_free()). */
+static void swap_free(swp_entry_t entry)
+{
+	pthread_mutex_lock(&swap_lock);
+	swap_entry_free(swp_offset(entry), 1);
+	pthread_mutex_unlock(&swap_lock);
+}
+
+/** The swap cache lets go of \a entry (swapcache_free()). */
+static void swapcache_free(swp_entry_t entry)
+{
+	pthread_mutex_lock(&swap_lock);
+	swap_entry_free(swp_offset(entry), SWAP_HAS_CACHE);
+	pthread_mutex_unlock(&swap_lock);
+}
+
+/** Claim SWAP_HAS_CACHE for a swap-in; -EEXIST if someone else has it,
+ * -ENOENT if the slot was freed meanwhile (swapcache_prepare()). */
+static int swapcache_prepare(swp_entry_t entry)
+{
+	unsigned long off = swp_offset(entry);
+	int err = 0;
+
+	pthread_mutex_lock(&swap_lock);
+	if (!(swap.swap_map[off] & SWAP_COUNT_MASK))
+		err = -ENOENT;
+	else if (swap.swap_map[off] & SWAP_HAS_CACHE)
+		err = -EEXIST;
+	else
+		swap.swap_map[off] |= SWAP_HAS_CACHE;
+	pthread_mutex_unlock(&swap_lock);
+	return err;
+}
+
+/** How many ptes hold \a page's swap entry. */
+static int page_swapcount(struct page *page)
+{
+	int count;
+
+	pthread_mutex_lock(&swap_lock);
+	count = swap.swap_map[swp_offset((swp_entry_t){ page->private })] &
+		SWAP_COUNT_MASK;
+	pthread_mutex_unlock(&swap_lock);
+	return count;
+}
+
+/**
+ * Put \a page into the swap cache at \a entry: the cache takes a
+ * reference.  Caller holds the page lock.
+ */
+static void add_to_swap_cache(struct page *page, swp_entry_t entry)
+{
+	VM_BUG_ON(!PageLocked(page));
+	spin_lock(&swapper_space.tree_lock);
+	get_page(page);
+	page->private = entry.val;
+	SetPageSwapCache(page);
+	swap.cache[swp_offset(entry)] = page;
+	spin_unlock(&swapper_space.tree_lock);
+}
+
+/** Take \a page out of the swap cache.  Caller holds tree_lock. */
+static void __delete_from_swap_cache(struct page *page)
+{
+	swp_entry_t entry = { page->private };
+
+	BUG_ON(swap.cache[swp_offset(entry)] != page);
+	swap.cache[swp_offset(entry)] = NULL;
+	ClearPageSwapCache(page);
+	page->private = 0;
+}
+
+/**
+ * Take \a page out of the swap cache and drop the cache's reference.
+ * Caller holds the page lock.
+ */
+static void delete_from_swap_cache(struct page *page)
+{
+	swp_entry_t entry = { page->private };
+
+	spin_lock(&swapper_space.tree_lock);
+	__delete_from_swap_cache(page);
+	spin_unlock(&swapper_space.tree_lock);
+	swapcache_free(entry);
+	put_page(page);
+}
+
+/** The swap cache page of \a entry, referenced, or NULL. */
+static struct page *lookup_swap_cache(swp_entry_t entry)
+{
+	struct page *page;
+
+	spin_lock(&swapper_space.tree_lock);
+	page = swap.cache[swp_offset(entry)];
+	if (page && !__get_page_unless_zero(page))
+		page = NULL;	/* frozen, on its way out: retry later */
+	spin_unlock(&swapper_space.tree_lock);
+	return page;
+}
+
+/**
+ * Bring \a entry into the swap cache, reading the device: returns the
+ * page, referenced, or NULL if the slot is gone or memory is short.
+ */
+static struct page *read_swap_cache_async(swp_entry_t entry, int nid)
+{
+	struct page *page;
+	int err;
+
+	for (;;) {
+		page = lookup_swap_cache(entry);
+		if (page)
+			return page;
+		err = swapcache_prepare(entry);
+		if (err == -ENOENT)
+			return NULL;
+		if (err == -EEXIST) {
+			cpu_relax();	/* someone else is reading it in */
+			continue;
+		}
+		page = alloc_page_node(nid, FAIL_PAGE);
+		if (!page) {
+			swapcache_free(entry);
+			return NULL;
+		}
+		SetPageSwapBacked(page);
+		set_bit(PG_locked, &page->flags);	/* __set_page_locked() */
+		add_to_swap_cache(page, entry);
+		memcpy(page_address(page), swap_slot_data(swp_offset(entry)),
+		       PAGE_SIZE);			/* swap_readpage() */
+		SetPageUptodate(page);
+		lru_cache_add(page);
+		unlock_page(page);
+		return page;
+	}
+}
+
+/**
+ * Can this swap cache page be written in place by its only user?  If so,
+ * it also leaves the swap cache (reuse_swap_page()).  Never for a KSM
+ * page: a write must copy it.  Caller holds the page lock.
+ */
+static bool reuse_swap_page(struct page *page)
+{
+	int count;
+
+	VM_BUG_ON(!PageLocked(page));
+	if (PageKsm(page))
+		return false;
+	count = page_mapcount(page);
+	if (count <= 1 && PageSwapCache(page)) {
+		count += page_swapcount(page);
+		if (count == 1 && !PageWriteback(page)) {
+			delete_from_swap_cache(page);
+			SetPageDirty(page);
+		}
+	}
+	return count <= 1;
+}
+
+/** Free \a page's swap slot if nothing else needs it (try_to_free_swap()).
+ * Caller holds the page lock. */
+static void try_to_free_swap(struct page *page)
+{
+	if (PageSwapCache(page) && !PageWriteback(page) &&
+	    !page_swapcount(page) && !page_mapped(page))
+		delete_from_swap_cache(page);
+}
+
+/**
+ * A pte holding \a entry goes away (exit, zap): free the slot, and the
+ * swap cache page too if nobody maps it (free_swap_and_cache()).
+ */
+static void free_swap_and_cache(swp_entry_t entry)
+{
+	struct page *page = NULL;
+	unsigned char left;
+
+	if (!swap_entry_valid(entry))
+		return;
+	pthread_mutex_lock(&swap_lock);
+	left = swap_entry_free(swp_offset(entry), 1);
+	pthread_mutex_unlock(&swap_lock);
+	if (left != SWAP_HAS_CACHE)
+		return;
+	page = lookup_swap_cache(entry);
+	if (!page)
+		return;
+	if (trylock_page(page)) {
+		if (PageSwapCache(page) && !PageWriteback(page) &&
+		    !page_mapped(page) && page->private == entry.val)
+			delete_from_swap_cache(page);
+		unlock_page(page);
+	}
+	put_page(page);
+}
+
+/**
+ * A swapped-in page that was KSM, or is mapped elsewhere at another
+ * address, must be copied rather than mapped here (include/linux/ksm.h's
+ * ksm_might_need_to_copy(), mm/ksm.c's ksm_does_need_to_copy()): a KSM
+ * page swapped back in comes back as a private copy, and ksmd must find
+ * and merge it again.  A KSM page still in the swap cache (not yet freed)
+ * has no anon_vma and is simply mapped again.  Returns the page to map,
+ * locked (the copy, or \a page itself), or NULL if memory is short.
+ * This is the form after the 2010 swap-in race fix: the swap cache page
+ * stays locked until the pte has been checked.
+ */
+static struct page *ksm_might_need_to_copy(struct page *page,
+					   struct vm_area_struct *vma,
+					   unsigned long address)
+{
+	struct anon_vma *anon_vma = page_anon_vma(page);
+	struct page *new;
+
+	if (!anon_vma || (anon_vma == vma->anon_vma &&
+			  page->index == linear_page_index(vma, address)))
+		return page;
+	new = alloc_page_node(vma->vm_mm->sim_nid, FAIL_PAGE);
+	if (!new)
+		return NULL;
+	memcpy(page_address(new), page_address(page), PAGE_SIZE);
+	SetPageDirty(new);
+	SetPageUptodate(new);
+	SetPageSwapBacked(new);
+	set_bit(PG_locked, &new->flags);
+	lru_cache_add(new);
+	return new;
+}
+
+/**
+ * A fault on a swap pte (do_swap_page()).  Returns 0 to retry the access,
+ * or -ENOMEM.  Caller holds mmap_sem for read.
+ */
+static int do_swap_page(struct mm_struct *mm, unsigned long address,
+			pte_t orig_pte, bool write)
+{
+	struct vm_area_struct *vma = &mm->vma;
+	swp_entry_t entry = pte_to_swp_entry(orig_pte);
+	struct page *page, *swapcache, *copy;
+	pte_t *ptep;
+	bool reuse;
+
+	BUG_ON(!swap_entry_valid(entry));
+	page = lookup_swap_cache(entry);
+	if (!page) {
+		page = read_swap_cache_async(entry, mm->sim_nid);
+		if (!page) {
+			/* Somebody else may have faulted it in meanwhile. */
+			spin_lock(&mm->page_table_lock);
+			ptep = pte_offset(mm, address);
+			reuse = pte_same(*ptep, orig_pte);
+			spin_unlock(&mm->page_table_lock);
+			return reuse ? -ENOMEM : 0;
+		}
+	}
+	lock_page(page);
+	/* The swap cache may have let go of it while we were not looking. */
+	if (!PageSwapCache(page) || page->private != entry.val)
+		goto out_page;
+	if (anon_vma_prepare(vma))
+		goto out_page;
+	swapcache = page;
+	copy = ksm_might_need_to_copy(page, vma, address);
+	if (!copy)
+		goto out_page;
+
+	spin_lock(&mm->page_table_lock);
+	ptep = pte_offset(mm, address);
+	if (!pte_same(*ptep, orig_pte)) {
+		spin_unlock(&mm->page_table_lock);
+		if (copy != swapcache) {
+			unlock_page(copy);
+			put_page(copy);
+		}
+		goto out_page;
+	}
+	if (copy != swapcache) {
+		page_add_new_anon_rmap(copy, vma, address);
+		*ptep = mk_pte(copy, write);
+		sim_trace("%s swaps in a private copy pfn %lu of slot %lu",
+			  mm->sim_name, page_to_pfn(copy), swp_offset(entry));
+		spin_unlock(&mm->page_table_lock);
+		swap_free(entry);
+		unlock_page(copy);
+		try_to_free_swap(swapcache);
+		unlock_page(swapcache);
+		put_page(swapcache);
+		return 0;
+	}
+	get_page(page);				/* the pte's reference */
+	page_add_anon_rmap(page, vma, address);
+	swap_free(entry);
+	reuse = write && reuse_swap_page(page);
+	*ptep = mk_pte(page, reuse);
+	sim_trace("%s swaps in pfn %lu%s from slot %lu", mm->sim_name,
+		  page_to_pfn(page), PageKsm(page) ? " (still KSM)" : "",
+		  swp_offset(entry));
+	spin_unlock(&mm->page_table_lock);
+	try_to_free_swap(page);
+out_page:
+	unlock_page(page);
+	put_page(page);
+	return 0;
+}
+
+/** Read a swapped-out page's bytes without faulting (for verification). */
+static int swap_peek(swp_entry_t entry, unsigned char *buf)
+{
+	unsigned long off = swp_offset(entry);
+	struct page *page;
+
+	if (!swap_entry_valid(entry) || !swap.swap_map[off])
+		return -ENOENT;
+	page = swap.cache[off];
+	if (page)
+		memcpy(buf, page_address(page), PAGE_SIZE);
+	else
+		memcpy(buf, swap_slot_data(off), PAGE_SIZE);
+	return 0;
+}
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
+/** \addtogroup swap
+ * @{ */
+
+/** try_to_unmap() results. */
+enum {
+	SWAP_SUCCESS,	/**< no pte maps the page any more */
+	SWAP_AGAIN,	/**< some pte could not be reached: try later */
+	SWAP_FAIL,	/**< the page cannot be unmapped */
+};
+
+/** try_to_unmap() flags. */
+#define TTU_UNMAP	0	/**< for reclaim: ptes become swap entries */
+#define TTU_MIGRATION	1	/**< for migration: migration entries */
+
+/**
+ * Unmap \a page from \a vma at \a address (try_to_unmap_one()).  The pte
+ * becomes the page's swap entry if it is in the swap cache, or else (for
+ * migration) a migration entry; either way the pte's reference goes.
+ */
+static int try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
+			    unsigned long address, int flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	pte_t *ptep, pteval;
+
+	ptep = page_check_address(page, mm, address);
+	if (!ptep)
+		return SWAP_AGAIN;
+	pteval = *ptep;
+	if (PageSwapCache(page)) {
+		swp_entry_t entry = { page->private };
+
+		swap_duplicate(entry);
+		*ptep = swp_entry_to_pte(entry);
+	} else if (flags == TTU_MIGRATION) {
+		*ptep = swp_entry_to_pte(make_migration_entry(page,
+							pte_write(pteval)));
+	} else {
+		BUG_ON(1);	/* reclaim unmaps only swap cache pages */
+	}
+	page_remove_rmap(page);
+	put_page(page);
+	spin_unlock(&mm->page_table_lock);
+	sim_trace("%s page %lu: pfn %lu unmapped (%s)", mm->sim_name,
+		  linear_page_index(vma, address), page_to_pfn(page),
+		  PageSwapCache(page) ? "swap entry" : "migration entry");
+	return SWAP_AGAIN;
+}
+
+/**
+ * Lock and return the anon_vma of a mapped anonymous page, or NULL
+ * (page_lock_anon_vma()).  An unmapped page's anon_vma may be gone.
+ */
+static struct anon_vma *page_lock_anon_vma(struct page *page)
+{
+	struct anon_vma *anon_vma = page_anon_vma(page);
+
+	if (!anon_vma || !page_mapped(page))
+		return NULL;
+	spin_lock(&anon_vma->lock);
+	return anon_vma;
+}
+
+/** Unmap an anonymous page from every vma of its anon_vma. */
+static int try_to_unmap_anon(struct page *page, int flags)
+{
+	struct anon_vma *anon_vma = page_lock_anon_vma(page);
+	struct list_head *pos;
+	int ret = SWAP_AGAIN;
+
+	if (!anon_vma)
+		return ret;
+	for (pos = anon_vma->head.next; pos != &anon_vma->head;
+	     pos = pos->next) {
+		struct vm_area_struct *vma = list_entry(pos,
+				struct vm_area_struct, anon_vma_node);
+		unsigned long address = vma->vm_start +
+					(page->index << PAGE_SHIFT);
+
+		if (address >= vma->vm_end)
+			continue;
+		ret = try_to_unmap_one(page, vma, address, flags);
+		if (ret != SWAP_AGAIN || !page_mapped(page))
+			break;
+	}
+	spin_unlock(&anon_vma->lock);
+	return ret;
+}
+
+/**
+ * Walk the reverse map of a KSM page (rmap_walk_ksm()): every rmap_item on
+ * its stable node names an (anon_vma, address); each vma of that anon_vma
+ * covering the address may map the page.  First the rmap_item's own mm,
+ * then, in a second pass, others sharing the anon_vma: children forked
+ * since ksmd last looked, which have no rmap_items of their own yet.
+ * Calls \a rmap_one until it returns other than SWAP_AGAIN.  Caller holds
+ * the page lock (which guards the node's hlist).
+ */
+static int rmap_walk_ksm(struct page *page,
+			 int (*rmap_one)(struct page *, struct vm_area_struct *,
+					 unsigned long, void *), void *arg)
+{
+	struct stable_node *stable_node = page_stable_node(page);
+	struct hlist_node *h;
+	int search_new_forks = 0;
+	int ret = SWAP_AGAIN;
+
+	VM_BUG_ON(!PageLocked(page));
+	if (!stable_node)
+		return SWAP_FAIL;
+again:
+	for (h = stable_node->hlist.first; h; h = h->next) {
+		struct rmap_item *rmap_item = hlist_entry(h, struct rmap_item,
+							  hlist);
+		struct anon_vma *anon_vma = rmap_item->anon_vma;
+		unsigned long address = rmap_item->address & PAGE_MASK;
+		struct list_head *pos;
+
+		spin_lock(&anon_vma->lock);
+		for (pos = anon_vma->head.next; pos != &anon_vma->head;
+		     pos = pos->next) {
+			struct vm_area_struct *vma = list_entry(pos,
+					struct vm_area_struct, anon_vma_node);
+
+			if (address < vma->vm_start || address >= vma->vm_end)
+				continue;
+			/*
+			 * Initially we examine only the vma which covers this
+			 * rmap_item; but later, if there is still work to do,
+			 * we examine covering vmas in other mms: in case they
+			 * were forked from the original since ksmd passed.
+			 */
+			if ((rmap_item->mm == vma->vm_mm) == search_new_forks)
+				continue;
+			ret = rmap_one(page, vma, address, arg);
+			if (ret != SWAP_AGAIN || !page_mapped(page)) {
+				spin_unlock(&anon_vma->lock);
+				return ret;
+			}
+		}
+		spin_unlock(&anon_vma->lock);
+	}
+	if (!search_new_forks++)
+		goto again;
+	return ret;
+}
+
+/** rmap_walk_ksm() callback for try_to_unmap_ksm(). */
+static int try_to_unmap_ksm_one(struct page *page, struct vm_area_struct *vma,
+				unsigned long address, void *arg)
+{
+	return try_to_unmap_one(page, vma, address, *(int *)arg);
+}
+
+/**
+ * Unmap \a page from every pte (try_to_unmap()).  Returns SWAP_SUCCESS if
+ * it is no longer mapped.  Caller holds the page lock.
+ */
+static int try_to_unmap(struct page *page, int flags)
+{
+	int ret;
+
+	VM_BUG_ON(!PageLocked(page));
+	if (PageKsm(page))
+		ret = rmap_walk_ksm(page, try_to_unmap_ksm_one, &flags);
+	else
+		ret = try_to_unmap_anon(page, flags);
+	if (ret != SWAP_FAIL && !page_mapped(page))
+		ret = SWAP_SUCCESS;
+	return ret;
+}
+
+/**
+ * Give a dirty anonymous page a swap slot in the swap cache (add_to_swap()).
+ * Returns false when swap is full.  Caller holds the page lock.
+ */
+static bool add_to_swap(struct page *page)
+{
+	swp_entry_t entry = get_swap_page();
+
+	if (!entry.val)
+		return false;
+	add_to_swap_cache(page, entry);
+	SetPageDirty(page);
+	return true;
+}
+
+/**
+ * Write a swap cache page to its slot (pageout(), swap_writepage()).  The
+ * write is synchronous here: no writeback state lingers.
+ */
+static void pageout(struct page *page)
+{
+	swp_entry_t entry = { page->private };
+
+	memcpy(swap_slot_data(swp_offset(entry)), page_address(page),
+	       PAGE_SIZE);
+	ClearPageDirty(page);
+}
+
+/**
+ * Detach a clean, unmapped swap cache page from the cache, provided that
+ * only the cache and the caller hold it (__remove_mapping()).  The count
+ * is frozen at the expected 2 while the page is taken out, so that no
+ * speculative reference can be taken meanwhile; on success the count
+ * stays 0 and the caller frees the page.  Caller holds the page lock.
+ */
+static bool __remove_mapping(struct page *page)
+{
+	swp_entry_t entry = { page->private };
+
+	spin_lock(&swapper_space.tree_lock);
+	/*
+	 * The non racy check for a busy page: 2 is the isolation reference
+	 * plus the swap cache's.  Anyone else (a pte, a pin, a speculative
+	 * get_page_unless_zero()) makes the freeze fail.
+	 */
+	if (!page_freeze_refs(page, 2))
+		goto cannot_free;
+	/* Note: a racing fault may have dirtied it meanwhile. */
+	if (PageDirty(page)) {
+		page_unfreeze_refs(page, 2);
+		goto cannot_free;
+	}
+	__delete_from_swap_cache(page);
+	spin_unlock(&swapper_space.tree_lock);
+	swapcache_free(entry);
+	return true;
+
+cannot_free:
+	spin_unlock(&swapper_space.tree_lock);
+	return false;
+}
+
+/**
+ * Reclaim one isolated anonymous page (shrink_page_list() for a list of
+ * one): swap cache, unmap, write, free.  The isolation reference is
+ * consumed.  Returns 0 if the page was freed, -EBUSY if it was kept.
+ */
+static int shrink_page(struct page *page)
+{
+	bool ksm = PageKsm(page);
+
+	if (!trylock_page(page))
+		goto keep;
+	if (PageWriteback(page) || !PageSwapBacked(page))
+		goto keep_locked;
+	if (PageAnon(page) && !PageSwapCache(page) && !add_to_swap(page))
+		goto keep_locked;
+	if (page_mapped(page) && try_to_unmap(page, TTU_UNMAP) != SWAP_SUCCESS)
+		goto keep_locked;
+	if (PageDirty(page))
+		pageout(page);
+	if (!__remove_mapping(page))
+		goto keep_locked;
+	/* The count is frozen at zero: nobody else can lock it now. */
+	clear_bit(PG_locked, &page->flags);
+	sim_trace("reclaim frees pfn %lu%s", page_to_pfn(page),
+		  ksm ? " (was KSM)" : "");
+	__free_page(page);
+	return 0;
+
+keep_locked:
+	unlock_page(page);
+keep:
+	sim_trace("reclaim keeps pfn %lu%s (count %d)", page_to_pfn(page),
+		  ksm ? " (KSM)" : "", page_count(page) - 1);
+	putback_lru_page(page);
+	return -EBUSY;
+}
+
+/**
+ * Reclaim the page in frame \a pfn, if it is an anonymous page on the LRU.
+ * Returns 0 if freed, -EBUSY if kept or not reclaimable, -EINVAL.
+ */
+int sim_reclaim_pfn(unsigned long pfn)
+{
+	struct page *page;
+
+	if (!machine.initialized || !pfn_valid(pfn))
+		return -EINVAL;
+	page = pfn_to_page(pfn);
+	if (isolate_lru_page(page))
+		return -EBUSY;
+	return shrink_page(page);
+}
+
+int sim_reclaim_process_page(struct mm_struct *mm, unsigned long vpn)
+{
+	long pfn = sim_process_pfn(mm, vpn);
+
+	if (pfn == -EINVAL)
+		return -EINVAL;
+	if (pfn < 0)
+		return -ENOENT;
+	return sim_reclaim_pfn((unsigned long)pfn);
+}
+
+unsigned long sim_shrink_lru(unsigned long nr_to_scan)
+{
+	unsigned long freed = 0, scanned = 0;
+
+	if (!machine.initialized)
+		return 0;
+	while (scanned++ < nr_to_scan) {
+		struct page *page = NULL;
+
+		pthread_mutex_lock(&lru_lock);
+		if (!list_empty(&lru_list)) {
+			page = list_first_entry(&lru_list, struct page, lru);
+			/* Rotate, so that the next scan sees the next page. */
+			list_del_init(&page->lru);
+			list_add_tail(&page->lru, &lru_list);
+			if (!__get_page_unless_zero(page)) {
+				page = NULL;
+			} else {
+				ClearPageLRU(page);
+				list_del_init(&page->lru);
+				nr_lru--;
+			}
+		}
+		pthread_mutex_unlock(&lru_lock);
+		if (!page)
+			break;
+		if (!shrink_page(page))
+			freed++;
+	}
+	return freed;
+}
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup migrate Page migration
+ * @{ */
+
+/**
+ * A fault on a migration entry: wait until the migration of that page is
+ * over (it holds the page lock throughout), then retry the access
+ * (migration_entry_wait()).
+ */
+static void migration_entry_wait(struct mm_struct *mm, unsigned long address)
+{
+	struct page *page;
+	swp_entry_t entry;
+	pte_t pte;
+
+	spin_lock(&mm->page_table_lock);
+	pte = *pte_offset(mm, address);
+	entry = pte_to_swp_entry(pte);
+	if (!is_swap_pte(pte) || !is_migration_entry(entry))
+		goto out;
+	page = migration_entry_to_page(entry);
+	/*
+	 * Once the migration entry is here, the page is locked and its
+	 * refcount is raised; but it may have been frozen and freed by now,
+	 * in which case the pte has changed too: just retry.
+	 */
+	if (!__get_page_unless_zero(page))
+		goto out;
+	spin_unlock(&mm->page_table_lock);
+	sim_trace("%s waits on the migration of pfn %lu", mm->sim_name,
+		  page_to_pfn(page));
+	wait_on_page_locked(page);
+	put_page(page);
+	return;
+out:
+	spin_unlock(&mm->page_table_lock);
+}
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup audit The auditor
+ *
+ * audit_machine() checks, at a quiescent point, every invariant the
+ * design promises, and names the rule each violation breaks:
+ *
+ *  - both trees are valid red-black trees, and the stable tree is ordered
+ *    by the contents of the KSM pages its live nodes name;
+ *  - every KSM page names a stable node that is in the tree, and that
+ *    node names the page back; a node whose page has gone (stale) is
+ *    allowed, as the keyhole removes it lazily, but not with rmap_items
+ *    still listed two full scans after its page went;
+ *  - every rmap_item is on exactly one list, the one its flags say, and
+ *    every pte mapping a page can be found by the page's reverse map;
+ *  - every page's count equals the references that exist (ptes, swap
+ *    cache, pins), and its mapcount the ptes mapping it;
+ *  - the allocator's lists and counts agree with the struct pages;
+ *  - the KSM counters equal a recount;
+ *  - no two KSM pages have the same contents;
+ *  - every process reads back exactly the bytes it wrote.
+ *
+ * It never touches the struct page of an offline section: a stable node
+ * naming one is itself the violation.
+ * @{ */
+
+/** Names of the audit kinds, as reports print them. */
+static const char *const audit_kind_names[NR_AUDIT_KINDS] = {
+	[AUDIT_RBTREE] = "rbtree",
+	[AUDIT_ORDER] = "stable-order",
+	[AUDIT_NODE_PAGE] = "node-page",
+	[AUDIT_PAGE_NODE] = "page-node",
+	[AUDIT_RMAP_LIST] = "rmap-list",
+	[AUDIT_RMAP_PTE] = "rmap-pte",
+	[AUDIT_REFCOUNT] = "refcount",
+	[AUDIT_MAPCOUNT] = "mapcount",
+	[AUDIT_COUNTER] = "counter",
+	[AUDIT_ALLOCATOR] = "allocator",
+	[AUDIT_SWAP] = "swap",
+	[AUDIT_DATA] = "data",
+	[AUDIT_STALE] = "stale-node",
+	[AUDIT_DUPLICATE] = "duplicate",
+};
+
+const char *audit_kind_name(enum audit_kind kind)
+{
+	return (unsigned int)kind < NR_AUDIT_KINDS ? audit_kind_names[kind] :
+	       NULL;
+}
+
+/** The auditor's working state for one run. */
+static struct {
+	struct audit_report *r;
+	bool verbose;
+	unsigned int limit;		/**< lines printed per kind */
+	unsigned int printed[NR_AUDIT_KINDS];
+} audit;
+
+/** Record one violation of \a kind and print it (while under the limit). */
+static void audit_fail(enum audit_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void audit_fail(enum audit_kind kind, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	audit.r->count[kind]++;
+	audit.r->total++;
+	if (!audit.verbose || audit.printed[kind]++ >= audit.limit)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	sim_report("  audit: %s: %s", audit_kind_names[kind], buf);
+}
+
+/**
+ * Check the subtree at \a n: parent links, no red node with a red child;
+ * return its black height, or -1 if the two sides differ.
+ */
+static int audit_rb_subtree(const struct rb_node *n,
+			    const struct rb_node *parent, const char *tree,
+			    unsigned long *count)
+{
+	int lh, rh;
+
+	if (!n)
+		return 1;
+	(*count)++;
+	if (rb_parent(n) != parent)
+		audit_fail(AUDIT_RBTREE, "%s tree: a node's parent link is "
+			   "wrong", tree);
+	if (rb_is_red(n) && (rb_is_red(n->rb_left) || rb_is_red(n->rb_right)))
+		audit_fail(AUDIT_RBTREE, "%s tree: red node with a red child",
+			   tree);
+	lh = audit_rb_subtree(n->rb_left, n, tree, count);
+	rh = audit_rb_subtree(n->rb_right, n, tree, count);
+	if (lh < 0 || rh < 0)
+		return -1;
+	if (lh != rh) {
+		audit_fail(AUDIT_RBTREE, "%s tree: black heights %d and %d "
+			   "differ", tree, lh, rh);
+		return -1;
+	}
+	return lh + rb_is_black(n);
+}
+
+/** Check a whole tree; returns its node count. */
+static unsigned long audit_rbtree(const struct rb_root *root, const char *tree)
+{
+	unsigned long count = 0;
+
+	if (root->rb_node && !rb_is_black(root->rb_node))
+		audit_fail(AUDIT_RBTREE, "%s tree: red root", tree);
+	audit_rb_subtree(root->rb_node, NULL, tree, &count);
+	return count;
+}
+
+/** Is \a node one of the stable tree's nodes?  (Never dereferences it.) */
+static bool audit_node_live(const struct stable_node *node)
+{
+	struct rb_node *n;
+
+	for (n = rb_first(&root_stable_tree); n; n = rb_next(n))
+		if (rb_entry(n, struct stable_node, node) == node)
+			return true;
+	return false;
+}
+
+/** If \a node was freed, the index of that in the quarantine, else -1. */
+static long audit_node_freed(const struct stable_node *node)
+{
+	size_t i;
+
+	for (i = 0; i < sim_freed_nodes.nr; i++)
+		if (sim_freed_nodes.v[i] == node)
+			return (long)i;
+	return -1;
+}
+
+/**
+ * The page a live node names, or NULL if that is in an offline section
+ * (reported).  Never touches an offline struct page.
+ */
+static struct page *audit_node_page(struct stable_node *node)
+{
+	unsigned long pfn;
+
+	if (era_since(ERA_HOTREMOVE))
+		pfn = tracked_read(&node->kpfn);
+	else
+		pfn = node->page ? page_to_pfn(node->page) : ~0UL;
+	if (!pfn_valid(pfn)) {
+		audit_fail(AUDIT_NODE_PAGE, "stable node %u names pfn %lu, "
+			   "which is not online memory (removed section?)",
+			   node->sim_id, pfn);
+		return NULL;
+	}
+	return pfn_to_page(pfn);
+}
+
+/** Does \a node currently name \a page as its KSM page? */
+static bool audit_node_owns(struct stable_node *node, struct page *page)
+{
+	return page_mapping_word(page) == ((unsigned long)node |
+					   PAGE_MAPPING_ANON |
+					   PAGE_MAPPING_KSM);
+}
+
+/** Per-frame expectations gathered from the page tables and KSM. */
+struct audit_frame {
+	int ptes;		/**< ptes mapping it */
+	int extra;		/**< other references expected (pins, caches) */
+};
+
+/** The stable tree: structure, order, nodes and pages agreeing, lists. */
+static void audit_stable_tree(struct audit_frame *fr)
+{
+	struct page *prev = NULL;
+	struct rb_node *n;
+	unsigned long shared = 0, sharing = 0, count;
+
+	count = audit_rbtree(&root_stable_tree, "stable");
+	if (count != ksm_stable_nodes)
+		audit_fail(AUDIT_COUNTER, "%lu stable nodes in the tree, but "
+			   "the count says %lu", count,
+			   (unsigned long)ksm_stable_nodes);
+	for (n = rb_first(&root_stable_tree); n; n = rb_next(n)) {
+		struct stable_node *node = rb_entry(n, struct stable_node,
+						    node);
+		struct hlist_node *h;
+		unsigned long len = 0;
+		struct page *page = audit_node_page(node);
+		bool owns = page && audit_node_owns(node, page);
+
+		for (h = node->hlist.first; h; h = h->next) {
+			struct rmap_item *ri = hlist_entry(h, struct rmap_item,
+							   hlist);
+
+			len++;
+			if (ri->head != node || !(ri->address & STABLE_FLAG))
+				audit_fail(AUDIT_RMAP_LIST, "rmap_item of %s "
+					   "on node %u's list says it is %s",
+					   ri->mm ? ri->mm->sim_name : "?",
+					   node->sim_id,
+					   ri->address & STABLE_FLAG ?
+					   "on another node's" : "not stable");
+		}
+		shared += len > 0;
+		sharing += len ? len - 1 : 0;
+		if (ksm_era == ERA_PINNED && page)
+			fr[page_to_pfn(page)].extra++;	/* the pin */
+		if (!owns) {
+			/* Stale: allowed until ksmd stumbles on it. */
+			if (len && ksm_scan.seqnr >= node->sim_stale_since + 2
+			    && node->sim_stale_since)
+				audit_fail(AUDIT_STALE, "stable node %u lost "
+					   "its page %lu scans ago but still "
+					   "lists %lu rmap_items",
+					   node->sim_id, (unsigned long)
+					   ksm_scan.seqnr -
+					   node->sim_stale_since, len);
+			continue;
+		}
+		if (prev && memcmp_pages(prev, page) >= 0)
+			audit_fail(AUDIT_ORDER, "stable node %u (pfn %lu) is "
+				   "not above its predecessor (pfn %lu) in "
+				   "content", node->sim_id, page_to_pfn(page),
+				   page_to_pfn(prev));
+		prev = page;
+	}
+	if (shared != ksm_pages_shared || sharing != ksm_pages_sharing)
+		audit_fail(AUDIT_COUNTER, "pages_shared %lu, pages_sharing %lu;"
+			   " a recount of the stable tree gives %lu and %lu",
+			   (unsigned long)ksm_pages_shared,
+			   (unsigned long)ksm_pages_sharing, shared, sharing);
+}
+
+/** Every mm_slot's rmap_items: flags agree with the lists they are on. */
+static void audit_rmap_items(void)
+{
+	unsigned long total = 0, unstable = 0, count;
+	struct list_head *pos;
+
+	for (pos = ksm_mm_head.mm_list.next; pos != &ksm_mm_head.mm_list;
+	     pos = pos->next) {
+		struct mm_slot *slot = list_entry(pos, struct mm_slot, mm_list);
+		struct rmap_item *ri;
+		unsigned long last = 0;
+
+		for (ri = slot->rmap_list; ri; ri = ri->rmap_list) {
+			total++;
+			if (ri->mm != slot->mm)
+				audit_fail(AUDIT_RMAP_LIST, "rmap_item on %s's "
+					   "list belongs to another mm",
+					   slot->mm->sim_name);
+			if ((ri->address & PAGE_MASK) < last)
+				audit_fail(AUDIT_RMAP_LIST, "%s's rmap_list is "
+					   "not sorted", slot->mm->sim_name);
+			last = (ri->address & PAGE_MASK) + 1;
+			if (ri->address & UNSTABLE_FLAG)
+				unstable++;
+			if ((ri->address & STABLE_FLAG) &&
+			    (ri->address & UNSTABLE_FLAG))
+				audit_fail(AUDIT_RMAP_LIST, "rmap_item of %s "
+					   "is in both trees", ri->mm->sim_name);
+			if (ri->address & STABLE_FLAG) {
+				struct hlist_node *h;
+				bool found = false;
+
+				if (!audit_node_live(ri->head)) {
+					audit_fail(AUDIT_RMAP_LIST, "rmap_item "
+						   "of %s at page %lu is on "
+						   "a node no longer in the "
+						   "tree", ri->mm->sim_name,
+						   linear_page_index(
+						   &ri->mm->vma, ri->address &
+						   PAGE_MASK));
+					continue;
+				}
+				for (h = ri->head->hlist.first; h; h = h->next)
+					found |= h == &ri->hlist;
+				if (!found)
+					audit_fail(AUDIT_RMAP_LIST, "rmap_item "
+						   "of %s says node %u but is "
+						   "not on its list",
+						   ri->mm->sim_name,
+						   ri->head->sim_id);
+			}
+		}
+	}
+	if (total != ksm_rmap_items)
+		audit_fail(AUDIT_COUNTER, "%lu rmap_items exist, the count says "
+			   "%lu", total, (unsigned long)ksm_rmap_items);
+	if (unstable != ksm_pages_unshared)
+		audit_fail(AUDIT_COUNTER, "pages_unshared %lu, but %lu "
+			   "rmap_items are marked unstable",
+			   (unsigned long)ksm_pages_unshared, unstable);
+	count = audit_rbtree(&root_unstable_tree, "unstable");
+	if (count > unstable)
+		audit_fail(AUDIT_RMAP_LIST, "the unstable tree has %lu nodes "
+			   "but only %lu rmap_items are marked unstable",
+			   count, unstable);
+}
+
+/**
+ * Can the reverse map of the KSM \a page find the pte of \a mm at
+ * \a address?  (As rmap_walk_ksm() would: an rmap_item on its node whose
+ * anon_vma lists mm's vma at that address.)
+ */
+static bool audit_ksm_rmap_finds(struct page *page, struct mm_struct *mm,
+				 unsigned long address)
+{
+	struct stable_node *node = page_stable_node(page);
+	struct hlist_node *h;
+
+	for (h = node->hlist.first; h; h = h->next) {
+		struct rmap_item *ri = hlist_entry(h, struct rmap_item, hlist);
+
+		if ((ri->address & PAGE_MASK) == address &&
+		    ri->anon_vma == mm->vma.anon_vma)
+			return true;
+	}
+	return false;
+}
+
+/** Walk every process's page table: count ptes per frame, check rmap. */
+static void audit_page_tables(struct audit_frame *fr)
+{
+	struct list_head *pos;
+
+	pthread_mutex_lock(&sim_mm_lock);
+	for (pos = sim_mm_list.next; pos != &sim_mm_list; pos = pos->next) {
+		struct mm_struct *mm = list_entry(pos, struct mm_struct,
+						  sim_list);
+		unsigned long vpn;
+
+		for (vpn = 0; mm->pgd && vpn < mm->sim_nr_pages; vpn++) {
+			pte_t pte = mm->pgd[vpn];
+			unsigned long addr = vpn_to_address(vpn);
+			struct page *page;
+
+			if (!pte_present(pte))
+				continue;
+			if (!pfn_valid(pte_pfn(pte))) {
+				audit_fail(AUDIT_RMAP_PTE, "%s page %lu maps "
+					   "pfn %lu, which is not online "
+					   "memory", mm->sim_name, vpn,
+					   pte_pfn(pte));
+				continue;
+			}
+			page = pfn_to_page(pte_pfn(pte));
+			fr[pte_pfn(pte)].ptes++;
+			if (PageBuddy(page)) {
+				audit_fail(AUDIT_RMAP_PTE, "%s page %lu maps "
+					   "pfn %lu, which is free",
+					   mm->sim_name, vpn, pte_pfn(pte));
+				continue;
+			}
+			if (PageKsm(page)) {
+				struct stable_node *node =
+					page_stable_node(page);
+
+				if (node && audit_node_live(node) &&
+				    !audit_ksm_rmap_finds(page, mm, addr) &&
+				    !page_stable_node(page)->hlist.first)
+					continue;  /* unlisted yet: next scan */
+				if (node && audit_node_live(node) &&
+				    audit_node_owns(node, page) &&
+				    !audit_ksm_rmap_finds(page, mm, addr) &&
+				    !(mm->vma.anon_vma && page->index == vpn))
+					audit_fail(AUDIT_RMAP_PTE, "%s page %lu "
+						   "maps KSM pfn %lu, but no "
+						   "rmap_item of node %u "
+						   "leads to it", mm->sim_name,
+						   vpn, pte_pfn(pte),
+						   node->sim_id);
+				continue;
+			}
+			if (!PageAnon(page))
+				continue;
+			if (page_anon_vma(page) != mm->vma.anon_vma ||
+			    page->index != vpn)
+				audit_fail(AUDIT_RMAP_PTE, "%s page %lu maps "
+					   "pfn %lu, but that page's reverse "
+					   "map (anon_vma, index %lu) cannot "
+					   "find it", mm->sim_name, vpn,
+					   pte_pfn(pte), page->index);
+		}
+	}
+	pthread_mutex_unlock(&sim_mm_lock);
+}
+
+/** Auditor: swap_map against the ptes and the cache; cache references. */
+static void audit_swap(struct audit_frame *fr)
+{
+	unsigned int *refs = calloc(swap.nr_slots, sizeof(*refs));
+	struct list_head *pos;
+	unsigned long off;
+
+	if (!refs)
+		return;
+	pthread_mutex_lock(&sim_mm_lock);
+	for (pos = sim_mm_list.next; pos != &sim_mm_list; pos = pos->next) {
+		struct mm_struct *mm = list_entry(pos, struct mm_struct,
+						  sim_list);
+		unsigned long vpn;
+
+		for (vpn = 0; mm->pgd && vpn < mm->sim_nr_pages; vpn++) {
+			pte_t pte = mm->pgd[vpn];
+			swp_entry_t e = pte_to_swp_entry(pte);
+
+			if (!is_swap_pte(pte))
+				continue;
+			if (is_migration_entry(e)) {
+				audit_fail(AUDIT_RMAP_PTE, "%s page %lu still "
+					   "holds a migration entry",
+					   mm->sim_name, vpn);
+				continue;
+			}
+			if (!swap_entry_valid(e))
+				audit_fail(AUDIT_SWAP, "%s page %lu holds a "
+					   "bad swap entry", mm->sim_name, vpn);
+			else
+				refs[swp_offset(e)]++;
+		}
+	}
+	pthread_mutex_unlock(&sim_mm_lock);
+	for (off = 1; off < swap.nr_slots; off++) {
+		unsigned char map = swap.swap_map[off];
+		struct page *page = swap.cache[off];
+
+		if ((map & SWAP_COUNT_MASK) != refs[off])
+			audit_fail(AUDIT_SWAP, "slot %lu: swap count %d but %u "
+				   "ptes hold it", off, map & SWAP_COUNT_MASK,
+				   refs[off]);
+		if (!!(map & SWAP_HAS_CACHE) != !!page)
+			audit_fail(AUDIT_SWAP, "slot %lu: SWAP_HAS_CACHE is "
+				   "%s but the cache %s a page", off,
+				   map & SWAP_HAS_CACHE ? "set" : "clear",
+				   page ? "has" : "has no");
+		if (!page)
+			continue;
+		if (!PageSwapCache(page) || page->private !=
+		    swp_entry(0, off).val)
+			audit_fail(AUDIT_SWAP, "pfn %lu is in the swap cache at "
+				   "slot %lu but does not say so",
+				   page_to_pfn(page), off);
+		fr[page_to_pfn(page)].extra++;
+	}
+	free(refs);
+}
+
+/** Pages: counts and mapcounts, KSM pages naming live nodes, duplicates. */
+static void audit_pages(struct audit_frame *fr)
+{
+	unsigned long pfn, s;
+	struct page **ksm = NULL;
+	size_t nr_ksm = 0, cap = 0, i, j;
+
+	for (s = 0; s < machine.cfg.nr_sections; s++) {
+		struct mem_section *ms = &machine.sections[s];
+		unsigned long start = s * PAGES_PER_SECTION, nfree = 0;
+		struct list_head *pos;
+
+		if (!ms->online)
+			continue;
+		for (pos = ms->free_list.next; pos != &ms->free_list;
+		     pos = pos->next) {
+			struct page *page = list_entry(pos, struct page, lru);
+
+			nfree++;
+			if (!PageBuddy(page) || page_count(page))
+				audit_fail(AUDIT_ALLOCATOR, "pfn %lu is on a "
+					   "free list but not free",
+					   page_to_pfn(page));
+		}
+		if (nfree != ms->nr_free)
+			audit_fail(AUDIT_ALLOCATOR, "section %lu lists %lu "
+				   "free frames, counts %lu", s, nfree,
+				   ms->nr_free);
+		for (pfn = start; pfn < start + PAGES_PER_SECTION; pfn++) {
+			struct page *page = pfn_to_page(pfn);
+			int want = fr[pfn].ptes + fr[pfn].extra;
+
+			if (PageBuddy(page))
+				continue;
+			if (page_mapcount(page) != fr[pfn].ptes)
+				audit_fail(AUDIT_MAPCOUNT, "pfn %lu: mapcount "
+					   "%d but %d ptes map it", pfn,
+					   page_mapcount(page), fr[pfn].ptes);
+			if (page_count(page) != want)
+				audit_fail(AUDIT_REFCOUNT, "pfn %lu: count %d "
+					   "but %d references exist%s", pfn,
+					   page_count(page), want,
+					   page_count(page) > want && !want ?
+					   " (leaked)" : "");
+			if (!PageKsm(page))
+				continue;
+			if (page_stable_node(page)) {
+				struct stable_node *node =
+					page_stable_node(page);
+				long freed = audit_node_freed(node);
+
+				if (!audit_node_live(node)) {
+					audit_fail(AUDIT_PAGE_NODE, "KSM pfn "
+						   "%lu names stable node %s "
+						   "(use after free)", pfn,
+						   freed >= 0 ?
+						   "that was freed" :
+						   "that never existed");
+				} else if (audit_node_page(node) != page) {
+					audit_fail(AUDIT_PAGE_NODE, "KSM pfn "
+						   "%lu names node %u, which "
+						   "names pfn %lu", pfn,
+						   node->sim_id,
+						   stable_node_pfn(node));
+				}
+			}
+			if (!page_mapped(page))
+				continue;
+			if (nr_ksm == cap) {
+				void *p;
+
+				cap = cap ? 2 * cap : 64;
+				p = realloc(ksm, cap * sizeof(*ksm));
+				if (!p)
+					break;
+				ksm = p;
+			}
+			ksm[nr_ksm++] = page;
+		}
+	}
+	/* Mapped KSM pages with equal contents: a merge that was lost. */
+	for (i = 0; i < nr_ksm; i++)
+		for (j = i + 1; j < nr_ksm && j < i + 4096; j++)
+			if (calc_checksum(ksm[i]) == calc_checksum(ksm[j]) &&
+			    pages_identical(ksm[i], ksm[j]))
+				audit_fail(AUDIT_DUPLICATE, "KSM pfns %lu and "
+					   "%lu have the same contents",
+					   page_to_pfn(ksm[i]),
+					   page_to_pfn(ksm[j]));
+	free(ksm);
+}
+
+/** Violations recorded at run time (bad page states). */
+static void audit_runtime_violations(void)
+{
+	unsigned long i;
+
+	pthread_mutex_lock(&violations.lock);
+	for (i = 0; i < violations.nr && i < SIM_MAX_VIOLATIONS; i++)
+		audit_fail(violations.v[i].kind, "%s", violations.v[i].text);
+	for (; i < violations.nr; i++)
+		audit_fail(AUDIT_ALLOCATOR, "(further bad page reports)");
+	violations.nr = 0;
+	pthread_mutex_unlock(&violations.lock);
+}
+
+/** Every process's bytes. */
+static void audit_data(void)
+{
+	struct list_head *pos;
+	struct mm_struct *mms[256];
+	int n = 0, i;
+
+	pthread_mutex_lock(&sim_mm_lock);
+	for (pos = sim_mm_list.next; pos != &sim_mm_list && n < 256;
+	     pos = pos->next)
+		mms[n++] = list_entry(pos, struct mm_struct, sim_list);
+	pthread_mutex_unlock(&sim_mm_lock);
+	for (i = 0; i < n; i++) {
+		long bad = sim_process_verify(mms[i], audit.verbose);
+
+		while (bad-- > 0) {
+			audit.r->count[AUDIT_DATA]++;
+			audit.r->total++;
+		}
+	}
+}
+
+unsigned long audit_machine(struct audit_report *r, bool verbose)
+{
+	struct audit_report local;
+	struct audit_frame *fr;
+
+	if (!machine.initialized)
+		return 0;
+	if (!r)
+		r = &local;
+	memset(r, 0, sizeof(*r));
+	memset(&audit, 0, sizeof(audit));
+	audit.r = r;
+	audit.verbose = verbose;
+	audit.limit = 8;
+	fr = calloc(machine.max_pfn, sizeof(*fr));
+	if (!fr)
+		return 0;
+
+	mutex_lock(&ksm_thread_mutex);
+	audit_runtime_violations();
+	audit_stable_tree(fr);
+	audit_rmap_items();
+	audit_page_tables(fr);
+	audit_swap(fr);
+	audit_pages(fr);
+	mutex_unlock(&ksm_thread_mutex);
+	audit_data();
+	free(fr);
+	return r->total;
+}
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup selftest Self-tests of the machinery
+ *
+ * Hooks for tests/unit.c: a red-black tree exercise (as the kernel's
+ * lib/rbtree_test.c), and a deliberate corruption to prove that the
+ * auditor notices one.
+ * @{ */
+
+/** A keyed node for the tree self-test. */
+struct rb_test_node {
+	struct rb_node rb;		/**< in the test tree */
+	unsigned int key;		/**< what orders it */
+	bool in;			/**< is it in the tree now? */
+};
+
+/** Black height of a valid subtree, or -1 (parent links, colours, keys). */
+static int rb_test_check(const struct rb_node *n, const struct rb_node *parent,
+			 unsigned int lo, unsigned int hi)
+{
+	const struct rb_test_node *t;
+	int l, r;
+
+	if (!n)
+		return 1;
+	t = rb_entry(n, struct rb_test_node, rb);
+	if (rb_parent(n) != parent || t->key < lo || t->key > hi)
+		return -1;
+	if (rb_is_red(n) && (rb_is_red(n->rb_left) || rb_is_red(n->rb_right)))
+		return -1;
+	l = rb_test_check(n->rb_left, n, lo, t->key);
+	r = rb_test_check(n->rb_right, n, t->key, hi);
+	if (l < 0 || r < 0 || l != r)
+		return -1;
+	return l + rb_is_black(n);
+}
+
+/**
+ * Insert and erase \a n random keys in random order, checking the whole
+ * tree and an in-order walk after every operation.  Returns 0, or the
+ * 1-based step at which the tree went wrong.
+ */
+int sim_selftest_rbtree(unsigned int seed, int n)
+{
+	struct rb_test_node *nodes = calloc(n, sizeof(*nodes));
+	struct rb_root root = RB_ROOT;
+	unsigned int x = seed ? seed : 1;
+	int step, count = 0, fail = 0;
+
+	if (!nodes || n <= 0)
+		return -1;
+	for (step = 1; step <= 4 * n && !fail; step++) {
+		struct rb_test_node *t;
+		struct rb_node *p;
+		unsigned int prev = 0;
+		int seen = 0;
+
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		t = &nodes[x % n];
+		if (!t->in) {
+			struct rb_node **link = &root.rb_node, *parent = NULL;
+
+			t->key = x >> 8;
+			while (*link) {
+				parent = *link;
+				link = t->key < rb_entry(parent,
+					struct rb_test_node, rb)->key ?
+					&parent->rb_left : &parent->rb_right;
+			}
+			rb_link_node(&t->rb, parent, link);
+			rb_insert_color(&t->rb, &root);
+			t->in = true;
+			count++;
+		} else {
+			rb_erase(&t->rb, &root);
+			t->in = false;
+			count--;
+		}
+		if ((root.rb_node && !rb_is_black(root.rb_node)) ||
+		    rb_test_check(root.rb_node, NULL, 0, ~0U) < 0)
+			fail = step;
+		for (p = rb_first(&root); p; p = rb_next(p)) {
+			unsigned int k = rb_entry(p, struct rb_test_node,
+						  rb)->key;
+
+			if (k < prev)
+				fail = step;
+			prev = k;
+			seen++;
+		}
+		if (seen != count)
+			fail = step;
+	}
+	free(nodes);
+	return fail;
+}
+
+/**
+ * Corrupt (\a what 0) or repair (1) the machine: take, or drop, a
+ * reference on the first used page that nobody accounts for.
+ */
+int sim_selftest_corrupt(int what)
+{
+	static struct page *victim;
+	unsigned long pfn;
+
+	if (what == 1) {
+		if (!victim)
+			return -EINVAL;
+		put_page(victim);
+		victim = NULL;
+		return 0;
+	}
+	for (pfn = 0; pfn < machine.max_pfn; pfn++) {
+		if (!pfn_valid(pfn) || PageBuddy(pfn_to_page(pfn)))
+			continue;
+		victim = pfn_to_page(pfn);
+		get_page(victim);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/** The checksum ksmd would compute for frame \a pfn (for the bench). */
+unsigned int sim_frame_checksum(unsigned long pfn)
+{
+	if (!machine.initialized || !pfn_valid(pfn))
+		return 0;
+	return calc_checksum(pfn_to_page(pfn));
+}
+
+/** Sizes of the kernel structures as this build lays them out. */
+void sim_struct_sizes(size_t *page, size_t *rmap_item, size_t *stable_node)
+{
+	*page = sizeof(struct page);
+	*rmap_item = sizeof(struct rmap_item);
+	*stable_node = sizeof(struct stable_node);
+}
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup setup Building and tearing down the machine
+ * @{ */
+
+/** The geometry when none is given. */
+static struct sim_config sim_defaults = {
+	.page_size = 4096,
+	.pages_per_section = 256,
+	.nr_sections = 8,
+	.nr_nodes = 2,
+	.era = ERA_KEYHOLE,
+};
+
+/** Is \a x a power of two? */
+static bool is_power_of_2(unsigned long x)
+{
+	return x && !(x & (x - 1));
+}
+
+/** Fill in defaults and check a configuration.  Returns 0 or -EINVAL. */
+static int sim_check_config(struct sim_config *c)
+{
+	if (!c->page_size)
+		c->page_size = sim_defaults.page_size;
+	if (!c->pages_per_section)
+		c->pages_per_section = sim_defaults.pages_per_section;
+	if (!c->nr_sections)
+		c->nr_sections = sim_defaults.nr_sections;
+	if (!c->nr_nodes)
+		c->nr_nodes = c->nr_sections < 2 ? 1 : sim_defaults.nr_nodes;
+	if (!c->swap_slots)
+		c->swap_slots = c->nr_sections * c->pages_per_section;
+	if (!is_power_of_2(c->page_size) || c->page_size < 1024 ||
+	    c->page_size > 65536)
+		return -EINVAL;
+	if (c->pages_per_section % 64 || c->pages_per_section > (1U << 20))
+		return -EINVAL;
+	if (c->nr_sections > 4096 || c->nr_nodes > c->nr_sections ||
+	    c->nr_nodes > 64)
+		return -EINVAL;
+	if ((unsigned long)c->nr_sections * c->pages_per_section > (1UL << 24)
+	    || c->swap_slots > (1U << 24))
+		return -EINVAL;
+	if ((unsigned int)c->era >= NR_ERAS)
+		return -EINVAL;
+	return 0;
+}
+
+int sim_init(const struct sim_config *cfg)
+{
+	struct sigaction sa;
+	unsigned long s;
+	int err;
+
+	if (machine.initialized)
+		return -EBUSY;
+	machine.cfg = cfg ? *cfg : sim_defaults;
+	err = sim_check_config(&machine.cfg);
+	if (err)
+		return err;
+	machine.page_shift = (unsigned int)__builtin_ctz(machine.cfg.page_size);
+	machine.max_pfn = (unsigned long)machine.cfg.nr_sections *
+			  machine.cfg.pages_per_section;
+	machine.vmemmap_size = machine.max_pfn * sizeof(struct page);
+	machine.frames_size = machine.max_pfn * machine.cfg.page_size;
+	machine.vmemmap = mmap(NULL, machine.vmemmap_size, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			       -1, 0);
+	machine.frames = mmap(NULL, machine.frames_size, PROT_NONE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			      -1, 0);
+	machine.sections = calloc(machine.cfg.nr_sections,
+				  sizeof(*machine.sections));
+	if (machine.vmemmap == MAP_FAILED || machine.frames == MAP_FAILED ||
+	    !machine.sections)
+		return -ENOMEM;
+	wait_table_init();
+	for (s = 0; s < machine.cfg.nr_sections; s++) {
+		machine.sections[s].nid = (int)(s * machine.cfg.nr_nodes /
+						machine.cfg.nr_sections);
+		INIT_LIST_HEAD(&machine.sections[s].free_list);
+		err = sim_section_online(s);
+		if (err)
+			return err;
+	}
+	for (s = 0; s < machine.cfg.nr_nodes && s < 64; s++)
+		node_hot_section[s] = (int)(s * machine.cfg.nr_sections /
+					    machine.cfg.nr_nodes);
+	err = swap_init();
+	if (err)
+		return err;
+	ksm_era = machine.cfg.era;
+	ksm_fixes_off = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = sim_fault_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	machine.initialized = true;
+	return 0;
+}
+
+const struct sim_config *sim_get_config(void)
+{
+	return &machine.cfg;
+}
+
+unsigned long sim_nr_pages(void)
+{
+	return machine.max_pfn;
+}
+
+/** Forget all of KSM's state (after every process is gone). */
+static void ksm_teardown(void)
+{
+	size_t i;
+	struct rb_node *n;
+
+	while ((n = rb_first(&root_stable_tree))) {
+		rb_erase(n, &root_stable_tree);
+		free(rb_entry(n, struct stable_node, node));
+	}
+	root_unstable_tree = RB_ROOT;
+	for (i = 0; i < MM_SLOTS_HASH_HEADS; i++)
+		mm_slots_hash[i].first = NULL;
+	INIT_LIST_HEAD(&ksm_mm_head.mm_list);
+	ksm_scan.mm_slot = &ksm_mm_head;
+	ksm_scan.address = 0;
+	ksm_scan.rmap_list = NULL;
+	ksm_scan.seqnr = 0;
+	ksm_pages_shared = ksm_pages_sharing = ksm_pages_unshared = 0;
+	ksm_rmap_items = ksm_stable_nodes = 0;
+	ksm_run = KSM_RUN_STOP;
+	ksm_thread_pages_to_scan = 100;
+	ksm_thread_sleep_millisecs = 20;
+	for (i = 0; i < sim_freed_nodes.nr; i++) {
+		sim_asan_unpoison(sim_freed_nodes.v[i],
+				  sizeof(struct stable_node));
+		free(sim_freed_nodes.v[i]);
+	}
+	free(sim_freed_nodes.v);
+	memset(&sim_freed_nodes, 0, sizeof(sim_freed_nodes));
+	sim_next_node_id = 1;
+}
+
+void sim_exit(void)
+{
+	struct list_head *pos;
+
+	if (!machine.initialized)
+		return;
+	ksm_stop_thread();
+	/* Every process exits; then ksmd's leftovers are forgotten. */
+	while (!list_empty(&sim_mm_list)) {
+		pos = sim_mm_list.next;
+		sim_process_exit(list_entry(pos, struct mm_struct, sim_list));
+	}
+	while (!list_empty(&ksm_mm_head.mm_list)) {
+		struct mm_slot *slot = list_first_entry(&ksm_mm_head.mm_list,
+							struct mm_slot,
+							mm_list);
+		struct rmap_item *ri = slot->rmap_list, *next;
+
+		for (; ri; ri = next) {
+			next = ri->rmap_list;
+			free(ri);
+		}
+		list_del_init(&slot->mm_list);
+		mmdrop(slot->mm);
+		free(slot);
+	}
+	ksm_teardown();
+	swap_exit();
+	while (!list_empty(&sim_anon_vmas)) {
+		struct anon_vma *av = list_first_entry(&sim_anon_vmas,
+						       struct anon_vma,
+						       sim_all);
+
+		list_del_init(&av->sim_all);
+		free(av);
+	}
+	pthread_mutex_lock(&violations.lock);
+	violations.nr = 0;
+	pthread_mutex_unlock(&violations.lock);
+	INIT_LIST_HEAD(&lru_list);
+	nr_lru = 0;
+	munmap(machine.vmemmap, machine.vmemmap_size);
+	munmap(machine.frames, machine.frames_size);
+	free(machine.sections);
+	signal(SIGSEGV, SIG_DFL);
+	signal(SIGBUS, SIG_DFL);
+	memset(&machine, 0, sizeof(machine));
+	memset(&failslab, 0, sizeof(failslab));
+}
+
+/** @} */

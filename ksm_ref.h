@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/**
+ * \file ksm_ref.h
+ * \brief ksm_ref: the interface of the simulated machine and of KSM on it.
+ *
+ * ksm_ref.c reimplements, in user space, the kernel's KSM design for
+ * finding a KSM page from its stable node without pinning it.  This header
+ * is what examples and tests see: how to build a machine, run processes on
+ * it, drive ksmd and the other actors, switch fixes and eras, and audit the
+ * result.  The kernel's own structures (struct page, stable_node,
+ * rmap_item, ...) stay private to ksm_ref.c, as they are private to
+ * mm/ksm.c; callers name pages by pfn and processes by handle.
+ *
+ * Thread safety: after sim_init(), every call may be made from any actor
+ * thread unless its comment says otherwise.  sim_init(), sim_exit() and the
+ * setters of eras and fixes must be called while no actor is running.
+ */
+#ifndef KSM_REF_H
+#define KSM_REF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------- */
+/** \name Eras and fix switches (see RACES.md, "Eras") */
+/** @{ */
+
+/** The design of a given year; every scenario can run under each. */
+enum ksm_era {
+	ERA_PINNED,	/**< 2009, before seed 001: stable node pins its page */
+	ERA_KEYHOLE,	/**< seed 001: keyhole reference, node->page pointer */
+	ERA_HOTREMOVE,	/**< seed 004: node->kpfn, MEM_* callback, offlining */
+	ERA_MIGRATION,	/**< seeds 000/002: KSM pages migrate everywhere */
+	ERA_EXCHANGE,	/**< seed 003: two-way page exchange */
+	NR_ERAS
+};
+
+/**
+ * One switch per line (or inseparable group of lines) that a seed patch
+ * adds.  All are on by default; ksm_fix_set() turns one off to show the
+ * race it closes.  The table in ksm_ref.c (ksm_fixes[]) gives each one's
+ * seed, race and meaning.
+ */
+enum ksm_fix {
+	FIX_KEYHOLE_CHECK,	/**< 001: mapping check before the reference */
+	FIX_KEYHOLE_GPUZ,	/**< 001: get_page_unless_zero(), not get_page() */
+	FIX_KEYHOLE_RECHECK,	/**< 001: mapping recheck after the reference */
+	FIX_KEYHOLE_LOCK_RECHECK, /**< 001: mapping recheck after lock_page() */
+	FIX_KEYHOLE_PRUNE,	/**< 001: remove the stale node at stale: */
+	FIX_KEYHOLE_NODE_LIFE,	/**< 001: node outlives its page */
+	FIX_DEP_BARRIER,	/**< 000: smp_read_barrier_depends() (Alpha) */
+	FIX_SWAPCACHE_SPIN,	/**< 000: spin while a swap cache page is frozen */
+	FIX_RMB,		/**< 000: smp_rmb() before the kpfn recheck */
+	FIX_KPFN_RECHECK,	/**< 000: reread kpfn at stale:, goto again */
+	NR_FIXES
+};
+
+/** Select the era; resets every fix to on.  No actor may be running. */
+int ksm_set_era(enum ksm_era era);
+/** The current era. */
+enum ksm_era ksm_get_era(void);
+/** Turn one fix on or off.  Returns 0, or -EINVAL for a bad fix. */
+int ksm_fix_set(enum ksm_fix fix, bool on);
+/** Is this fix on? */
+bool ksm_fix_on(enum ksm_fix fix);
+/** Era by name ("pinned", "keyhole", ...); -1 if unknown. */
+int ksm_era_by_name(const char *name);
+/** Fix by name ("keyhole_recheck", ...); -1 if unknown. */
+int ksm_fix_by_name(const char *name);
+/** Name of an era, or NULL. */
+const char *ksm_era_name(enum ksm_era era);
+/** Name of a fix, or NULL. */
+const char *ksm_fix_name(enum ksm_fix fix);
+/** One-line description of a fix: seed, race, what it does. */
+const char *ksm_fix_doc(enum ksm_fix fix);
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
+/** \name The machine */
+/** @{ */
+
+/** Geometry of the simulated machine; zero fields take the defaults. */
+struct sim_config {
+	unsigned int page_size;		/**< bytes per frame: 4096 */
+	unsigned int pages_per_section;	/**< multiple of 64: 256 */
+	unsigned int nr_sections;	/**< memory sections: 8 */
+	unsigned int nr_nodes;		/**< NUMA nodes, sections split: 2 */
+	unsigned int swap_slots;	/**< swap device size in pages */
+	enum ksm_era era;		/**< starting era: ERA_KEYHOLE */
+};
+
+/**
+ * Build the machine: reserve the memmap and the frames, bring every
+ * section online, set up KSM.  Returns 0, or -EINVAL for a bad geometry,
+ * -ENOMEM when the address space cannot be reserved.  Not thread safe.
+ */
+int sim_init(const struct sim_config *cfg);
+/** Tear everything down (processes, KSM, memory).  Not thread safe. */
+void sim_exit(void);
+/** The geometry in force (defaults filled in). */
+const struct sim_config *sim_get_config(void);
+/** Total number of page frames. */
+unsigned long sim_nr_pages(void);
+
+/** Per-section (or whole-machine) counts of frames. */
+struct sim_mem_stats {
+	unsigned long nr_free;		/**< on the allocator's free lists */
+	unsigned long nr_used;		/**< allocated */
+	unsigned long nr_offline;	/**< in sections that are offline */
+};
+/** Counts for one section, or for all when \a section < 0. */
+int sim_mem_stats(int section, struct sim_mem_stats *st);
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
+/** \name Simulated processes */
+/** @{ */
+
+/** A simulated process: one anonymous mapping of nr_pages pages. */
+struct mm_struct;
+
+/** Create a process with a mapping of \a nr_pages pages, all unpopulated. */
+struct mm_struct *sim_process_create(const char *name, unsigned long nr_pages);
+/** Fork: a child sharing every page copy-on-write.  NULL on failure. */
+struct mm_struct *sim_process_fork(struct mm_struct *mm, const char *name);
+/** Exit: unmap everything and drop the process. */
+int sim_process_exit(struct mm_struct *mm);
+/** The process's name. */
+const char *sim_process_name(const struct mm_struct *mm);
+
+/**
+ * Write \a len bytes at \a offset of page \a vpn, faulting as the CPU
+ * would (copy-on-write, swap-in, waiting on migration).  The process
+ * remembers what it wrote; sim_process_verify() checks it later.
+ * Returns 0, or -EINVAL for a range outside the mapping, -ENOMEM.
+ */
+int sim_process_write(struct mm_struct *mm, unsigned long vpn,
+		      unsigned long offset, const void *buf, size_t len);
+/** Fill the whole of page \a vpn with \a byte. */
+int sim_process_fill(struct mm_struct *mm, unsigned long vpn, int byte);
+/** Read \a len bytes at \a offset of page \a vpn (read fault if needed). */
+int sim_process_read(struct mm_struct *mm, unsigned long vpn,
+		     unsigned long offset, void *buf, size_t len);
+/**
+ * Check that every page holds the bytes the process last wrote (a page
+ * never written must read as zeroes).  Returns the number of pages that
+ * differ; each is reported through sim_report() when \a report is true.
+ */
+long sim_process_verify(struct mm_struct *mm, bool report);
+/** madvise(MADV_MERGEABLE) or (MADV_UNMERGEABLE) on the whole mapping. */
+int sim_process_madvise(struct mm_struct *mm, bool mergeable);
+/** pfn mapped at \a vpn, or -1 if the pte is not present. */
+long sim_process_pfn(struct mm_struct *mm, unsigned long vpn);
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
+/** \name Reclaim */
+/** @{ */
+
+/**
+ * Reclaim the anonymous page in frame \a pfn as kswapd would: into the swap
+ * cache, unmapped from every pte (through KSM's reverse map for a KSM
+ * page), written out, freed.  Returns 0 if freed, -EBUSY if the page had
+ * to be kept (a reference it cannot account for, locked, not on the LRU),
+ * -EINVAL for a bad pfn.
+ */
+int sim_reclaim_pfn(unsigned long pfn);
+/** Reclaim the page a process maps at \a vpn.  -ENOENT if none. */
+int sim_reclaim_process_page(struct mm_struct *mm, unsigned long vpn);
+/** Scan up to \a nr pages of the LRU, reclaiming what can be. */
+unsigned long sim_shrink_lru(unsigned long nr);
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
+/** \name KSM: knobs, counters, ksmd */
+/** @{ */
+
+/** The counters of /sys/kernel/mm/ksm, with Documentation/vm/ksm.txt's
+ * meaning. */
+struct ksm_counters {
+	unsigned long pages_shared;	/**< KSM pages in use */
+	unsigned long pages_sharing;	/**< further sites sharing them */
+	unsigned long pages_unshared;	/**< unique pages checked repeatedly */
+	unsigned long pages_volatile;	/**< pages changing too fast */
+	unsigned long full_scans;	/**< full passes over mergeable areas */
+	unsigned long stable_nodes;	/**< nodes in the stable tree */
+};
+/** Snapshot the counters. */
+void ksm_get_counters(struct ksm_counters *c);
+/** Print the counters as the files of /sys/kernel/mm/ksm show them. */
+void ksm_print_counters(const char *indent);
+
+/** The run knob: 0 stop, 1 run, 2 unmerge everything.  -EINVAL else. */
+int ksm_set_run(unsigned int run);
+/** pages_to_scan knob (default 100). */
+int ksm_set_pages_to_scan(unsigned int n);
+/** sleep_millisecs knob (default 20). */
+int ksm_set_sleep_millisecs(unsigned int ms);
+
+/**
+ * Scan \a nr_pages pages synchronously, as one ksmd batch (under
+ * ksm_thread_mutex), regardless of the run knob.  Tests use this instead
+ * of waiting for ksmd.
+ */
+void ksm_scan_pages(unsigned int nr_pages);
+/** Run synchronous batches until \a n more full scans have completed. */
+void ksm_scan_full(unsigned int n);
+/** Start the ksmd pthread (run knob must be 1 for it to scan). */
+int ksm_start_thread(void);
+/** Stop and join the ksmd pthread. */
+void ksm_stop_thread(void);
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
+/** \name The auditor */
+/** @{ */
+
+/** What the auditor found wrong; each kind names the rule it guards. */
+enum audit_kind {
+	AUDIT_RBTREE,		/**< a tree is not a valid red-black tree */
+	AUDIT_ORDER,		/**< stable tree not ordered by content */
+	AUDIT_NODE_PAGE,	/**< a stable node's page does not name it */
+	AUDIT_PAGE_NODE,	/**< a KSM page names a node not in the tree */
+	AUDIT_RMAP_LIST,	/**< an rmap_item on the wrong list, or twice */
+	AUDIT_RMAP_PTE,		/**< a pte the reverse map cannot find */
+	AUDIT_REFCOUNT,		/**< a page's count is not its references */
+	AUDIT_MAPCOUNT,		/**< a page's mapcount is not its ptes */
+	AUDIT_COUNTER,		/**< a KSM counter differs from a recount */
+	AUDIT_ALLOCATOR,	/**< free lists and struct pages disagree */
+	AUDIT_SWAP,		/**< swap counts differ from their users */
+	AUDIT_DATA,		/**< a process sees bytes it never wrote */
+	AUDIT_STALE,		/**< a stale node survived a full scan */
+	AUDIT_DUPLICATE,	/**< two KSM pages with the same content */
+	NR_AUDIT_KINDS
+};
+
+/** The auditor's findings. */
+struct audit_report {
+	unsigned long count[NR_AUDIT_KINDS];	/**< violations per kind */
+	unsigned long total;			/**< all violations */
+};
+
+/**
+ * Check every invariant at a quiescent point (no actor running).  Each
+ * violation is printed through sim_report() when \a verbose.  Returns the
+ * number of violations.  \a r may be NULL.
+ */
+unsigned long audit_machine(struct audit_report *r, bool verbose);
+/** Name of an audit kind. */
+const char *audit_kind_name(enum audit_kind kind);
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
+/** \name Actors and scenarios */
+/** @{ */
+
+#include <stdio.h>
+
+/** An actor of a scenario: a thread standing in for a kernel actor. */
+struct sim_actor_spec {
+	const char *name;		/**< "ksmd", "reclaim", ... */
+	void (*fn)(void *arg);		/**< what it does, start to end */
+	void *arg;			/**< ...with this argument */
+};
+
+/**
+ * One step of a scripted interleaving: run \a actor until it reaches the
+ * race window \a until ("name", or "name#n" for its n-th hit), or until it
+ * "blocked" (sleeps on a lock or spins) or is "done".
+ */
+struct sim_step {
+	const char *actor;		/**< who runs */
+	const char *until;		/**< until where */
+};
+
+/**
+ * Run \a n actors one at a time, in the interleaving \a steps describes
+ * (after the last step, each runs until it blocks or ends).  Returns 0 if
+ * every actor finished, -EDEADLK if the run was abandoned (deadlock,
+ * livelock, or a step that could not be taken: sim_run_error() says
+ * which).  An abandoned run leaves its threads stopped for good.
+ */
+int sim_run_script(const struct sim_actor_spec *actors, int n,
+		   const struct sim_step *steps, int nr_steps);
+/**
+ * Run \a n actors as free pthreads.  If they have not finished within
+ * \a timeout_ms (0: no limit), a watchdog names the stuck actors and what
+ * each waits for, and -ETIMEDOUT is returned.
+ */
+int sim_run_free(const struct sim_actor_spec *actors, int n,
+		 unsigned int timeout_ms);
+/** Why the last run failed, or "". */
+const char *sim_run_error(void);
+/** Free runs: a short random delay at every race window (stress). */
+void sim_set_jitter(bool on);
+/** Is \a name a race window (optionally "name#n")? */
+bool sim_window_exists(const char *name);
+/** Name of race window \a i, or NULL past the last. */
+const char *sim_window_name(int i);
+
+/** Start recording a timeline (or stop, and forget it). */
+void sim_trace_enable(bool on);
+/** Print the recorded timeline, one column per actor. */
+void sim_timeline_print(FILE *f);
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
+/** \name Self-tests of the machinery (tests/unit.c) */
+/** @{ */
+
+/** Random inserts and erases, checked after each; 0 or the failing step. */
+int sim_selftest_rbtree(unsigned int seed, int n);
+/** Take (\a what 0) or drop (1) a reference nobody accounts for. */
+int sim_selftest_corrupt(int what);
+/** The checksum ksmd computes, of frame \a pfn (0 if not online). */
+unsigned int sim_frame_checksum(unsigned long pfn);
+/** sizeof struct page, struct rmap_item and struct stable_node. */
+void sim_struct_sizes(size_t *page, size_t *rmap_item, size_t *stable_node);
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
+/** \name Reports */
+/** @{ */
+
+/** Print a line of a report (to stdout, prefixed by the current actor). */
+void sim_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** Silence or restore sim_report() output. */
+void sim_set_quiet(bool quiet);
+
+/** @} */
+
+#endif /* KSM_REF_H */

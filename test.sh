@@ -1,0 +1,135 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# test.sh - every check ksm_ref promises, in one run.  Ends with the line
+# "N passed, M failed" and exits non-zero if anything failed.
+#
+#   ./test.sh            everything
+#   ./test.sh PATTERN    only the checks whose names match PATTERN (grep -E)
+#
+# Each check's output is kept in build/test-logs/NAME.log; a failure
+# prints the last lines of it.
+set -u
+cd "$(dirname "$0")" || exit 2
+only=${1:-}
+logs=build/test-logs
+mkdir -p "$logs"
+pass=0
+fail=0
+failed=
+
+selected() {
+	[ -z "$only" ] || printf '%s\n' "$1" | grep -Eq -- "$only"
+}
+
+record() {	# record NAME OK [WHY]
+	if [ "$2" = 1 ]; then
+		pass=$((pass + 1))
+		printf 'ok   %s\n' "$1"
+	else
+		fail=$((fail + 1))
+		failed="$failed $1"
+		printf 'FAIL %s: %s\n' "$1" "$3"
+		tail -n 15 "$logs/$1.log" | sed 's/^/     | /'
+	fi
+}
+
+# expect RC NAME CMD...: CMD must exit with status RC.
+expect() {
+	rc_want=$1 name=$2
+	shift 2
+	selected "$name" || return 0
+	timeout 300 "$@" >"$logs/$name.log" 2>&1
+	rc=$?
+	if [ "$rc" = "$rc_want" ]; then
+		record "$name" 1
+	else
+		record "$name" 0 "exit status $rc, expected $rc_want"
+	fi
+}
+
+# expect_grep RC PATTERN NAME CMD...: and its output must match PATTERN.
+expect_grep() {
+	rc_want=$1 pat=$2 name=$3
+	shift 3
+	selected "$name" || return 0
+	timeout 300 "$@" >"$logs/$name.log" 2>&1
+	rc=$?
+	if [ "$rc" != "$rc_want" ]; then
+		record "$name" 0 "exit status $rc, expected $rc_want"
+	elif ! grep -Eq -- "$pat" "$logs/$name.log"; then
+		record "$name" 0 "output lacks /$pat/"
+	else
+		record "$name" 1
+	fi
+}
+
+# ---------------------------------------------------------------------
+# Builds: warning-free under gcc and clang, -Wall -Wextra -Werror.
+expect 0 build-gcc make -s B=build/gcc CC=gcc
+expect 0 build-clang make -s B=build/clang CC=clang
+G=build/gcc
+
+# ---------------------------------------------------------------------
+# The machine's parts.
+expect_grep 0 '^0 failures' unit $G/unit
+expect_grep 0 '^0 failures' unit-clang build/clang/unit
+
+# The merge tour: the kernel selftests' expectations, in every era.
+for era in pinned keyhole hotremove migration exchange; do
+	expect_grep 0 '8 of 8 scenarios' "merge-tour-$era" \
+		$G/merge_tour --era $era
+done
+expect_grep 0 '8 of 8 scenarios' merge-tour-1k-pages \
+	$G/merge_tour --page-size 1024 --pages 64
+
+# ---------------------------------------------------------------------
+# Bad input: a clear message and exit status 2, never a crash.
+bad() {	# bad NAME ARGS...: the merge tour must refuse ARGS with status 2
+	name=$1
+	shift
+	expect_grep 2 "Try '.*--help' for more information" \
+		"bad-input-$name" $G/merge_tour "$@"
+}
+bad non-number --pages ten
+bad negative --pages -3
+bad overflow --pages 99999999999999999999999
+bad out-of-range --pages 1
+bad unknown-option --frobnicate
+bad missing-value --pages
+bad unknown-era --era jurassic
+bad unknown-fix --without nothing
+bad flag-with-value --quiet=yes
+bad stray-argument extra
+bad page-size --page-size 5000
+bad conflicting-eras --era pinned --era keyhole
+expect_grep 0 'Usage:' help $G/merge_tour --help
+
+# ---------------------------------------------------------------------
+# Sanitizers: AddressSanitizer with UndefinedBehaviorSanitizer, and
+# ThreadSanitizer; zero reports for the fixed design.
+SAN_ASAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+SAN_TSAN="-O1 -g -fsanitize=thread"
+expect 0 build-asan make -s B=build/asan CC=clang CFLAGS="$SAN_ASAN"
+expect 0 build-tsan make -s B=build/tsan CC=clang CFLAGS="$SAN_TSAN"
+expect_grep 0 '^0 failures' asan-unit build/asan/unit
+expect_grep 0 '8 of 8 scenarios' asan-merge-tour build/asan/merge_tour
+expect_grep 0 '^0 failures' tsan-unit build/tsan/unit
+expect_grep 0 '8 of 8 scenarios' tsan-merge-tour build/tsan/merge_tour
+
+# ---------------------------------------------------------------------
+# Documentation: Doxygen, every static function, zero warnings.
+if command -v doxygen >/dev/null 2>&1; then
+	expect 0 docs make -s docs
+else
+	if selected docs; then
+		echo "doxygen is not installed: run 'make test' or .ci/run" \
+			>"$logs/docs.log"
+		record docs 0 "doxygen missing"
+	fi
+fi
+
+echo
+[ -z "$failed" ] || echo "failed:$failed"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

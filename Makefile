@@ -19,9 +19,10 @@ WARN := -std=c11 -Wall -Wextra -Werror
 LDLIBS := -lpthread
 B ?= build
 
-EXAMPLES := merge_tour
+EXAMPLES := merge_tour stress
+RACES := r1_pinned r2_reuse r3_stale
 TESTS := unit bench
-PROGS := $(addprefix $(B)/,$(EXAMPLES) $(TESTS))
+PROGS := $(addprefix $(B)/,$(EXAMPLES) race $(TESTS))
 
 all: $(PROGS)
 
@@ -38,6 +39,15 @@ $(addprefix $(B)/,$(EXAMPLES)): $(B)/%: examples/%.c $(B)/common.o \
 		$(B)/ksm_ref.o examples/common.h ksm_ref.h
 	$(CC) $(WARN) $(CFLAGS) $< $(B)/common.o $(B)/ksm_ref.o -o $@ $(LDLIBS)
 
+RACE_OBJS := $(addprefix $(B)/,$(addsuffix .o,race $(RACES)))
+
+$(RACE_OBJS): $(B)/%.o: examples/%.c examples/race.h examples/common.h \
+		ksm_ref.h | $(B)
+	$(CC) $(WARN) $(CFLAGS) -c $< -o $@
+
+$(B)/race: $(RACE_OBJS) $(B)/common.o $(B)/ksm_ref.o
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
 $(addprefix $(B)/,$(TESTS)): $(B)/%: tests/%.c $(B)/ksm_ref.o ksm_ref.h
 	$(CC) $(WARN) $(CFLAGS) $< $(B)/ksm_ref.o -o $@ $(LDLIBS)
 
@@ -48,8 +58,10 @@ test: all
 tour: all
 	./examples/tour.sh
 
-bench: $(B)/bench
+bench: $(B)/bench $(B)/race
 	./$(B)/bench
+	@echo
+	./$(B)/race R1
 
 docs: | $(B)
 	doxygen Doxyfile

@@ -128,17 +128,30 @@
 static void sim_bug(const char *file, int line, const char *rule);
 
 /**
- * VM_BUG_ON(cond): we have a proof that \a cond never holds; if it does,
- * the simulation has a bug (not a race we demonstrate), so stop at once
- * and name the rule.  Always compiled in: a reference implementation that
- * hides its own contradictions teaches nothing.
+ * BUG_ON(cond): we have a proof that \a cond never holds; if it does,
+ * stop at once and name the rule.  Used for the kernel's BUG_ON()s and for
+ * the simulation's own invariants: a reference implementation that hides
+ * its own contradictions teaches nothing.
  */
-#define VM_BUG_ON(cond) do {						\
+#define BUG_ON(cond) do {						\
 	if (unlikely(cond))						\
 		sim_bug(__FILE__, __LINE__, #cond);			\
 } while (0)
-/** BUG_ON() is VM_BUG_ON() outside mm. */
-#define BUG_ON(cond)	VM_BUG_ON(cond)
+
+/**
+ * CONFIG_DEBUG_VM, as a run-time setting (sim_set_debug_vm(); on by
+ * default).  The distributions of 2009 shipped without it; the race
+ * examples run that way by default, so that a race shows what it does to
+ * a production kernel rather than where a debug check would have stopped
+ * it first (--debug-vm shows that too).
+ */
+static bool sim_debug_vm = true;
+
+/** VM_BUG_ON(cond): the kernel's debug-only check, when CONFIG_DEBUG_VM. */
+#define VM_BUG_ON(cond) do {						\
+	if (sim_debug_vm && unlikely(cond))				\
+		sim_bug(__FILE__, __LINE__, #cond);			\
+} while (0)
 
 /** Doubly linked list, as include/linux/list.h. */
 struct list_head {
@@ -331,7 +344,7 @@ static struct sim_actor sim_main_actor = { .name = "main", .id = -1 };
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/**< broadcast on every hand-over */
-	enum sim_mode mode;
+	_Atomic int mode;		/**< enum sim_mode, read unlocked */
 	struct sim_actor *actors[SIM_MAX_ACTORS];
 	int nr_actors;
 	struct sim_actor *running;	/**< the one actor allowed to run */
@@ -363,6 +376,7 @@ static inline bool sim_scheduled(void)
 }
 
 static void sim_point(enum sim_point_kind kind, const char *label);
+static void sim_jitter(void);
 
 /** @} */
 
@@ -428,6 +442,12 @@ void sim_set_quiet(bool quiet)
 	sim_quiet = quiet;
 }
 
+/** CONFIG_DEBUG_VM on or off (see VM_BUG_ON()). */
+void sim_set_debug_vm(bool on)
+{
+	sim_debug_vm = on;
+}
+
 /** Print one report line on stdout. */
 void sim_report(const char *fmt, ...)
 {
@@ -487,11 +507,17 @@ static void sched_describe_stuck(char *buf, size_t len)
 
 		if (st == ACTOR_DONE)
 			continue;
-		off += snprintf(buf + off, len - off, "%s%s %s %s",
-				off ? "; " : "", a->name,
-				st == ACTOR_BLOCKED ? "blocked in" : "spinning at",
-				st == ACTOR_BLOCKED && a->wait_what ?
-				a->wait_what : (a->at ? a->at : "?"));
+		if (a->wait_what)	/* blocked, in either mode */
+			off += snprintf(buf + off, len - off, "%s%s blocked in "
+					"%s", off ? "; " : "", a->name,
+					a->wait_what);
+		else if (st == ACTOR_YIELDED)
+			off += snprintf(buf + off, len - off, "%s%s spinning "
+					"at %s", off ? "; " : "", a->name,
+					a->at ? a->at : "?");
+		else
+			off += snprintf(buf + off, len - off, "%s%s running",
+					off ? "; " : "", a->name);
 	}
 }
 
@@ -534,9 +560,10 @@ static void sched_next(struct sim_actor *me, enum sim_point_kind kind,
 		goto wait;
 	}
 	if (sched.policy)
-		next = sched.policy->pick(sched.policy->ctx, me, kind, label);
+		next = sched.policy->pick(sched.policy->ctx,
+					  me->id < 0 ? NULL : me, kind, label);
 	else
-		next = sched_pick_default(me);
+		next = sched_pick_default(me->id < 0 ? NULL : me);
 	if (next < 0 || next >= sched.nr_actors || !sched_runnable(next)) {
 		if (!sched.aborted)
 			sched_abort("the schedule chose an actor that cannot run");
@@ -545,8 +572,8 @@ static void sched_next(struct sim_actor *me, enum sim_point_kind kind,
 	sched.running = sched.actors[next];
 	pthread_cond_broadcast(&sched.cond);
 wait:
-	if (kind == SP_EXIT)
-		return;
+	if (kind == SP_EXIT || kind == SP_START)
+		return;		/* not coming back: gone, or the main thread */
 	while (sched.running != me)
 		pthread_cond_wait(&sched.cond, &sched.lock);
 }
@@ -636,6 +663,7 @@ static void *sim_actor_main(void *arg)
 		pthread_mutex_unlock(&sched.lock);
 	}
 	me->at = "start";
+	sim_jitter();		/* free runs: start in any order */
 	me->fn(me->arg);
 	me->at = "done";
 	if (sched.mode == SIM_SCHED) {
@@ -671,6 +699,34 @@ static size_t script_target(const char *until, int *nth)
 
 	*nth = hash ? atoi(hash + 1) : 1;
 	return hash ? (size_t)(hash - until) : strlen(until);
+}
+
+/**
+ * Does window \a label end the current step, whose target \a until is
+ * "window", "window#n" (its n-th hit) or several such separated by '|'
+ * (whichever comes first: the code path may differ with a fix off)?
+ */
+static bool script_matches(const char *until, const char *label)
+{
+	size_t len = strlen(label);
+
+	while (*until) {
+		const char *bar = strchr(until, '|');
+		size_t alt = bar ? (size_t)(bar - until) : strlen(until);
+		char one[80];
+		size_t n;
+		int nth;
+
+		if (alt < sizeof(one)) {
+			memcpy(one, until, alt);
+			one[alt] = '\0';
+			n = script_target(one, &nth);
+			if (n == len && !strncmp(label, one, n))
+				return ++script.hits == nth;
+		}
+		until += alt + (bar ? 1 : 0);
+	}
+	return false;
 }
 
 /** Index of the actor called \a name in the current run, or -1. */
@@ -718,8 +774,6 @@ static int script_pick(void *ctx, struct sim_actor *cur,
 		       enum sim_point_kind kind, const char *label)
 {
 	const struct sim_step *st;
-	size_t n;
-	int nth;
 
 	(void)ctx;
 	if (!cur)
@@ -735,11 +789,8 @@ static int script_pick(void *ctx, struct sim_actor *cur,
 	} else if (!strcmp(st->until, "done")) {
 		if (kind == SP_EXIT)
 			return script_begin_step(script.step + 1);
-	} else {
-		n = script_target(st->until, &nth);
-		if (kind == SP_WINDOW && strlen(label) == n &&
-		    !strncmp(label, st->until, n) && ++script.hits == nth)
-			return script_begin_step(script.step + 1);
+	} else if (kind == SP_WINDOW && script_matches(st->until, label)) {
+		return script_begin_step(script.step + 1);
 	}
 	if (kind == SP_BLOCK || kind == SP_YIELD || kind == SP_EXIT) {
 		snprintf(script.error, sizeof(script.error),
@@ -933,8 +984,10 @@ static unsigned int sim_rand(void)
  * SIM_FREE it costs a branch, or a short random delay under jitter.
  */
 enum race_window {
+	RW_GET_KSM_PAGE_LOOK,	/**< has the page, before the first check */
 	RW_GET_KSM_PAGE_PEEKED,	/**< mapping matched, no reference yet */
 	RW_GET_KSM_PAGE_GOT,	/**< reference taken, before the recheck */
+	RW_GET_KSM_PAGE_LOCKED,	/**< page locked, before the lock recheck */
 	RW_GET_KSM_PAGE_STALE,	/**< about to judge the node stale */
 	RW_KSM_SEARCH_FOUND,	/**< stable_tree_search() found a match */
 	RW_KSM_MERGE_DONE,	/**< try_to_merge_with_ksm_page() succeeded */
@@ -943,8 +996,10 @@ enum race_window {
 
 /** Names of the race windows, as scripts and replays spell them. */
 static const char *const race_window_names[NR_RACE_WINDOWS] = {
+	[RW_GET_KSM_PAGE_LOOK] = "get_ksm_page:look",
 	[RW_GET_KSM_PAGE_PEEKED] = "get_ksm_page:peeked",
 	[RW_GET_KSM_PAGE_GOT] = "get_ksm_page:got",
+	[RW_GET_KSM_PAGE_LOCKED] = "get_ksm_page:locked",
 	[RW_GET_KSM_PAGE_STALE] = "get_ksm_page:stale",
 	[RW_KSM_SEARCH_FOUND] = "stable_tree_search:found",
 	[RW_KSM_MERGE_DONE] = "cmp_and_merge_page:merged",
@@ -969,20 +1024,43 @@ const char *sim_window_name(int i)
 	return i >= 0 && i < NR_RACE_WINDOWS ? race_window_names[i] : NULL;
 }
 
+/**
+ * SIM_FREE with jitter on: hold a window open for a random while (up to
+ * ~50 microseconds), or not at all, so that free-running actors meet in
+ * it far more often than they would by chance.
+ */
+static void sim_jitter(void)
+{
+	struct timespec ts = { 0, (long)(sim_rand() % 50000) };
+
+	if (likely(!sched.jitter) || !current || (sim_rand() & 1))
+		return;
+	if (sim_rand() & 1)
+		nanosleep(&ts, NULL);
+	else
+		sched_yield();
+}
+
 /** A race window: see enum race_window. */
 static void race_window(enum race_window w)
 {
-	if (sim_scheduled()) {
+	if (sim_scheduled())
 		sim_point(SP_WINDOW, race_window_names[w]);
-		return;
-	}
-	if (unlikely(sched.jitter) && current && (sim_rand() & 3) == 0) {
-		unsigned int spins = sim_rand() % 2000;
+	else
+		sim_jitter();
+}
 
-		while (spins--)
-			if ((spins & 255) == 0)
-				sched_yield();
-	}
+/**
+ * A scenario's own pause point: a scheduling point that a script can stop
+ * at, named by the scenario (say "C:wrote"), for the user-space side of
+ * an interleaving.  The kernel side's windows are race_window()s.
+ */
+void sim_pause_point(const char *name)
+{
+	if (sim_scheduled())
+		sim_point(SP_WINDOW, name);
+	else
+		sim_jitter();
 }
 
 /* ---------------------------------------------------------------- */
@@ -1170,7 +1248,7 @@ static void mutex_lock(struct mutex *lock)
 	struct sim_actor *me = sim_current();
 
 	sim_point(SP_LOCK, lock->name);
-	VM_BUG_ON(atomic_load(&lock->owner) == me);	/* self-deadlock */
+	BUG_ON(atomic_load(&lock->owner) == me);	/* self-deadlock */
 	if (sim_scheduled()) {
 		while (atomic_load(&lock->owner))
 			sim_block(lock, lock->name);
@@ -1185,7 +1263,7 @@ static void mutex_lock(struct mutex *lock)
 /** Release \a lock.  Caller must hold it. */
 static void mutex_unlock(struct mutex *lock)
 {
-	VM_BUG_ON(atomic_load(&lock->owner) != sim_current());
+	BUG_ON(atomic_load(&lock->owner) != sim_current());
 	sim_point(SP_UNLOCK, lock->name);
 	atomic_store(&lock->owner, NULL);
 	if (sim_scheduled())
@@ -1248,7 +1326,7 @@ static void down_read(struct rw_semaphore *sem)
 static void up_read(struct rw_semaphore *sem)
 {
 	sim_point(SP_UNLOCK, sem->name);
-	VM_BUG_ON(atomic_fetch_sub(&sem->readers, 1) <= 0);
+	BUG_ON(atomic_fetch_sub(&sem->readers, 1) <= 0);
 	if (sim_scheduled())
 		sim_wake(sem);
 	else
@@ -1273,7 +1351,7 @@ static void down_write(struct rw_semaphore *sem)
 /** Release \a sem held for writing. */
 static void up_write(struct rw_semaphore *sem)
 {
-	VM_BUG_ON(atomic_load(&sem->writer) != sim_current());
+	BUG_ON(atomic_load(&sem->writer) != sim_current());
 	sim_point(SP_UNLOCK, sem->name);
 	atomic_store(&sem->writer, NULL);
 	if (sim_scheduled())
@@ -1333,13 +1411,18 @@ static void sim_wait_sleep(struct wait_bucket *b, const void *key,
 	sim_current()->wait_what = NULL;
 }
 
-/** Sleep once on \a key for at most \a ms milliseconds. */
-static void sim_wait_sleep_timeout(struct wait_bucket *b, const void *key,
-				   const char *what, unsigned int ms)
+/**
+ * Sleep for \a ms milliseconds, or until *\a stop becomes true and \a key
+ * is woken (schedule_timeout_interruptible() in a kthread that may be
+ * stopped).  Other wakeups hashed to the same bucket do not cut it short.
+ */
+static void sim_sleep_ms(const void *key, _Atomic bool *stop,
+			 unsigned int ms)
 {
+	struct wait_bucket *b;
 	struct timespec ts;
 
-	if (!b) {
+	if (sim_scheduled()) {
 		cpu_relax();
 		return;
 	}
@@ -1350,10 +1433,15 @@ static void sim_wait_sleep_timeout(struct wait_bucket *b, const void *key,
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000;
 	}
-	sim_current()->wait_what = what;
-	pthread_cond_timedwait(&b->cond, &b->lock, &ts);
+	b = wait_bucket_of(key);
+	pthread_mutex_lock(&b->lock);
+	sim_current()->wait_what = "sleep";
+	while (!atomic_load(stop))
+		if (pthread_cond_timedwait(&b->cond, &b->lock, &ts) ==
+		    ETIMEDOUT)
+			break;
 	sim_current()->wait_what = NULL;
-	(void)key;
+	pthread_mutex_unlock(&b->lock);
 }
 
 /** End a wait begun by sim_wait_prepare(). */
@@ -1863,7 +1951,7 @@ static void __free_page(struct page *page);
 /** Take a reference on \a page, which must already have one. */
 static inline void get_page(struct page *page)
 {
-	VM_BUG_ON(page_count(page) <= 0 && !PageBuddy(page));
+	VM_BUG_ON(page_count(page) <= 0);
 	atomic_fetch_add(&page->_count, 1);
 }
 
@@ -2104,6 +2192,25 @@ static bool sim_should_fail(enum sim_fail_site site)
 /** Per-node hint: the section freed into last. */
 static int node_hot_section[64];
 
+/** Recent frees of KSM pages remembered for the auditor. */
+#define SIM_KSM_FREES	4096
+
+/**
+ * When each recent KSM page was freed, in full scans: a stable node whose
+ * page went two full scans ago, and which still lists rmap_items, is one
+ * the keyhole should have pruned (AUDIT_STALE).  Written under zone_lock;
+ * the node is only remembered, never touched (it may already be freed).
+ */
+static struct {
+	const void *node;		/**< the node its mapping named */
+	unsigned long pfn;		/**< the frame */
+	unsigned long seqnr;		/**< ksm_scan.seqnr at the free */
+} sim_ksm_frees[SIM_KSM_FREES];
+/** Entries written to sim_ksm_frees, ever. */
+static unsigned long sim_ksm_frees_nr;
+/** Full scans completed, as __free_page() may read it (see ksm_scan). */
+static _Atomic unsigned long *sim_full_scans;
+
 /** Check a frame about to be handed out (prep_new_page()). */
 static bool prep_new_page(struct page *page)
 {
@@ -2213,13 +2320,25 @@ static void __free_page(struct page *page)
 		}
 		pthread_mutex_unlock(&lru_lock);
 	}
+	ms = &machine.sections[pfn_to_section_nr(page_to_pfn(page))];
+	if ((page_mapping_word(page) & PAGE_MAPPING_FLAGS) ==
+	    PAGE_MAPPING_FLAGS && page_rmapping(page)) {
+		pthread_mutex_lock(&zone_lock);
+		sim_ksm_frees[sim_ksm_frees_nr % SIM_KSM_FREES].node =
+			page_rmapping(page);
+		sim_ksm_frees[sim_ksm_frees_nr % SIM_KSM_FREES].pfn =
+			page_to_pfn(page);
+		sim_ksm_frees[sim_ksm_frees_nr % SIM_KSM_FREES].seqnr =
+			atomic_load(sim_full_scans);
+		sim_ksm_frees_nr++;
+		pthread_mutex_unlock(&zone_lock);
+	}
 	if (PageAnon(page))
 		tracked_write(&page->mapping, 0);
 	if (!free_pages_check(page))
 		return;
 	atomic_store(&page->flags, 1UL << PG_buddy);
 	page->private = 0;
-	ms = &machine.sections[pfn_to_section_nr(page_to_pfn(page))];
 	pthread_mutex_lock(&zone_lock);
 	list_add(&page->lru, &ms->free_list);
 	ms->nr_free++;
@@ -2509,7 +2628,9 @@ struct vm_area_struct {
 	unsigned long vm_start;		/**< first byte address */
 	unsigned long vm_end;		/**< first address past the end */
 	unsigned long vm_flags;		/**< VM_MERGEABLE; mmap_sem guards */
-	struct anon_vma *anon_vma;	/**< set at the first fault */
+	/** Set once, at the first fault, under page_table_lock; read
+	 * without it (as the kernel does), hence atomic. */
+	struct anon_vma *_Atomic anon_vma;
 	struct list_head anon_vma_node;	/**< on anon_vma->head */
 };
 
@@ -2599,6 +2720,7 @@ static void anon_vma_free(struct anon_vma *anon_vma)
 /** Give \a vma an anon_vma before its first anonymous page. */
 static int anon_vma_prepare(struct vm_area_struct *vma)
 {
+	struct mm_struct *mm = vma->vm_mm;
 	struct anon_vma *anon_vma;
 
 	if (vma->anon_vma)
@@ -2614,10 +2736,14 @@ static int anon_vma_prepare(struct vm_area_struct *vma)
 	list_add(&anon_vma->sim_all, &sim_anon_vmas);
 	pthread_mutex_unlock(&sim_mm_lock);
 	spin_lock(&anon_vma->lock);
-	list_add(&vma->anon_vma_node, &anon_vma->head);
-	vma->anon_vma = anon_vma;
+	spin_lock(&mm->page_table_lock);
+	if (!vma->anon_vma) {	/* a racing fault may have set it */
+		list_add(&vma->anon_vma_node, &anon_vma->head);
+		vma->anon_vma = anon_vma;
+	}
+	spin_unlock(&mm->page_table_lock);
 	spin_unlock(&anon_vma->lock);
-	return 0;
+	return 0;	/* a lost race leaves an unused anon_vma: harmless */
 }
 
 /** Put a forked child's \a vma on its parent's anon_vma (anon_vma_link()). */
@@ -2697,7 +2823,7 @@ static inline void page_dup_rmap(struct page *page)
  */
 static void page_remove_rmap(struct page *page)
 {
-	VM_BUG_ON(atomic_fetch_sub(&page->_mapcount, 1) < 0);
+	BUG_ON(atomic_fetch_sub(&page->_mapcount, 1) < 0);
 }
 
 /**
@@ -2775,11 +2901,25 @@ static int do_wp_page(struct mm_struct *mm, unsigned long address,
 		      pte_t orig_pte)
 {
 	struct vm_area_struct *vma = &mm->vma;
-	struct page *old = pfn_to_page(pte_pfn(orig_pte)), *new;
+	struct page *old, *new;
 	pte_t *ptep;
 
+	/*
+	 * The kernel comes here with the page table lock held, and takes
+	 * its reference on the old page before dropping it: without the
+	 * lock, the page could be unmapped, freed and reused in between.
+	 */
+	spin_lock(&mm->page_table_lock);
+	ptep = pte_offset(mm, address);
+	if (!pte_same(*ptep, orig_pte)) {
+		spin_unlock(&mm->page_table_lock);
+		return 0;		/* changed meanwhile: retry */
+	}
+	old = pfn_to_page(pte_pfn(orig_pte));
+	get_page(old);
+	spin_unlock(&mm->page_table_lock);
+
 	if (PageAnon(old) && !PageKsm(old)) {
-		get_page(old);
 		lock_page(old);
 		spin_lock(&mm->page_table_lock);
 		ptep = pte_offset(mm, address);
@@ -2792,8 +2932,6 @@ static int do_wp_page(struct mm_struct *mm, unsigned long address,
 		}
 		spin_unlock(&mm->page_table_lock);
 		unlock_page(old);
-	} else {
-		get_page(old);
 	}
 	new = alloc_page_node(mm->sim_nid, FAIL_PAGE);
 	if (!new) {
@@ -2970,6 +3108,12 @@ static int sim_check_range(struct mm_struct *mm, unsigned long vpn,
 	return 0;
 }
 
+/** A printable form of byte \a c for reports. */
+static int printable(int c)
+{
+	return c >= 0x20 && c < 0x7f ? c : '.';
+}
+
 /**
  * The CPU's access to one page: retry the access, faulting, until the pte
  * allows it; then copy under the page table lock, which stands in for the
@@ -2993,6 +3137,10 @@ static int process_access(struct mm_struct *mm, unsigned long vpn,
 							pte_pfn(*ptep)));
 
 			if (write) {
+				sim_trace("%s writes '%c'... to page %lu (pfn "
+					  "%lu)", mm->sim_name,
+					  printable(*(unsigned char *)buf), vpn,
+					  pte_pfn(*ptep));
 				memcpy(p + offset, buf, len);
 				memcpy(mm->sim_shadow + (vpn << PAGE_SHIFT) +
 				       offset, buf, len);
@@ -3059,12 +3207,6 @@ long sim_process_pfn(struct mm_struct *mm, unsigned long vpn)
 		pfn = (long)pte_pfn(mm->pgd[vpn]);
 	spin_unlock(&mm->page_table_lock);
 	return pfn;
-}
-
-/** A printable form of byte \a c for reports. */
-static int printable(int c)
-{
-	return c >= 0x20 && c < 0x7f ? c : '.';
 }
 
 long sim_process_verify(struct mm_struct *mm, bool report)
@@ -3626,7 +3768,6 @@ struct stable_node {
 	};
 	/* simulation only: */
 	unsigned int sim_id;		/**< for reports and timelines */
-	unsigned long sim_stale_since;	/**< full_scans when its page went */
 };
 
 /**
@@ -3685,12 +3826,23 @@ static struct rb_root root_unstable_tree = RB_ROOT;
 /** The mm -> mm_slot hash. */
 static struct hlist_head mm_slots_hash[MM_SLOTS_HASH_HEADS];
 
+/**
+ * Registered mms.  The kernel asks list_empty(&ksm_mm_head.mm_list)
+ * without ksm_mmlist_lock, accepting a stale answer; a count kept under
+ * the lock and read atomically gives the same answer without a data race
+ * that a sanitizer would rightly report.
+ */
+static _Atomic unsigned long ksm_nr_mm_slots;
+
 /** Head of the list of mm_slots; the scan starts and ends here. */
 static struct mm_slot ksm_mm_head = {
 	.mm_list = { &ksm_mm_head.mm_list, &ksm_mm_head.mm_list },
 };
 /** The scan cursor. */
 static struct ksm_scan ksm_scan = { .mm_slot = &ksm_mm_head };
+/** \cond */
+static _Atomic unsigned long *sim_full_scans = &ksm_scan.seqnr;
+/** \endcond */
 
 /* The counters: ksm_thread_mutex serializes writers; sysfs reads racily. */
 static _Atomic unsigned long ksm_pages_shared;	/**< nodes with rmap_items */
@@ -3713,15 +3865,49 @@ static spinlock_t ksm_mmlist_lock = MUTEX_INIT("ksm_mmlist_lock");
 /** ksmd sleeps on this key while it has nothing to do. */
 static int ksm_thread_wait;
 
-/** Stable node numbering, for reports; and freed nodes, for the auditor. */
+/** Stable node numbering, for reports. */
 static unsigned int sim_next_node_id = 1;
-/** Quarantined stable nodes (see free_stable_node()). */
-static struct {
-	struct stable_node **v;
-	size_t nr, cap;
-} sim_freed_nodes;
 
-static void sim_asan_poison(void *p, size_t len);
+/** Freed objects kept in quarantine before they are really freed. */
+#define SIM_QUARANTINE	(1 << 16)
+
+/**
+ * A KASAN-style quarantine for freed stable nodes and rmap_items: freed
+ * memory is kept (poisoned for AddressSanitizer) for the next
+ * SIM_QUARANTINE frees, so that a use after free of a KSM object is a
+ * report naming it (by the auditor, or by ASan) rather than a read of
+ * reused memory.  Only ksmd frees these, under ksm_thread_mutex.
+ */
+static struct {
+	void *ring[SIM_QUARANTINE];	/**< freed objects, oldest at head */
+	unsigned long head;		/**< index of the oldest */
+	unsigned long nr;		/**< how many are held */
+} quarantine;
+
+
+/**
+ * Put a freed KSM object into quarantine (see quarantine), really freeing
+ * the oldest one when it is full.
+ */
+static void sim_quarantine(void *p, size_t len)
+{
+	unsigned long slot;
+
+	if (quarantine.nr == SIM_QUARANTINE) {
+		void *old = quarantine.ring[quarantine.head];
+
+		sim_asan_unpoison(old, sizeof(struct rmap_item) >
+				  sizeof(struct stable_node) ?
+				  sizeof(struct rmap_item) :
+				  sizeof(struct stable_node));
+		free(old);
+		quarantine.head = (quarantine.head + 1) % SIM_QUARANTINE;
+		quarantine.nr--;
+	}
+	slot = (quarantine.head + quarantine.nr++) % SIM_QUARANTINE;
+	quarantine.ring[slot] = p;
+	sim_asan_poison(p, len);
+}
 
 /** A zeroed rmap_item (kmem_cache_zalloc), or NULL. */
 static struct rmap_item *alloc_rmap_item(void)
@@ -3741,7 +3927,7 @@ static void free_rmap_item(struct rmap_item *rmap_item)
 {
 	ksm_rmap_items--;
 	rmap_item->mm = NULL;	/* debug safety */
-	free(rmap_item);
+	sim_quarantine(rmap_item, sizeof(*rmap_item));
 }
 
 /** A new stable node with the next id, or NULL. */
@@ -3758,23 +3944,12 @@ static struct stable_node *alloc_stable_node(void)
 }
 
 /**
- * Free a stable node.  The memory is kept in quarantine until teardown,
- * as KASAN keeps freed objects, so that a page still naming this node is
- * a use after free the auditor can name (and AddressSanitizer builds
- * poison it, so that any touch is reported) rather than random memory.
+ * Free a stable node: into quarantine, so that a page still naming it is
+ * a use after free the auditor (or ASan) can name.
  */
 static void free_stable_node(struct stable_node *stable_node)
 {
-	if (sim_freed_nodes.nr == sim_freed_nodes.cap) {
-		size_t cap = sim_freed_nodes.cap ? 2 * sim_freed_nodes.cap : 64;
-		void *v = realloc(sim_freed_nodes.v, cap * sizeof(void *));
-
-		BUG_ON(!v);
-		sim_freed_nodes.v = v;
-		sim_freed_nodes.cap = cap;
-	}
-	sim_freed_nodes.v[sim_freed_nodes.nr++] = stable_node;
-	sim_asan_poison(stable_node, sizeof(*stable_node));
+	sim_quarantine(stable_node, sizeof(*stable_node));
 }
 
 /** A zeroed mm_slot, or NULL. */
@@ -3967,11 +4142,14 @@ again:
 	}
 	sim_trace("get_ksm_page(node %u): looks at pfn %lu",
 		  stable_node->sim_id, page_to_pfn(page));
+	race_window(RW_GET_KSM_PAGE_LOOK);
 
 	/* Seed 001: peep through the keyhole before touching the count. */
 	if (fix_on(FIX_KEYHOLE_CHECK) &&
 	    READ_ONCE(page->mapping) != expected_mapping)
 		goto stale;
+	sim_trace("get_ksm_page(node %u): pfn %lu's mapping is the key",
+		  stable_node->sim_id, page_to_pfn(page));
 	race_window(RW_GET_KSM_PAGE_PEEKED);
 
 	/*
@@ -3999,17 +4177,24 @@ again:
 			goto stale;
 		cpu_relax();
 	}
+	sim_trace("get_ksm_page(node %u): holds a reference on pfn %lu "
+		  "(count %d)", stable_node->sim_id, page_to_pfn(page),
+		  page_count(page));
 	race_window(RW_GET_KSM_PAGE_GOT);
 
 	/* Seed 001: the frame may have been freed and reused meanwhile. */
 	if (fix_on(FIX_KEYHOLE_RECHECK) &&
 	    READ_ONCE(page->mapping) != expected_mapping) {
+		sim_trace("get_ksm_page(node %u): recheck: pfn %lu's mapping "
+			  "is no longer the key", stable_node->sim_id,
+			  page_to_pfn(page));
 		put_page(page);
 		goto stale;
 	}
 
 	if (locked) {
 		lock_page(page);
+		race_window(RW_GET_KSM_PAGE_LOCKED);
 		/* Seeds 001/000: the page may have gone while we slept. */
 		if (fix_on(FIX_KEYHOLE_LOCK_RECHECK) &&
 		    READ_ONCE(page->mapping) != expected_mapping) {
@@ -4018,8 +4203,9 @@ again:
 			goto stale;
 		}
 	}
-	sim_trace("get_ksm_page(node %u): pfn %lu is its KSM page",
-		  stable_node->sim_id, page_to_pfn(page));
+	sim_trace("get_ksm_page(node %u): returns pfn %lu as its KSM page%s",
+		  stable_node->sim_id, page_to_pfn(page),
+		  locked ? ", locked" : "");
 	return page;
 
 stale:
@@ -4294,21 +4480,22 @@ static int unmerge_and_remove_all_rmap_items(void)
 			return err;
 		}
 		remove_trailing_rmap_items(mm_slot, &mm_slot->rmap_list);
+		/* up_read() early: see scan_get_next_rmap_item() (2016). */
+		up_read(&mm->mmap_sem);
 
 		spin_lock(&ksm_mmlist_lock);
 		ksm_scan.mm_slot = list_entry(mm_slot->mm_list.next,
 					      struct mm_slot, mm_list);
 		if (ksm_test_exit(mm)) {
 			hlist_del(&mm_slot->link);
+			ksm_nr_mm_slots--;
 			list_del_init(&mm_slot->mm_list);
 			spin_unlock(&ksm_mmlist_lock);
 			free_mm_slot(mm_slot);
 			atomic_fetch_and(&mm->flags, ~(1UL << MMF_VM_MERGEABLE));
-			up_read(&mm->mmap_sem);
 			mmdrop(mm);
 		} else {
 			spin_unlock(&ksm_mmlist_lock);
-			up_read(&mm->mmap_sem);
 		}
 	}
 	ksm_scan.seqnr = 0;
@@ -4441,9 +4628,9 @@ static int replace_page(struct vm_area_struct *vma, struct page *page,
 	page_remove_rmap(page);
 	put_page(page);
 	spin_unlock(&mm->page_table_lock);
-	sim_trace("%s page %lu: pfn %lu replaced by KSM pfn %lu",
+	sim_trace("%s page %lu: merged: pte maps pfn %lu, not pfn %lu",
 		  mm->sim_name, linear_page_index(vma, addr),
-		  page_to_pfn(page), page_to_pfn(kpage));
+		  page_to_pfn(kpage), page_to_pfn(page));
 	return 0;
 }
 
@@ -4833,7 +5020,7 @@ static struct rmap_item *scan_get_next_rmap_item(struct page **page)
 	struct vm_area_struct *vma;
 	struct rmap_item *rmap_item;
 
-	if (list_empty(&ksm_mm_head.mm_list))
+	if (!ksm_nr_mm_slots)
 		return NULL;
 
 	slot = ksm_scan.mm_slot;
@@ -4906,6 +5093,7 @@ next_mm:
 		 * __ksm_exit does to remove this mm from all our lists now.
 		 */
 		hlist_del(&slot->link);
+		ksm_nr_mm_slots--;
 		list_del_init(&slot->mm_list);
 		spin_unlock(&ksm_mmlist_lock);
 		free_mm_slot(slot);
@@ -4913,8 +5101,17 @@ next_mm:
 		up_read(&mm->mmap_sem);
 		mmdrop(mm);
 	} else {
-		spin_unlock(&ksm_mmlist_lock);
+		/*
+		 * up_read() first: once ksm_mmlist_lock is dropped, an
+		 * exiting mm whose mm_slot is still hashed, but is no longer
+		 * ksm_scan.mm_slot, may be freed under us by __ksm_exit().
+		 * The 2009 code unlocked the other way round; ThreadSanitizer
+		 * finds the use after free here, as Zhou Chengming did in
+		 * 2016 ("ksm: fix conflict between mmput and
+		 * scan_get_next_rmap_item"), whose order this is.
+		 */
 		up_read(&mm->mmap_sem);
+		spin_unlock(&ksm_mmlist_lock);
 	}
 
 	/* Repeat until we've completed scanning the whole list */
@@ -4950,7 +5147,7 @@ static void ksm_do_scan(unsigned int scan_npages)
 /** Is there work for ksmd: run=1 and some mm registered? */
 static bool ksmd_should_run(void)
 {
-	return (ksm_run & KSM_RUN_MERGE) && !list_empty(&ksm_mm_head.mm_list);
+	return (ksm_run & KSM_RUN_MERGE) && ksm_nr_mm_slots;
 }
 
 /** ksmd, as a pthread (ksm_start_thread()). */
@@ -4973,13 +5170,8 @@ static void *ksm_scan_thread(void *arg)
 		mutex_unlock(&ksm_thread_mutex);
 
 		if (ksmd_should_run()) {
-			struct wait_bucket *b = sim_wait_prepare(
-							&ksm_thread_wait);
-
-			if (!atomic_load(&ksmd.should_stop))
-				sim_wait_sleep_timeout(b, &ksm_thread_wait,
-					"ksmd sleep", ksm_thread_sleep_millisecs);
-			sim_wait_finish(b);
+			sim_sleep_ms(&ksm_thread_wait, &ksmd.should_stop,
+				     ksm_thread_sleep_millisecs);
 		} else {
 			wait_event(&ksm_thread_wait, ksmd_should_run() ||
 				   atomic_load(&ksmd.should_stop));
@@ -5020,7 +5212,7 @@ void ksm_scan_full(unsigned int n)
 {
 	unsigned long target = ksm_scan.seqnr + n;
 
-	while (!list_empty(&ksm_mm_head.mm_list) && ksm_scan.seqnr < target)
+	while (ksm_nr_mm_slots && ksm_scan.seqnr < target)
 		ksm_scan_pages(ksm_thread_pages_to_scan);
 }
 
@@ -5039,9 +5231,10 @@ static int __ksm_enter(struct mm_struct *mm)
 		return -ENOMEM;
 
 	/* Check ksm_run too?  Would need tighter locking */
-	needs_wakeup = list_empty(&ksm_mm_head.mm_list);
+	needs_wakeup = !ksm_nr_mm_slots;
 
 	spin_lock(&ksm_mmlist_lock);
+	ksm_nr_mm_slots++;
 	insert_to_mm_slots_hash(mm, mm_slot);
 	list_add_tail(&mm_slot->mm_list, &ksm_scan.mm_slot->mm_list);
 	spin_unlock(&ksm_mmlist_lock);
@@ -5069,6 +5262,7 @@ static void __ksm_exit(struct mm_struct *mm)
 	if (mm_slot && ksm_scan.mm_slot != mm_slot) {
 		if (!mm_slot->rmap_list) {
 			hlist_del(&mm_slot->link);
+			ksm_nr_mm_slots--;
 			list_del_init(&mm_slot->mm_list);
 			easy_to_free = true;
 		} else {
@@ -6111,15 +6305,33 @@ static bool audit_node_live(const struct stable_node *node)
 	return false;
 }
 
-/** If \a node was freed, the index of that in the quarantine, else -1. */
-static long audit_node_freed(const struct stable_node *node)
+/** Was \a p freed (is it in the quarantine)?  Never dereferences it. */
+static bool audit_freed(const void *p)
 {
-	size_t i;
+	unsigned long i;
 
-	for (i = 0; i < sim_freed_nodes.nr; i++)
-		if (sim_freed_nodes.v[i] == node)
-			return (long)i;
-	return -1;
+	for (i = 0; i < quarantine.nr; i++)
+		if (quarantine.ring[(quarantine.head + i) % SIM_QUARANTINE] == p)
+			return true;
+	return false;
+}
+
+/**
+ * The full scan at which \a node's page \a pfn was freed, or ~0UL if that
+ * is not remembered (see sim_ksm_frees).
+ */
+static unsigned long audit_stale_since(const struct stable_node *node,
+				       unsigned long pfn)
+{
+	unsigned long i, n = sim_ksm_frees_nr;
+
+	for (i = 0; i < n && i < SIM_KSM_FREES; i++) {
+		unsigned long k = (n - 1 - i) % SIM_KSM_FREES;
+
+		if (sim_ksm_frees[k].node == node && sim_ksm_frees[k].pfn == pfn)
+			return sim_ksm_frees[k].seqnr;
+	}
+	return ~0UL;
 }
 
 /**
@@ -6182,6 +6394,12 @@ static void audit_stable_tree(struct audit_frame *fr)
 							   hlist);
 
 			len++;
+			if (audit_freed(ri)) {
+				audit_fail(AUDIT_RMAP_LIST, "node %u lists an "
+					   "rmap_item that was freed (use "
+					   "after free)", node->sim_id);
+				continue;
+			}
 			if (ri->head != node || !(ri->address & STABLE_FLAG))
 				audit_fail(AUDIT_RMAP_LIST, "rmap_item of %s "
 					   "on node %u's list says it is %s",
@@ -6195,15 +6413,20 @@ static void audit_stable_tree(struct audit_frame *fr)
 		if (ksm_era == ERA_PINNED && page)
 			fr[page_to_pfn(page)].extra++;	/* the pin */
 		if (!owns) {
-			/* Stale: allowed until ksmd stumbles on it. */
-			if (len && ksm_scan.seqnr >= node->sim_stale_since + 2
-			    && node->sim_stale_since)
+			/*
+			 * Stale: allowed until ksmd stumbles on it; but two
+			 * full scans visit every rmap_item, so by then its
+			 * rmap_items must have gone with it.
+			 */
+			unsigned long since = page ? audit_stale_since(node,
+						page_to_pfn(page)) : ~0UL;
+
+			if (len && since != ~0UL && ksm_scan.seqnr >= since + 2)
 				audit_fail(AUDIT_STALE, "stable node %u lost "
-					   "its page %lu scans ago but still "
-					   "lists %lu rmap_items",
+					   "its page %lu full scans ago but "
+					   "still lists %lu rmap_items",
 					   node->sim_id, (unsigned long)
-					   ksm_scan.seqnr -
-					   node->sim_stale_since, len);
+					   ksm_scan.seqnr - since, len);
 			continue;
 		}
 		if (prev && memcmp_pages(prev, page) >= 0)
@@ -6288,24 +6511,57 @@ static void audit_rmap_items(void)
 }
 
 /**
- * Can the reverse map of the KSM \a page find the pte of \a mm at
- * \a address?  (As rmap_walk_ksm() would: an rmap_item on its node whose
- * anon_vma lists mm's vma at that address.)
+ * A pte of \a mm at page \a vpn maps the KSM \a page; \a items is mm's
+ * rmap_items by page (or NULL).  If mm's own rmap_item for that address
+ * is in the stable tree, it must be on this page's node, holding mm's
+ * anon_vma: that is how rmap_walk_ksm() finds the pte.  (Without one, the
+ * pte is findable only through a forked relative's rmap_item, or not until
+ * ksmd's next visit: the kernel accepts that, and so does the auditor.)
  */
-static bool audit_ksm_rmap_finds(struct page *page, struct mm_struct *mm,
-				 unsigned long address)
+static void audit_ksm_pte(struct mm_struct *mm, unsigned long vpn,
+			  struct page *page, struct rmap_item **items)
 {
 	struct stable_node *node = page_stable_node(page);
-	struct hlist_node *h;
+	struct rmap_item *ri = items ? items[vpn] : NULL;
 
-	for (h = node->hlist.first; h; h = h->next) {
-		struct rmap_item *ri = hlist_entry(h, struct rmap_item, hlist);
+	if (!node || !ri || !(ri->address & STABLE_FLAG))
+		return;
+	if (ri->head != node)
+		audit_fail(AUDIT_RMAP_PTE, "%s page %lu maps the KSM page of "
+			   "node %u (pfn %lu), but its rmap_item is on node %u",
+			   mm->sim_name, vpn, audit_node_live(node) ?
+			   node->sim_id : 0, page_to_pfn(page),
+			   audit_node_live(ri->head) ? ri->head->sim_id : 0);
+	else if (ri->anon_vma != mm->vma.anon_vma)
+		audit_fail(AUDIT_RMAP_PTE, "%s page %lu: its rmap_item holds "
+			   "another process's anon_vma", mm->sim_name, vpn);
+}
 
-		if ((ri->address & PAGE_MASK) == address &&
-		    ri->anon_vma == mm->vma.anon_vma)
-			return true;
+/** mm's rmap_items indexed by page, or NULL if mm has no mm_slot. */
+static struct rmap_item **audit_mm_items(struct mm_struct *mm)
+{
+	struct list_head *pos;
+	struct rmap_item **items, *ri;
+
+	for (pos = ksm_mm_head.mm_list.next; pos != &ksm_mm_head.mm_list;
+	     pos = pos->next) {
+		struct mm_slot *slot = list_entry(pos, struct mm_slot, mm_list);
+
+		if (slot->mm != mm)
+			continue;
+		items = calloc(mm->sim_nr_pages, sizeof(*items));
+		if (!items)
+			return NULL;
+		for (ri = slot->rmap_list; ri; ri = ri->rmap_list) {
+			unsigned long vpn = linear_page_index(&mm->vma,
+						ri->address & PAGE_MASK);
+
+			if (vpn < mm->sim_nr_pages)
+				items[vpn] = ri;
+		}
+		return items;
 	}
-	return false;
+	return NULL;
 }
 
 /** Walk every process's page table: count ptes per frame, check rmap. */
@@ -6317,11 +6573,11 @@ static void audit_page_tables(struct audit_frame *fr)
 	for (pos = sim_mm_list.next; pos != &sim_mm_list; pos = pos->next) {
 		struct mm_struct *mm = list_entry(pos, struct mm_struct,
 						  sim_list);
+		struct rmap_item **items = audit_mm_items(mm);
 		unsigned long vpn;
 
 		for (vpn = 0; mm->pgd && vpn < mm->sim_nr_pages; vpn++) {
 			pte_t pte = mm->pgd[vpn];
-			unsigned long addr = vpn_to_address(vpn);
 			struct page *page;
 
 			if (!pte_present(pte))
@@ -6342,23 +6598,7 @@ static void audit_page_tables(struct audit_frame *fr)
 				continue;
 			}
 			if (PageKsm(page)) {
-				struct stable_node *node =
-					page_stable_node(page);
-
-				if (node && audit_node_live(node) &&
-				    !audit_ksm_rmap_finds(page, mm, addr) &&
-				    !page_stable_node(page)->hlist.first)
-					continue;  /* unlisted yet: next scan */
-				if (node && audit_node_live(node) &&
-				    audit_node_owns(node, page) &&
-				    !audit_ksm_rmap_finds(page, mm, addr) &&
-				    !(mm->vma.anon_vma && page->index == vpn))
-					audit_fail(AUDIT_RMAP_PTE, "%s page %lu "
-						   "maps KSM pfn %lu, but no "
-						   "rmap_item of node %u "
-						   "leads to it", mm->sim_name,
-						   vpn, pte_pfn(pte),
-						   node->sim_id);
+				audit_ksm_pte(mm, vpn, page, items);
 				continue;
 			}
 			if (!PageAnon(page))
@@ -6371,6 +6611,7 @@ static void audit_page_tables(struct audit_frame *fr)
 					   "find it", mm->sim_name, vpn,
 					   pte_pfn(pte), page->index);
 		}
+		free(items);
 	}
 	pthread_mutex_unlock(&sim_mm_lock);
 }
@@ -6484,15 +6725,15 @@ static void audit_pages(struct audit_frame *fr)
 			if (page_stable_node(page)) {
 				struct stable_node *node =
 					page_stable_node(page);
-				long freed = audit_node_freed(node);
+				bool freed = audit_freed(node);
 
 				if (!audit_node_live(node)) {
 					audit_fail(AUDIT_PAGE_NODE, "KSM pfn "
-						   "%lu names stable node %s "
-						   "(use after free)", pfn,
-						   freed >= 0 ?
-						   "that was freed" :
-						   "that never existed");
+						   "%lu names a stable node %s",
+						   pfn, freed ?
+						   "that was freed (use after "
+						   "free)" :
+						   "that is not in the tree");
 				} else if (audit_node_page(node) != page) {
 					audit_fail(AUDIT_PAGE_NODE, "KSM pfn "
 						   "%lu names node %u, which "
@@ -6527,7 +6768,10 @@ static void audit_pages(struct audit_frame *fr)
 	free(ksm);
 }
 
-/** Violations recorded at run time (bad page states). */
+/**
+ * Violations recorded at run time (bad page states).  They stay recorded
+ * until the machine is torn down: a machine that was once wrong stays so.
+ */
 static void audit_runtime_violations(void)
 {
 	unsigned long i;
@@ -6537,7 +6781,6 @@ static void audit_runtime_violations(void)
 		audit_fail(violations.v[i].kind, "%s", violations.v[i].text);
 	for (; i < violations.nr; i++)
 		audit_fail(AUDIT_ALLOCATOR, "(further bad page reports)");
-	violations.nr = 0;
 	pthread_mutex_unlock(&violations.lock);
 }
 
@@ -6720,6 +6963,14 @@ int sim_selftest_corrupt(int what)
 	return -ENOENT;
 }
 
+/** References to the page in frame \a pfn: 0 if free, -EINVAL if none. */
+long sim_page_count(unsigned long pfn)
+{
+	if (!machine.initialized || !pfn_valid(pfn))
+		return -EINVAL;
+	return page_count(pfn_to_page(pfn));
+}
+
 /** The checksum ksmd would compute for frame \a pfn (for the bench). */
 unsigned int sim_frame_checksum(unsigned long pfn)
 {
@@ -6857,6 +7108,7 @@ static void ksm_teardown(void)
 	size_t i;
 	struct rb_node *n;
 
+	ksm_nr_mm_slots = 0;
 	while ((n = rb_first(&root_stable_tree))) {
 		rb_erase(n, &root_stable_tree);
 		free(rb_entry(n, struct stable_node, node));
@@ -6874,13 +7126,16 @@ static void ksm_teardown(void)
 	ksm_run = KSM_RUN_STOP;
 	ksm_thread_pages_to_scan = 100;
 	ksm_thread_sleep_millisecs = 20;
-	for (i = 0; i < sim_freed_nodes.nr; i++) {
-		sim_asan_unpoison(sim_freed_nodes.v[i],
-				  sizeof(struct stable_node));
-		free(sim_freed_nodes.v[i]);
+	while (quarantine.nr) {
+		void *p = quarantine.ring[quarantine.head];
+
+		sim_asan_unpoison(p, sizeof(struct rmap_item));
+		free(p);
+		quarantine.head = (quarantine.head + 1) % SIM_QUARANTINE;
+		quarantine.nr--;
 	}
-	free(sim_freed_nodes.v);
-	memset(&sim_freed_nodes, 0, sizeof(sim_freed_nodes));
+	quarantine.head = 0;
+	sim_ksm_frees_nr = 0;
 	sim_next_node_id = 1;
 }
 

@@ -152,6 +152,8 @@ int sim_process_read(struct mm_struct *mm, unsigned long vpn,
 long sim_process_verify(struct mm_struct *mm, bool report);
 /** madvise(MADV_MERGEABLE) or (MADV_UNMERGEABLE) on the whole mapping. */
 int sim_process_madvise(struct mm_struct *mm, bool mergeable);
+/** References to the page in frame \a pfn: 0 if free, -EINVAL if none. */
+long sim_page_count(unsigned long pfn);
 /** pfn mapped at \a vpn, or -1 if the pte is not present. */
 long sim_process_pfn(struct mm_struct *mm, unsigned long vpn);
 
@@ -272,8 +274,9 @@ struct sim_actor_spec {
 
 /**
  * One step of a scripted interleaving: run \a actor until it reaches the
- * race window \a until ("name", or "name#n" for its n-th hit), or until it
- * "blocked" (sleeps on a lock or spins) or is "done".
+ * race window (or pause point) \a until ("name", "name#n" for its n-th
+ * hit, or "a|b" for whichever comes first), or until it "blocked" (sleeps
+ * on a lock or spins) or is "done".
  */
 struct sim_step {
 	const char *actor;		/**< who runs */
@@ -300,6 +303,8 @@ int sim_run_free(const struct sim_actor_spec *actors, int n,
 const char *sim_run_error(void);
 /** Free runs: a short random delay at every race window (stress). */
 void sim_set_jitter(bool on);
+/** A scenario's own pause point, that scripts can stop at. */
+void sim_pause_point(const char *name);
 /** Is \a name a race window (optionally "name#n")? */
 bool sim_window_exists(const char *name);
 /** Name of race window \a i, or NULL past the last. */
@@ -335,6 +340,11 @@ void sim_struct_sizes(size_t *page, size_t *rmap_item, size_t *stable_node);
 void sim_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** Silence or restore sim_report() output. */
 void sim_set_quiet(bool quiet);
+/**
+ * CONFIG_DEBUG_VM: the kernel's debug-only checks (VM_BUG_ON), on by
+ * default.  With it off the machine behaves as a production kernel.
+ */
+void sim_set_debug_vm(bool on);
 
 /** @} */
 

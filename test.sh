@@ -84,6 +84,32 @@ expect_grep 0 '8 of 8 scenarios' merge-tour-1k-pages \
 	$G/merge_tour --page-size 1024 --pages 64
 
 # ---------------------------------------------------------------------
+# The keyhole (seed 001): R1's cost, and each race of R2-R3 with its fix
+# on (clean) and off (the specific harm of RACES.md, not any failure).
+race_both() {	# race_both ID PATTERN
+	expect_grep 0 "^$1: clean" "race-$1-fixed" $G/race "$1"
+	expect_grep 1 "$2" "race-$1-broken" $G/race "$1" --broken
+}
+expect_grep 0 'keyhole frees every page without a ksmd pass' race-R1 \
+	$G/race R1
+race_both R2 'HARM: D reads bytes it never wrote'
+race_both R2.check "HARM: reclaim could not free C's page"
+race_both R3 'HARM: E and F hold identical pages but were never merged'
+race_both R3.life 'HARM: .*names a stable node that was freed'
+race_both R3.gpuz 'HARM: ksmd raised the count of a free page'
+# With CONFIG_DEBUG_VM, R2 is stopped by the kernel's own check instead.
+expect_grep 3 'kernel BUG at .*PageLocked' race-R2-broken-debug-vm \
+	$G/race R2 --broken --debug-vm
+for r in R2 R2.check R3 R3.life R3.gpuz; do
+	expect_grep 0 'all clean' "race-$r-stress" $G/race "$r" --stress \
+		--seconds 2
+done
+# Every actor at once, free-running, audited at quiescent points.
+expect_grep 0 'every audit clean' stress-keyhole $G/stress --seconds 8
+expect_grep 0 'every audit clean' stress-pinned $G/stress --seconds 3 \
+	--era pinned --workers 4
+
+# ---------------------------------------------------------------------
 # Bad input: a clear message and exit status 2, never a crash.
 bad() {	# bad NAME ARGS...: the merge tour must refuse ARGS with status 2
 	name=$1
@@ -104,6 +130,28 @@ bad stray-argument extra
 bad page-size --page-size 5000
 bad conflicting-eras --era pinned --era keyhole
 expect_grep 0 'Usage:' help $G/merge_tour --help
+rbad() {	# rbad NAME ARGS...: the race program must refuse ARGS
+	name=$1
+	shift
+	expect_grep 2 "Try '.*--help' for more information" \
+		"bad-input-race-$name" $G/race "$@"
+}
+rbad no-race
+rbad unknown-race R99
+rbad two-races R2 R3
+rbad seconds-zero R2 --stress --seconds 0
+rbad broken-R1 R1 --broken
+rbad unknown-option R2 --fast
+expect_grep 0 'R3.gpuz' race-list $G/race --list
+sbad() {	# sbad NAME ARGS...: the stress program must refuse ARGS
+	name=$1
+	shift
+	expect_grep 2 "Try '.*--help' for more information" \
+		"bad-input-stress-$name" $G/stress "$@"
+}
+sbad workers-too-many --workers 99
+sbad pages-negative --pages -1
+sbad audit-ms-junk --audit-ms 10x
 
 # ---------------------------------------------------------------------
 # Sanitizers: AddressSanitizer with UndefinedBehaviorSanitizer, and
@@ -116,6 +164,14 @@ expect_grep 0 '^0 failures' asan-unit build/asan/unit
 expect_grep 0 '8 of 8 scenarios' asan-merge-tour build/asan/merge_tour
 expect_grep 0 '^0 failures' tsan-unit build/tsan/unit
 expect_grep 0 '8 of 8 scenarios' tsan-merge-tour build/tsan/merge_tour
+for r in R2 R2.check R3 R3.life R3.gpuz; do
+	expect_grep 0 "^$r: clean" "asan-race-$r" build/asan/race "$r"
+done
+expect_grep 0 'keyhole frees every page' asan-race-R1 build/asan/race R1
+expect_grep 0 'every audit clean' asan-stress build/asan/stress --seconds 4
+expect_grep 0 'all clean' tsan-race-R2-stress build/tsan/race R2 --stress \
+	--seconds 2
+expect_grep 0 'every audit clean' tsan-stress build/tsan/stress --seconds 5
 
 # ---------------------------------------------------------------------
 # Documentation: Doxygen, every static function, zero warnings.

@@ -14,6 +14,8 @@ case "${1:-}" in
 "") ;;
 *) echo "usage: $0 [--step]" >&2; exit 2 ;;
 esac
+stop=0
+failed=0
 
 say() { printf '%s\n' "$@"; }
 pause() {
@@ -21,10 +23,41 @@ pause() {
 	printf '    [Enter for the next stop] '
 	read -r _
 }
+indent() { sed 's/^/      /'; }
 
-say "ksm_ref: a guided tour" \
-    "" \
-    "Stop 1. KSM merges identical pages (the kernel selftests' scenarios)."
-"$B/merge_tour" --quiet | sed 's/^/    /'
+# race ID: narrate a race, run it fixed, then broken; check both verdicts.
+race() {
+	stop=$((stop + 1))
+	say "" "Stop $stop. $("$B/race" "$1" --story | head -1)"
+	"$B/race" "$1" --story | tail -n +2 | sed 's/^/    /'
+	say "    With the fix on:"
+	"$B/race" "$1" --quiet | grep -E '^(  HARM|R[0-9.a-z]+: (clean|WENT))' | indent
+	[ "$?" = 0 ] || true
+	"$B/race" "$1" --quiet >/dev/null 2>&1 || failed=$((failed + 1))
+	say "    With it off ($("$B/race" --list | awk -v r="$1" '$1==r{print $7}')):"
+	"$B/race" "$1" --broken --quiet 2>&1 |
+		grep -E '^(  HARM|R[0-9.a-z]+: (clean|WENT)|kernel BUG)' | indent
+	"$B/race" "$1" --broken --quiet >/dev/null 2>&1 && failed=$((failed + 1))
+	pause
+}
+
+say "ksm_ref: a guided tour of the races of KSM's keyhole reference" \
+    "(each stop: the story, the run with the fix on, the run with it off)"
+
+stop=1
+say "" "Stop 1. KSM merges identical pages (the kernel selftests' scenarios)."
+"$B/merge_tour" --quiet | tail -1 | sed 's/^/    /'
 pause
-say "" "End of the tour.  Read walkthrough.md (or 'make docs') for the why."
+
+stop=2
+say "" "Stop 2. $("$B/race" R1 --story | head -1)"
+"$B/race" R1 | sed -n '/KSM frames/,/exiting/p' | sed 's/^/  /'
+pause
+
+for r in R2 R2.check R3 R3.life R3.gpuz; do
+	race "$r"
+done
+
+say "" "End of the tour: $stop stops, $failed not as the book says." \
+    "Read walkthrough.md (or 'make docs') for the why of each line."
+[ "$failed" = 0 ]

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * race.c - run a race of RACES.md: deterministically, with its fix on or
+ * off, printing the timeline of what each actor did and the verdict; or
+ * free-running, as a stress test.
+ *
+ *   race --list                 the races
+ *   race R2                     the race, fix on: it must end clean
+ *   race R2 --broken            the race's fix off: it must go wrong
+ *   race R2 --without FIX       any fix off
+ *   race R2 --stress --seconds 5
+ *
+ * Exit status: 0 when the run ended as the design promises (no harm,
+ * auditor clean), 1 when it went wrong (and the output says how), 2 for
+ * bad arguments.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "race.h"
+
+static const struct race *const races[] = {
+	&race_r1, &race_r2, &race_r2_check, &race_r3, &race_r3_life,
+	&race_r3_gpuz,
+};
+#define NR_RACES (sizeof(races) / sizeof(races[0]))
+
+struct mm_struct *race_process(const char *name, unsigned long n, int byte,
+			       bool mergeable)
+{
+	struct mm_struct *mm = sim_process_create(name, n);
+	unsigned long i;
+
+	if (!mm) {
+		fprintf(stderr, "cannot create process %s\n", name);
+		exit(EX_FAIL);
+	}
+	for (i = 0; byte >= 0 && i < n; i++)
+		sim_process_fill(mm, i, byte);
+	if (mergeable)
+		sim_process_madvise(mm, true);
+	return mm;
+}
+
+int race_harm(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("  HARM: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	return 1;
+}
+
+int race_check_bytes(struct mm_struct *mm)
+{
+	long bad = sim_process_verify(mm, false);
+
+	if (bad > 0)
+		return race_harm("%s reads bytes it never wrote (%ld page%s; "
+				 "the audit shows which)", sim_process_name(mm),
+				 bad, bad == 1 ? "" : "s");
+	return 0;
+}
+
+static const struct race *find_race(const char *id)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_RACES; i++)
+		if (!strcasecmp(races[i]->id, id))
+			return races[i];
+	return NULL;
+}
+
+static void list_races(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_RACES; i++)
+		printf("%-9s seed %s, era %-9s fix %-20s %s\n", races[i]->id,
+		       races[i]->seed, ksm_era_name(races[i]->era),
+		       races[i]->fix >= 0 ? ksm_fix_name(races[i]->fix) : "-",
+		       races[i]->title);
+	exit(EX_PASS);
+}
+
+/** Describe which of the race's fixes are on. */
+static void print_header(const struct race *rc, struct race_opts *ro)
+{
+	int i, off = 0;
+
+	printf("%s: %s\n", rc->id, rc->title);
+	printf("  seed %s, era %s", rc->seed, ksm_era_name(ksm_get_era()));
+	for (i = 0; i < NR_FIXES; i++)
+		if (!ksm_fix_on(i))
+			printf("%s%s", off++ ? ", " : "; OFF: ", ksm_fix_name(i));
+	if (!off)
+		printf("; every fix on");
+	printf("%s\n", ro->debug_vm ? "; CONFIG_DEBUG_VM" : "");
+}
+
+/** Start a fresh machine for one run of \a rc. */
+static void start(const struct race *rc, struct race_opts *ro)
+{
+	if (!ro->o.era_set)
+		ro->o.cfg.era = rc->era;
+	if (ro->broken && rc->fix >= 0)
+		ro->o.fixes_off |= 1UL << rc->fix;
+	ro->o.cfg.nr_sections = ro->o.cfg.nr_sections ? ro->o.cfg.nr_sections
+						       : 4;
+	ex_start(&ro->o);
+	sim_set_debug_vm(ro->debug_vm);
+}
+
+/** One deterministic run: the scripted interleaving. */
+static int run_once(const struct race *rc, struct race_opts *ro)
+{
+	struct audit_report r;
+	int err, harms;
+	unsigned long bad;
+
+	start(rc, ro);
+	print_header(rc, ro);
+	rc->setup();
+	sim_trace_enable(true);
+	err = sim_run_script(rc->actors, rc->nr_actors, rc->script,
+			     rc->nr_steps);
+	if (!ro->o.quiet) {
+		printf("\n");
+		sim_timeline_print(stdout);
+		printf("\n");
+	}
+	if (err) {
+		printf("  the run was abandoned: %s\n", sim_run_error());
+		harms = rc->check(err, NULL, true);
+		printf("%s: WENT WRONG (%d harm%s; the machine is stuck, so "
+		       "no audit)\n", rc->id, harms, harms == 1 ? "" : "s");
+		fflush(stdout);
+		_exit(EX_FAIL);		/* stuck threads: no orderly exit */
+	}
+	bad = audit_machine(&r, false);
+	harms = rc->check(0, &r, true);
+	ex_audit("after the run", NULL);
+	sim_trace_enable(false);
+	sim_exit();
+	if (!harms && !bad) {
+		printf("%s: clean\n", rc->id);
+		return EX_PASS;
+	}
+	printf("%s: WENT WRONG (%d harm%s, %lu audit violation%s)\n", rc->id,
+	       harms, harms == 1 ? "" : "s", bad, bad == 1 ? "" : "s");
+	return EX_FAIL;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/** Free-running rounds until time is up; stop at the first harm. */
+static int run_stress(const struct race *rc, struct race_opts *ro)
+{
+	double t0 = now(), first = -1;
+	unsigned long rounds = 0, bad_rounds = 0;
+	bool quiet = ro->o.quiet;
+
+	ro->o.quiet = true;
+	while (now() - t0 < ro->seconds) {
+		struct audit_report r;
+		unsigned long bad;
+		int err, harms;
+
+		start(rc, ro);
+		rc->setup();
+		sim_set_jitter(true);
+		err = sim_run_free(rc->actors, rc->nr_actors, 10000);
+		sim_set_jitter(false);
+		rounds++;
+		if (err) {
+			printf("round %lu: %s\n", rounds, sim_run_error());
+			rc->check(err, NULL, false);
+			printf("%s stress: WENT WRONG after %.3f s\n", rc->id,
+			       now() - t0);
+			fflush(stdout);
+			_exit(EX_FAIL);
+		}
+		bad = audit_machine(&r, false);
+		sim_set_quiet(true);
+		harms = rc->check(0, &r, false);
+		if (harms || bad) {
+			bad_rounds++;
+			if (first < 0) {
+				first = now() - t0;
+				sim_set_quiet(quiet);
+				printf("round %lu went wrong:\n", rounds);
+				ex_audit("of that round", NULL);
+			}
+			sim_exit();
+			break;
+		}
+		sim_exit();
+	}
+	ro->o.quiet = quiet;
+	if (bad_rounds) {
+		printf("%s stress: WENT WRONG in round %lu, after %.3f s\n",
+		       rc->id, rounds, first);
+		return EX_FAIL;
+	}
+	printf("%s stress: %lu free-running rounds in %.1f s, all clean\n",
+	       rc->id, rounds, now() - t0);
+	return EX_PASS;
+}
+
+static bool race_takes_value(const char *name)
+{
+	return ex_common_takes_value(name) || !strcmp(name, "seconds");
+}
+
+static void usage(const char *prog)
+{
+	printf("Usage: %s RACE [options]\n       %s --list\n\n"
+	       "Runs a race of RACES.md on the simulated machine: by default "
+	       "its scripted\ninterleaving, with every fix on.\n\n"
+	       "  --broken           turn off the fix this race is about\n"
+	       "  --stress           free-running rounds with jitter at every "
+	       "race window\n"
+	       "  --seconds N        how long to stress (1..3600, default 5)\n"
+	       "  --debug-vm         CONFIG_DEBUG_VM: the kernel's debug checks "
+	       "on\n"
+	       "  --list             list the races\n"
+	       "  --story            what the race is about, in three lines\n\n%s",
+	       prog, prog, ex_common_help);
+	exit(EX_PASS);
+}
+
+struct args {
+	struct race_opts ro;
+	const struct race *rc;
+	bool story;
+};
+
+static void race_option(void *ctx, const char *name, const char *val)
+{
+	struct args *a = ctx;
+
+	if (!strcmp(name, "help"))
+		usage(a->ro.o.prog);
+	if (ex_common_option(&a->ro.o, name, val))
+		return;
+	if (!strcmp(name, "list"))
+		list_races();
+	else if (!strcmp(name, "broken"))
+		a->ro.broken = true;
+	else if (!strcmp(name, "stress"))
+		a->ro.stress = true;
+	else if (!strcmp(name, "debug-vm"))
+		a->ro.debug_vm = true;
+	else if (!strcmp(name, "story"))
+		a->story = true;
+	else if (!strcmp(name, "seconds"))
+		a->ro.seconds = ex_parse_ulong(a->ro.o.prog, name, val, 1,
+					       3600);
+	else
+		ex_usage_error(a->ro.o.prog, "unknown option '--%s'", name);
+}
+
+static void race_positional(void *ctx, const char *arg)
+{
+	struct args *a = ctx;
+
+	if (a->rc)
+		ex_usage_error(a->ro.o.prog, "one race at a time ('%s' and "
+			       "'%s')", a->rc->id, arg);
+	a->rc = find_race(arg);
+	if (!a->rc)
+		ex_usage_error(a->ro.o.prog, "unknown race '%s' (see --list)",
+			       arg);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { .ro.o.prog = argv[0], .ro.seconds = 5 };
+
+	ex_parse_args(argc, argv, &a, race_takes_value, race_option,
+		      race_positional);
+	if (!a.rc)
+		ex_usage_error(a.ro.o.prog, "which race? (see --list)");
+	if (a.ro.broken && a.rc->fix < 0)
+		ex_usage_error(a.ro.o.prog, "%s has no single fix to break",
+			       a.rc->id);
+	if (a.story) {
+		printf("%s: %s\n%s\n", a.rc->id, a.rc->title, a.rc->story);
+		return EX_PASS;
+	}
+	if (a.rc->custom)
+		return a.rc->custom(&a.ro);
+	if (a.ro.stress)
+		return run_stress(a.rc, &a.ro);
+	return run_once(a.rc, &a.ro);
+}

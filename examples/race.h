@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * race.h - a race scenario of RACES.md, as the driver (race.c) runs it.
+ *
+ * A scenario builds a small state (setup), names the actors that race
+ * (each a function run on its own thread), and gives the interleaving that
+ * shows the race as a script of steps (run this actor until that race
+ * window).  After the run, check() looks at the state the run left and
+ * says what went wrong, if anything, in the scenario's own terms; the
+ * auditor then checks every invariant.  The same actors also run free, as
+ * a stress test, with jitter at every race window.
+ */
+#ifndef KSM_REF_EXAMPLES_RACE_H
+#define KSM_REF_EXAMPLES_RACE_H
+
+#include "common.h"
+
+/** The options a run was given (see race.c). */
+struct race_opts {
+	struct ex_opts o;		/**< the common options */
+	bool broken;			/**< --broken: the race's fix off */
+	bool stress;			/**< --stress: free-running rounds */
+	unsigned long seconds;		/**< --seconds for --stress */
+	bool debug_vm;			/**< --debug-vm */
+};
+
+/** One race scenario. */
+struct race {
+	const char *id;			/**< "R2", "R3.life", ... */
+	const char *title;		/**< one line */
+	const char *seed;		/**< the seed file it reads with */
+	enum ksm_era era;		/**< the era it is shown in */
+	int fix;			/**< what --broken turns off, or -1 */
+	const char *story;		/**< a few lines for the tour */
+	void (*setup)(void);		/**< build the state, single-threaded */
+	const struct sim_actor_spec *actors;
+	int nr_actors;
+	const struct sim_step *script;	/**< the interleaving of the race */
+	int nr_steps;
+	/**
+	 * Look at the state after the run (\a run_err is sim_run_*()'s
+	 * result, \a r the auditor's findings) and print a "HARM:" line for
+	 * each thing that went wrong; return how many.  \a scripted says
+	 * whether the run followed the script: some harms (a merge that did
+	 * not happen) only mean something after the scripted interleaving,
+	 * while a free run only counts broken invariants.
+	 */
+	int (*check)(int run_err, const struct audit_report *r, bool scripted);
+	/** A scenario that is a measurement, not a race (R1): runs itself. */
+	int (*custom)(struct race_opts *ro);
+};
+
+/** A process of one page (or \a n) filled with \a byte. */
+struct mm_struct *race_process(const char *name, unsigned long n, int byte,
+			       bool mergeable);
+/** Print a HARM line; returns 1 (to be summed). */
+int race_harm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** Verify \a mm's bytes; a HARM line if it reads bytes it never wrote. */
+int race_check_bytes(struct mm_struct *mm);
+
+int race_r1_run(struct race_opts *ro);
+
+extern const struct race race_r1, race_r2, race_r2_check, race_r3,
+	race_r3_life, race_r3_gpuz;
+
+#endif

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stress.c - every actor at once, free-running, for a bounded time: ksmd
+ * (the real ksm_scan_thread()), reclaim with the swap cache, and process
+ * churn (create, write pages drawn from a small set of contents so that
+ * much is mergeable, fork, copy-on-write, read back, exit).  At regular
+ * quiescent points, and at the end, the auditor checks every invariant
+ * and every process its bytes.  Exit 0 if nothing was ever wrong.
+ */
+#define _GNU_SOURCE		/* a writer-preferring rwlock */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+
+#define MAX_WORKERS	8
+#define SLOTS		8	/* processes per churn worker */
+
+struct stress {
+	struct ex_opts o;
+	unsigned long seconds, workers, pages, seed, audit_ms;
+	bool jitter;
+};
+
+/* The auditor takes this for writing to stop the world; actors hold it
+ * for reading around each operation.  It must prefer writers, or busy
+ * actors would starve the auditor. */
+static pthread_rwlock_t quiesce;
+static _Atomic bool stop;
+static struct stress st;
+
+static _Atomic unsigned long n_creates, n_forks, n_exits, n_writes, n_reads,
+	n_reclaimed, n_reclaim_scans;
+
+static unsigned int xorshift(unsigned int *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/** One churn worker's processes. */
+struct worker {
+	unsigned int id, rnd;
+	struct mm_struct *mm[SLOTS];
+};
+
+static struct worker workers[MAX_WORKERS];
+
+/** Write a page with one of 8 contents (mergeable) or a unique one. */
+static void write_page(struct worker *w, struct mm_struct *mm)
+{
+	unsigned long vpn = xorshift(&w->rnd) % st.pages;
+	unsigned int r = xorshift(&w->rnd);
+
+	if (r % 4) {
+		sim_process_fill(mm, vpn, 'a' + (int)(r % 8));
+	} else {
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "unique %u %u", w->id, r);
+		sim_process_write(mm, vpn, 0, buf, strlen(buf));
+	}
+	n_writes++;
+}
+
+static void churn_once(struct worker *w)
+{
+	unsigned int slot = xorshift(&w->rnd) % SLOTS;
+	unsigned int what = xorshift(&w->rnd) % 100;
+	struct mm_struct *mm = w->mm[slot];
+	char name[24];
+
+	if (!mm) {
+		snprintf(name, sizeof(name), "w%u.%u", w->id, slot);
+		mm = sim_process_create(name, st.pages);
+		if (!mm)
+			return;
+		w->mm[slot] = mm;
+		sim_process_madvise(mm, true);
+		n_creates++;
+		return;
+	}
+	if (what < 70) {
+		write_page(w, mm);
+	} else if (what < 85) {
+		char buf[8];
+
+		sim_process_read(mm, xorshift(&w->rnd) % st.pages, 0, buf, 8);
+		n_reads++;
+	} else if (what < 92) {
+		unsigned int other = xorshift(&w->rnd) % SLOTS;
+
+		if (w->mm[other])
+			return;
+		snprintf(name, sizeof(name), "w%u.%uf", w->id, other);
+		w->mm[other] = sim_process_fork(mm, name);
+		n_forks += w->mm[other] != NULL;
+	} else if (what < 94) {
+		sim_process_exit(mm);
+		w->mm[slot] = NULL;
+		n_exits++;
+	} else {
+		sim_process_madvise(mm, what & 1);
+	}
+}
+
+static void churn(void *arg)
+{
+	struct worker *w = arg;
+
+	while (!atomic_load(&stop)) {
+		pthread_rwlock_rdlock(&quiesce);
+		churn_once(w);
+		pthread_rwlock_unlock(&quiesce);
+	}
+}
+
+static void reclaim(void *arg)
+{
+	struct timespec ts = { 0, 200 * 1000 };
+
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		pthread_rwlock_rdlock(&quiesce);
+		n_reclaimed += sim_shrink_lru(8);
+		n_reclaim_scans++;
+		pthread_rwlock_unlock(&quiesce);
+		nanosleep(&ts, NULL);
+	}
+}
+
+/** The main thread: audit at quiescent points until the time is up. */
+static void auditor(void *arg)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	struct timespec t0, t;
+	unsigned long *violations = arg, last = 0, audits = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		double el;
+
+		nanosleep(&ts, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		el = (t.tv_sec - t0.tv_sec) * 1000.0 +
+		     (t.tv_nsec - t0.tv_nsec) / 1e6;
+		if (el >= st.seconds * 1000.0)
+			break;
+		if (el - last < st.audit_ms)
+			continue;
+		last = (unsigned long)el;
+		pthread_rwlock_wrlock(&quiesce);
+		*violations += audit_machine(NULL, true);
+		audits++;
+		pthread_rwlock_unlock(&quiesce);
+		if (*violations)
+			break;
+	}
+	atomic_store(&stop, true);
+	violations[1] = audits;
+}
+
+static bool stress_takes_value(const char *name)
+{
+	return ex_common_takes_value(name) || !strcmp(name, "seconds") ||
+	       !strcmp(name, "workers") || !strcmp(name, "pages") ||
+	       !strcmp(name, "seed") || !strcmp(name, "audit-ms");
+}
+
+static void usage(const char *prog)
+{
+	printf("Usage: %s [options]\n\n"
+	       "ksmd, reclaim and process churn, free-running, with the auditor "
+	       "at quiescent points.\n\n"
+	       "  --seconds N        how long (1..86400, default 10)\n"
+	       "  --workers N        process churn threads (1..%d, default 2)\n"
+	       "  --pages N          pages per process (1..1024, default 32)\n"
+	       "  --seed N           random seed (default 1)\n"
+	       "  --audit-ms N       audit every N ms (10..600000, default 500)\n"
+	       "  --jitter           random delays at race windows\n\n%s",
+	       prog, MAX_WORKERS, ex_common_help);
+	exit(EX_PASS);
+}
+
+static void stress_option(void *ctx, const char *name, const char *val)
+{
+	struct stress *s = ctx;
+
+	if (!strcmp(name, "help"))
+		usage(s->o.prog);
+	if (ex_common_option(&s->o, name, val))
+		return;
+	if (!strcmp(name, "seconds"))
+		s->seconds = ex_parse_ulong(s->o.prog, name, val, 1, 86400);
+	else if (!strcmp(name, "workers"))
+		s->workers = ex_parse_ulong(s->o.prog, name, val, 1,
+					    MAX_WORKERS);
+	else if (!strcmp(name, "pages"))
+		s->pages = ex_parse_ulong(s->o.prog, name, val, 1, 1024);
+	else if (!strcmp(name, "seed"))
+		s->seed = ex_parse_ulong(s->o.prog, name, val, 0, 1UL << 31);
+	else if (!strcmp(name, "audit-ms"))
+		s->audit_ms = ex_parse_ulong(s->o.prog, name, val, 10, 600000);
+	else if (!strcmp(name, "jitter"))
+		s->jitter = true;
+	else
+		ex_usage_error(s->o.prog, "unknown option '--%s'", name);
+}
+
+int main(int argc, char **argv)
+{
+	struct sim_actor_spec actors[MAX_WORKERS + 2];
+	unsigned long result[2] = { 0, 0 }, bad;
+	struct ksm_counters c;
+	unsigned int i, n = 0;
+	int err;
+
+	st.o.prog = argv[0];
+	st.seconds = 10;
+	st.workers = 2;
+	st.pages = 32;
+	st.seed = 1;
+	st.audit_ms = 500;
+	ex_parse_args(argc, argv, &st, stress_takes_value, stress_option,
+		      NULL);
+	{
+		pthread_rwlockattr_t attr;
+
+		pthread_rwlockattr_init(&attr);
+		pthread_rwlockattr_setkind_np(&attr,
+			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&quiesce, &attr);
+	}
+	st.o.cfg.nr_sections = 16;
+	st.o.cfg.swap_slots = 1 << 16;
+	if (!st.o.era_set)
+		st.o.cfg.era = ERA_KEYHOLE;
+	ex_start(&st.o);
+	sim_set_jitter(st.jitter);
+	ksm_set_sleep_millisecs(1);
+	ksm_set_run(1);
+	ksm_start_thread();
+
+	for (i = 0; i < st.workers; i++) {
+		workers[i].id = i;
+		workers[i].rnd = (unsigned int)(st.seed * 7919 + i * 104729 + 1);
+		actors[n++] = (struct sim_actor_spec){ "churn", churn,
+						       &workers[i] };
+	}
+	actors[n++] = (struct sim_actor_spec){ "reclaim", reclaim, NULL };
+	actors[n++] = (struct sim_actor_spec){ "auditor", auditor, result };
+	err = sim_run_free(actors, (int)n, (unsigned int)(st.seconds + 60) *
+			   1000);
+	if (err) {
+		printf("stress: %s\n", sim_run_error());
+		fflush(stdout);
+		_Exit(EX_FAIL);
+	}
+	ksm_stop_thread();
+	bad = result[0] + audit_machine(NULL, true);
+	ksm_get_counters(&c);
+	printf("stress: %lu s, era %s: %lu processes created, %lu forks, %lu "
+	       "exits,\n  %lu page writes, %lu reads, %lu pages reclaimed in "
+	       "%lu reclaim scans,\n  %lu full scans, pages_shared %lu, "
+	       "pages_sharing %lu; %lu quiescent audits\n",
+	       st.seconds, ksm_era_name(ksm_get_era()),
+	       (unsigned long)n_creates, (unsigned long)n_forks,
+	       (unsigned long)n_exits, (unsigned long)n_writes,
+	       (unsigned long)n_reads, (unsigned long)n_reclaimed,
+	       (unsigned long)n_reclaim_scans, c.full_scans, c.pages_shared,
+	       c.pages_sharing, result[1] + 1);
+	printf("stress: %s\n", bad ? "VIOLATIONS FOUND" :
+	       "every audit clean, every byte as written");
+	sim_exit();
+	return bad ? EX_FAIL : EX_PASS;
+}

@@ -424,12 +424,31 @@ static void sim_asan_unpoison(void *p, size_t len) { (void)p; (void)len; }
  * @{ */
 
 /** Print a report line and stop: the simulation contradicted itself. */
+/**
+ * Called with a one-line description when the simulated kernel dies (a
+ * BUG, or a fault on removed memory) just before the process exits: the
+ * race driver prints its timeline and verdict from here.  It may exit.
+ */
+static void (*sim_death_hook)(const char *what);
+
+/** Install (or, with NULL, remove) the death hook. */
+void sim_set_death_hook(void (*hook)(const char *what))
+{
+	sim_death_hook = hook;
+}
+
+/** Print a report line and stop: a BUG_ON() fired. */
 static void sim_bug(const char *file, int line, const char *rule)
 {
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "kernel BUG at %s:%d: %s (actor %s)",
+		 file, line, rule, sim_actor_name());
 	fflush(stdout);
-	fprintf(stderr, "kernel BUG at %s:%d: %s (actor %s)\n",
-		file, line, rule, sim_actor_name());
+	fprintf(stderr, "%s\n", msg);
 	fflush(stderr);
+	if (sim_death_hook)
+		sim_death_hook(msg);
 	_exit(3);
 }
 
@@ -650,6 +669,18 @@ static void cpu_relax(void)
 	pthread_mutex_unlock(&sched.lock);
 }
 
+/**
+ * cond_resched(): a bounded retry loop lets others run.  Unlike
+ * cpu_relax() the actor stays runnable: it is not waiting for anybody.
+ */
+static void cond_resched(void)
+{
+	if (sim_scheduled())
+		sim_point(SP_ACCESS, "cond_resched");
+	else
+		sched_yield();
+}
+
 /** Thread body of every actor. */
 static void *sim_actor_main(void *arg)
 {
@@ -702,11 +733,14 @@ static size_t script_target(const char *until, int *nth)
 }
 
 /**
- * Does window \a label end the current step, whose target \a until is
- * "window", "window#n" (its n-th hit) or several such separated by '|'
- * (whichever comes first: the code path may differ with a fix off)?
+ * Does reaching a point of \a kind at \a label end the current step,
+ * whose target \a until is "window", "window#n" (its n-th hit), "blocked"
+ * (the actor sleeps or spins), "done" (it finished), or several of these
+ * separated by '|' (whichever comes first: with a fix off, the code path
+ * may differ)?
  */
-static bool script_matches(const char *until, const char *label)
+static bool script_matches(const char *until, enum sim_point_kind kind,
+			   const char *label)
 {
 	size_t len = strlen(label);
 
@@ -720,9 +754,17 @@ static bool script_matches(const char *until, const char *label)
 		if (alt < sizeof(one)) {
 			memcpy(one, until, alt);
 			one[alt] = '\0';
-			n = script_target(one, &nth);
-			if (n == len && !strncmp(label, one, n))
-				return ++script.hits == nth;
+			if (!strcmp(one, "blocked")) {
+				if (kind == SP_BLOCK || kind == SP_YIELD)
+					return true;
+			} else if (!strcmp(one, "done")) {
+				if (kind == SP_EXIT)
+					return true;
+			} else if (kind == SP_WINDOW) {
+				n = script_target(one, &nth);
+				if (n == len && !strncmp(label, one, n))
+					return ++script.hits == nth;
+			}
 		}
 		until += alt + (bar ? 1 : 0);
 	}
@@ -740,13 +782,21 @@ static int sched_actor_index(const char *name)
 	return -1;
 }
 
-/** Begin step \a s of the script: return its actor, or -1 on error. */
+/**
+ * Begin step \a s of the script: return its actor, or -1 on error.  A step
+ * for an actor that has already finished is vacuous, and skipped: with a
+ * fix on, an actor may finish early (a migration refused, say).
+ */
 static int script_begin_step(int s)
 {
 	int a;
 
 	script.step = s;
 	script.hits = 0;
+	while (s < script.nr_steps &&
+	       (a = sched_actor_index(script.steps[s].actor)) >= 0 &&
+	       atomic_load(&sched.actors[a]->state) == ACTOR_DONE)
+		script.step = ++s;
 	if (s >= script.nr_steps)
 		return sched_pick_default(NULL);
 	a = sched_actor_index(script.steps[s].actor);
@@ -783,15 +833,8 @@ static int script_pick(void *ctx, struct sim_actor *cur,
 	st = &script.steps[script.step];
 	if (strcmp(cur->name, st->actor))
 		return sched_pick_default(cur);	/* cannot happen */
-	if (!strcmp(st->until, "blocked")) {
-		if (kind == SP_BLOCK || kind == SP_YIELD)
-			return script_begin_step(script.step + 1);
-	} else if (!strcmp(st->until, "done")) {
-		if (kind == SP_EXIT)
-			return script_begin_step(script.step + 1);
-	} else if (kind == SP_WINDOW && script_matches(st->until, label)) {
+	if (script_matches(st->until, kind, label))
 		return script_begin_step(script.step + 1);
-	}
 	if (kind == SP_BLOCK || kind == SP_YIELD || kind == SP_EXIT) {
 		snprintf(script.error, sizeof(script.error),
 			 "step %d: %s %s before reaching %s", script.step + 1,
@@ -991,6 +1034,16 @@ enum race_window {
 	RW_GET_KSM_PAGE_STALE,	/**< about to judge the node stale */
 	RW_KSM_SEARCH_FOUND,	/**< stable_tree_search() found a match */
 	RW_KSM_MERGE_DONE,	/**< try_to_merge_with_ksm_page() succeeded */
+	RW_KSM_MERGE_LOCK,	/**< merged; about to lock the KSM page */
+	RW_MIGRATE_LOCKED,	/**< migration holds the old page's lock */
+	RW_MIGRATE_UNMAPPED,	/**< ptes are migration or swap entries */
+	RW_MIGRATE_FROZEN,	/**< swap cache page's count frozen at 0 */
+	RW_MIGRATE_MOVED,	/**< mapping moved, bytes not yet copied */
+	RW_KSM_MIGRATE_KPFN,	/**< new kpfn stored, old page still keyed */
+	RW_MIGRATE_COPIED,	/**< ksm_migrate_page() done, ptes not yet */
+	RW_NUMA_CHECKED,	/**< NUMA path checked PageKsm, not isolated */
+	RW_OFFLINE_GOING,	/**< MEM_GOING_OFFLINE has been sent */
+	RW_OFFLINE_ISOLATED,	/**< every frame free; before MEM_OFFLINE */
 	NR_RACE_WINDOWS
 };
 
@@ -1003,6 +1056,16 @@ static const char *const race_window_names[NR_RACE_WINDOWS] = {
 	[RW_GET_KSM_PAGE_STALE] = "get_ksm_page:stale",
 	[RW_KSM_SEARCH_FOUND] = "stable_tree_search:found",
 	[RW_KSM_MERGE_DONE] = "cmp_and_merge_page:merged",
+	[RW_KSM_MERGE_LOCK] = "cmp_and_merge_page:lock",
+	[RW_MIGRATE_LOCKED] = "unmap_and_move:locked",
+	[RW_MIGRATE_UNMAPPED] = "unmap_and_move:unmapped",
+	[RW_MIGRATE_FROZEN] = "migrate_page_move_mapping:frozen",
+	[RW_MIGRATE_MOVED] = "migrate_page_move_mapping:moved",
+	[RW_KSM_MIGRATE_KPFN] = "ksm_migrate_page:kpfn",
+	[RW_MIGRATE_COPIED] = "migrate_page_copy:copied",
+	[RW_NUMA_CHECKED] = "check_pte_range:checked",
+	[RW_OFFLINE_GOING] = "offline_pages:going",
+	[RW_OFFLINE_ISOLATED] = "offline_pages:isolated",
 };
 
 /** Is \a name (optionally with "#n") a race window?  For scripts. */
@@ -1242,6 +1305,22 @@ static void mutex_init(struct mutex *lock, const char *name)
 	lock->name = name;
 }
 
+/**
+ * "mutex_lock(name), held by actor": what a blocked actor waits for, for
+ * deadlock reports.  Returns a per-thread buffer.
+ */
+static const char *sim_lock_holder(struct mutex *lock)
+{
+	static _Thread_local char buf[96];
+	struct sim_actor *owner = atomic_load(&lock->owner);
+
+	snprintf(buf, sizeof(buf), "mutex_lock(%s), held by %s%s", lock->name,
+		 owner ? owner->name : "nobody",
+		 owner && atomic_load(&owner->state) == ACTOR_DONE ?
+		 " (which has finished)" : "");
+	return buf;
+}
+
 /** Take \a lock, sleeping while another actor holds it. */
 static void mutex_lock(struct mutex *lock)
 {
@@ -1251,7 +1330,7 @@ static void mutex_lock(struct mutex *lock)
 	BUG_ON(atomic_load(&lock->owner) == me);	/* self-deadlock */
 	if (sim_scheduled()) {
 		while (atomic_load(&lock->owner))
-			sim_block(lock, lock->name);
+			sim_block(lock, sim_lock_holder(lock));
 	} else {
 		me->wait_what = lock->name;
 		pthread_mutex_lock(&lock->m);
@@ -1543,6 +1622,30 @@ static const struct ksm_fix_info ksm_fixes[NR_FIXES] = {
 	[FIX_KPFN_RECHECK] = { "kpfn_recheck",
 		"000, R8: at stale:, reread kpfn and try again if migration "
 		"moved the page" },
+	[FIX_WMB] = { "wmb",
+		"000, R10: smp_wmb() in ksm_migrate_page() between storing the "
+		"new kpfn and the old page ceasing to name the node" },
+	[FIX_CLEAR_OLD_MAPPING] = { "clear_old_mapping",
+		"000, R4: ksm_migrate_page() makes the old page stop naming "
+		"the node (set_page_stable_node(oldpage, NULL))" },
+	[FIX_SEARCH_LOCK] = { "search_lock",
+		"000, R12: stable_tree_search() locks and unlocks the page it "
+		"found, so that migration sees its reference" },
+	[FIX_OFFLINE_LOCKOUT] = { "offline_lockout",
+		"004, R6: ksm_memory_callback() locks ksmd out at "
+		"MEM_GOING_OFFLINE (ksm_thread_mutex; KSM_RUN_OFFLINE from "
+		"2013)" },
+	[FIX_OFFLINE_PRUNE] = { "offline_prune",
+		"004, R5: at MEM_OFFLINE, nodes whose kpfn lies in the removed "
+		"range are pruned (ksm_check_stable_tree())" },
+	[FIX_OFFLINE_CANCEL_UNLOCK] = { "offline_cancel_unlock",
+		"004, R6: MEM_CANCEL_OFFLINE lets ksmd go again" },
+	[FIX_MIGRATE_REFUSE_KSM] = { "migrate_refuse_ksm",
+		"004, R7: unmap_and_move() refuses a KSM page unless "
+		"offlining, tested once the page lock is held" },
+	[FIX_NUMA_SKIP_KSM] = { "numa_skip_ksm",
+		"004, R7: mbind and move_pages skip PageKsm early, as they "
+		"skip PageReserved" },
 };
 
 /** Names of the eras; the index is enum ksm_era. */
@@ -1571,10 +1674,18 @@ static inline bool era_since(enum ksm_era era)
 	return ksm_era >= era;
 }
 
+/** \cond */
+static _Atomic unsigned long ksm_stable_nodes;
+/** \endcond */
+
 int ksm_set_era(enum ksm_era era)
 {
 	if ((unsigned int)era >= NR_ERAS)
 		return -EINVAL;
+	/* The stable node's union is tagged by the era: no changing it
+	 * under nodes made in another. */
+	if (ksm_stable_nodes)
+		return -EBUSY;
 	ksm_era = era;
 	ksm_fixes_off = 0;
 	return 0;
@@ -1682,8 +1793,18 @@ static unsigned long load_once(_Atomic unsigned long *p, const char *what)
 	return atomic_load_explicit(p, memory_order_relaxed);
 }
 
+/** WRITE_ONCE(): see the group description. */
+static void store_once(_Atomic unsigned long *p, unsigned long v,
+		       const char *what)
+{
+	sim_point(SP_ACCESS, what);
+	atomic_store_explicit(p, v, memory_order_relaxed);
+}
+
 /** READ_ONCE(x) for a tracked word \a x. */
 #define READ_ONCE(x)		load_once(&(x), #x)
+/** WRITE_ONCE(x, v) for a tracked word \a x. */
+#define WRITE_ONCE(x, v)	store_once(&(x), (v), #x)
 
 /** smp_wmb(): order earlier stores before later stores. */
 static inline void smp_wmb(void)
@@ -1695,6 +1816,12 @@ static inline void smp_wmb(void)
 static inline void smp_rmb(void)
 {
 	atomic_thread_fence(memory_order_acquire);
+}
+
+/** smp_mb(): order everything. */
+static inline void smp_mb(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
 }
 
 /** smp_read_barrier_depends(): a no-op except on Alpha (see above). */
@@ -1831,6 +1958,12 @@ static inline bool pfn_valid(unsigned long pfn)
 {
 	return pfn < machine.max_pfn &&
 	       machine.sections[pfn_to_section_nr(pfn)].online;
+}
+
+/** NUMA node of \a page. */
+static inline int page_to_nid(const struct page *page)
+{
+	return machine.sections[pfn_to_section_nr(page_to_pfn(page))].nid;
 }
 
 /** The bytes of \a page (there is no highmem: always mapped). */
@@ -2165,6 +2298,7 @@ enum sim_fail_site {
 	FAIL_RMAP_ITEM,		/**< alloc_rmap_item() */
 	FAIL_MM_SLOT,		/**< alloc_mm_slot() */
 	FAIL_ANON_VMA,		/**< anon_vma_alloc() */
+	FAIL_MIGRATE_TARGET,	/**< a migration's new page */
 	NR_FAIL_SITES
 };
 
@@ -2247,11 +2381,12 @@ static struct page *rmqueue(struct mem_section *ms)
 }
 
 /**
- * Allocate a page on node \a nid (any node if it has none free; \a nid < 0
- * means any), with one reference.  Returns NULL when memory is exhausted
- * or an injected failure hits \a site.
+ * Allocate a page on node \a nid (\a nid < 0: any; otherwise any other
+ * node too, if it has none free, unless \a exact), with one reference.
+ * Returns NULL when memory is exhausted or an injected failure hits
+ * \a site.
  */
-static struct page *alloc_page_node(int nid, enum sim_fail_site site)
+static struct page *__alloc_page(int nid, enum sim_fail_site site, bool exact)
 {
 	struct mem_section *ms;
 	struct page *page = NULL;
@@ -2266,7 +2401,7 @@ static struct page *alloc_page_node(int nid, enum sim_fail_site site)
 		if (ms->online && !ms->isolated && ms->nid == nid)
 			page = rmqueue(ms);
 	}
-	for (pass = 0; !page && pass < 2; pass++) {
+	for (pass = 0; !page && pass < (exact ? 1 : 2); pass++) {
 		for (s = 0; !page && s < nr; s++) {
 			ms = &machine.sections[s];
 			if (!ms->online || ms->isolated || !ms->nr_free)
@@ -2278,6 +2413,18 @@ static struct page *alloc_page_node(int nid, enum sim_fail_site site)
 	}
 	pthread_mutex_unlock(&zone_lock);
 	return page;
+}
+
+/** A page on node \a nid, or elsewhere if it has none (alloc_pages_node()). */
+static struct page *alloc_page_node(int nid, enum sim_fail_site site)
+{
+	return __alloc_page(nid, site, false);
+}
+
+/** A page on node \a nid only (alloc_pages_exact_node(), GFP_THISNODE). */
+static struct page *alloc_page_node_exact(int nid, enum sim_fail_site site)
+{
+	return __alloc_page(nid, site, true);
 }
 
 /** Is \a page in a state in which it may be freed?  (free_pages_check()) */
@@ -2337,9 +2484,11 @@ static void __free_page(struct page *page)
 		tracked_write(&page->mapping, 0);
 	if (!free_pages_check(page))
 		return;
-	atomic_store(&page->flags, 1UL << PG_buddy);
 	page->private = 0;
+	/* Buddy state and free list change together, under zone_lock:
+	 * offline_pages() tests isolation under it. */
 	pthread_mutex_lock(&zone_lock);
+	atomic_store(&page->flags, 1UL << PG_buddy);
 	list_add(&page->lru, &ms->free_list);
 	ms->nr_free++;
 	ms->nr_used--;
@@ -2426,6 +2575,59 @@ static int sim_section_online(unsigned long s)
 }
 
 /* ---------------------------------------------------------------- */
+/* The memory notifier chain, told of sections going offline. */
+
+/** Memory notifier actions (include/linux/memory.h). */
+enum {
+	MEM_GOING_OFFLINE,	/**< about to offline: lock out users */
+	MEM_OFFLINE,		/**< done: the range is gone */
+	MEM_CANCEL_OFFLINE,	/**< given up: the range stays */
+};
+
+/** NOTIFY_OK: the callback has done its part. */
+#define NOTIFY_OK	0
+
+/** What the memory notifier chain is told about. */
+struct memory_notify {
+	unsigned long start_pfn;	/**< first frame of the range */
+	unsigned long nr_pages;		/**< frames in the range */
+};
+
+/** A callback on the memory notifier chain. */
+struct notifier_block {
+	/** Called with the action and a struct memory_notify. */
+	int (*notifier_call)(struct notifier_block *nb, unsigned long action,
+			     void *arg);
+	int priority;			/**< higher is called first */
+	struct notifier_block *next;	/**< next on the chain */
+};
+
+/** The memory notifier chain, highest priority first. */
+static struct notifier_block *memory_chain;
+
+/** Add \a nb to the chain in priority order (register_memory_notifier()). */
+static void register_memory_notifier(struct notifier_block *nb)
+{
+	struct notifier_block **p = &memory_chain;
+
+	while (*p && (*p)->priority >= nb->priority)
+		p = &(*p)->next;
+	nb->next = *p;
+	*p = nb;
+}
+
+/** Call every callback with \a action (memory_notify()). */
+static int memory_notify(unsigned long action, struct memory_notify *arg)
+{
+	struct notifier_block *nb;
+	int ret = NOTIFY_OK;
+
+	for (nb = memory_chain; nb && ret == NOTIFY_OK; nb = nb->next)
+		ret = nb->notifier_call(nb, action, arg);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- */
 /* Diagnosing a touch of a removed struct page or frame. */
 
 /** Append decimal \a v to \a p (async-signal-safe formatting). */
@@ -2451,8 +2653,6 @@ static char *fmt_str(char *p, const char *s)
 	return p;
 }
 
-/** Called on a diagnosed fault before the process exits (explorer). */
-static void (*sim_fault_hook)(const char *msg);
 
 /**
  * SIGSEGV handler.  A fault inside the memmap or frames reservation, in a
@@ -2490,10 +2690,12 @@ static void sim_fault_handler(int sig, siginfo_t *si, void *uc)
 	p = fmt_str(p, sim_actor_name());
 	p = fmt_str(p, "\n");
 	*p = '\0';
-	if (sim_fault_hook)
-		sim_fault_hook(msg);
 	if (write(STDOUT_FILENO, msg, (size_t)(p - msg)) < 0)
 		_exit(1);
+	if (sim_death_hook) {
+		p[-1] = '\0';	/* no newline for the hook */
+		sim_death_hook(msg);
+	}
 	_exit(1);
 }
 
@@ -3196,6 +3398,14 @@ int sim_process_read(struct mm_struct *mm, unsigned long vpn,
 	return process_access(mm, vpn, offset, buf, len, false);
 }
 
+int sim_process_set_node(struct mm_struct *mm, int nid)
+{
+	if (!sim_mm_valid(mm) || nid < 0 || nid >= (int)machine.cfg.nr_nodes)
+		return -EINVAL;
+	mm->sim_nid = nid;
+	return 0;
+}
+
 long sim_process_pfn(struct mm_struct *mm, unsigned long vpn)
 {
 	long pfn = -1;
@@ -3746,6 +3956,7 @@ static struct rb_node *rb_next(const struct rb_node *node)
 #define KSM_RUN_STOP	0	/**< ksmd does nothing */
 #define KSM_RUN_MERGE	1	/**< ksmd scans and merges */
 #define KSM_RUN_UNMERGE	2	/**< unmerge everything, then stop */
+#define KSM_RUN_OFFLINE	4	/**< 2013: memory going offline, wait */
 
 /**
  * struct stable_node - node of the stable rbtree.
@@ -3849,7 +4060,8 @@ static _Atomic unsigned long ksm_pages_shared;	/**< nodes with rmap_items */
 static _Atomic unsigned long ksm_pages_sharing;	/**< further rmap_items */
 static _Atomic unsigned long ksm_pages_unshared; /**< in the unstable tree */
 static _Atomic unsigned long ksm_rmap_items;	/**< all rmap_items */
-static _Atomic unsigned long ksm_stable_nodes;	/**< nodes in the tree */
+/** Nodes in the stable tree (declared with ksm_set_era()). */
+static _Atomic unsigned long ksm_stable_nodes;
 
 /** pages_to_scan: pages per ksmd batch.  Default 100; cost ~linear. */
 static _Atomic unsigned int ksm_thread_pages_to_scan = 100;
@@ -4193,6 +4405,8 @@ again:
 	}
 
 	if (locked) {
+		sim_trace("get_ksm_page(node %u): lock_page(pfn %lu)",
+			  stable_node->sim_id, page_to_pfn(page));
 		lock_page(page);
 		race_window(RW_GET_KSM_PAGE_LOCKED);
 		/* Seeds 001/000: the page may have gone while we slept. */
@@ -4772,6 +4986,18 @@ static struct page *stable_tree_search(struct page *page,
 			  stable_node->sim_id, page_to_pfn(tree_page));
 		race_window(RW_KSM_SEARCH_FOUND);
 		*nodep = stable_node;
+		if (!era_since(ERA_MIGRATION) || !fix_on(FIX_SEARCH_LOCK))
+			return tree_page;
+		/*
+		 * Seed 000 (R12): lock and unlock the stable_node's page (which
+		 * might already have been migrated) so that page migration is
+		 * sure to notice its raised count.  It would be more elegant to
+		 * return stable_node than kpage, but that involves more changes.
+		 */
+		put_page(tree_page);
+		tree_page = get_ksm_page(stable_node, true);
+		if (tree_page)
+			unlock_page(tree_page);
 		return tree_page;
 	}
 	return NULL;
@@ -5144,6 +5370,126 @@ static void ksm_do_scan(unsigned int scan_npages)
 	}
 }
 
+/* ---------------------------------------------------------------- */
+/* Memory hot-remove (seed 004, reworked by the 2013 series). */
+
+/**
+ * The first stable node whose kpfn lies in [\a start_pfn, \a end_pfn),
+ * or NULL (ksm_check_stable_tree(), 2009 form).  Only kpfn is read: the
+ * struct page there may be gone.
+ */
+static struct stable_node *ksm_check_stable_tree(unsigned long start_pfn,
+						 unsigned long end_pfn)
+{
+	struct rb_node *node;
+
+	for (node = rb_first(&root_stable_tree); node; node = rb_next(node)) {
+		struct stable_node *stable_node;
+
+		stable_node = rb_entry(node, struct stable_node, node);
+		if (tracked_read(&stable_node->kpfn) >= start_pfn &&
+		    tracked_read(&stable_node->kpfn) < end_pfn)
+			return stable_node;
+	}
+	return NULL;
+}
+
+/**
+ * KSM's memory notifier (seed 004).  Keep it very simple for now: just
+ * lock out ksmd and MADV_UNMERGEABLE while any memory is going offline;
+ * and when it has gone, prune the stable nodes left pointing into it.
+ *
+ * 2009: ksm_thread_mutex is held from MEM_GOING_OFFLINE to MEM_OFFLINE or
+ * MEM_CANCEL_OFFLINE.  2013 (ERA_MIGRATION): the mutex only guards setting
+ * KSM_RUN_OFFLINE, which ksmd waits out (wait_while_offlining()), because
+ * lockdep objected to a mutex held across notifier calls.
+ */
+static int ksm_memory_callback(struct notifier_block *self,
+			       unsigned long action, void *arg)
+{
+	struct memory_notify *mn = arg;
+	struct stable_node *stable_node;
+
+	(void)self;
+	if (!era_since(ERA_HOTREMOVE))
+		return NOTIFY_OK;	/* before seed 004: no callback */
+	switch (action) {
+	case MEM_GOING_OFFLINE:
+		if (!fix_on(FIX_OFFLINE_LOCKOUT))
+			break;
+		mutex_lock(&ksm_thread_mutex);
+		if (era_since(ERA_MIGRATION)) {
+			/*
+			 * Prevent ksm_do_scan() and unmerging everything while
+			 * memory is going offline: it is unsafe for them to
+			 * touch the stable tree at this time.
+			 */
+			ksm_run |= KSM_RUN_OFFLINE;
+			mutex_unlock(&ksm_thread_mutex);
+		}
+		sim_trace("ksm_memory_callback: ksmd locked out");
+		break;
+
+	case MEM_OFFLINE:
+		/*
+		 * Most of the work is done by page migration; but there might
+		 * be a few stable_nodes left over, still pointing to struct
+		 * pages which have been offlined: prune those from the tree,
+		 * otherwise get_ksm_page() might later try to access a
+		 * non-existent struct page (R5).
+		 */
+		if (fix_on(FIX_OFFLINE_PRUNE))
+			while ((stable_node = ksm_check_stable_tree(
+					mn->start_pfn,
+					mn->start_pfn + mn->nr_pages)))
+				remove_node_from_stable_tree(stable_node);
+		goto release;
+
+	case MEM_CANCEL_OFFLINE:
+		/* Seed 004: a cancelled offline must let ksmd go too (R6). */
+		if (!fix_on(FIX_OFFLINE_CANCEL_UNLOCK))
+			break;
+release:
+		if (!fix_on(FIX_OFFLINE_LOCKOUT))
+			break;
+		if (era_since(ERA_MIGRATION)) {
+			mutex_lock(&ksm_thread_mutex);
+			ksm_run &= ~KSM_RUN_OFFLINE;
+			mutex_unlock(&ksm_thread_mutex);
+			smp_mb();	/* wake_up_bit advises this */
+			wake_up_key(&ksm_run);
+		} else {
+			mutex_unlock(&ksm_thread_mutex);
+		}
+		sim_trace("ksm_memory_callback: ksmd let go");
+		break;
+	}
+	return NOTIFY_OK;
+}
+
+/**
+ * Registered at high priority: the callback takes ksm_thread_mutex, and
+ * later callbacks could only be taking locks which nest within that.
+ */
+static struct notifier_block ksm_memory_nb = {
+	.notifier_call = ksm_memory_callback,
+	.priority = 100,
+};
+
+/**
+ * ksmd, or someone else who takes ksm_thread_mutex to change the trees,
+ * waits while memory is going offline (2013; wait_while_offlining()).
+ * Caller holds ksm_thread_mutex, which is dropped while waiting.
+ */
+static void wait_while_offlining(void)
+{
+	while (ksm_run & KSM_RUN_OFFLINE) {
+		mutex_unlock(&ksm_thread_mutex);
+		wait_event(&ksm_run, !(ksm_run & KSM_RUN_OFFLINE));
+		mutex_lock(&ksm_thread_mutex);
+	}
+}
+
 /** Is there work for ksmd: run=1 and some mm registered? */
 static bool ksmd_should_run(void)
 {
@@ -5165,6 +5511,7 @@ static void *ksm_scan_thread(void *arg)
 	current = &ksmd.actor;
 	while (!atomic_load(&ksmd.should_stop)) {
 		mutex_lock(&ksm_thread_mutex);
+		wait_while_offlining();
 		if (ksmd_should_run())
 			ksm_do_scan(ksm_thread_pages_to_scan);
 		mutex_unlock(&ksm_thread_mutex);
@@ -5204,6 +5551,7 @@ void ksm_stop_thread(void)
 void ksm_scan_pages(unsigned int nr_pages)
 {
 	mutex_lock(&ksm_thread_mutex);
+	wait_while_offlining();
 	ksm_do_scan(nr_pages);
 	mutex_unlock(&ksm_thread_mutex);
 }
@@ -5293,6 +5641,7 @@ int ksm_set_run(unsigned int run)
 	if (run > KSM_RUN_UNMERGE)
 		return -EINVAL;
 	mutex_lock(&ksm_thread_mutex);
+	wait_while_offlining();
 	if (ksm_run != run) {
 		ksm_run = run;
 		if (run & KSM_RUN_UNMERGE) {
@@ -5940,7 +6289,7 @@ again:
 			if ((rmap_item->mm == vma->vm_mm) == search_new_forks)
 				continue;
 			ret = rmap_one(page, vma, address, arg);
-			if (ret != SWAP_AGAIN || !page_mapped(page)) {
+			if (ret != SWAP_AGAIN) {
 				spin_unlock(&anon_vma->lock);
 				return ret;
 			}
@@ -5952,11 +6301,16 @@ again:
 	return ret;
 }
 
-/** rmap_walk_ksm() callback for try_to_unmap_ksm(). */
+/**
+ * rmap_walk_ksm() callback for try_to_unmap_ksm(): once nothing maps the
+ * page, the walk can stop (SWAP_SUCCESS ends it).
+ */
 static int try_to_unmap_ksm_one(struct page *page, struct vm_area_struct *vma,
 				unsigned long address, void *arg)
 {
-	return try_to_unmap_one(page, vma, address, *(int *)arg);
+	int ret = try_to_unmap_one(page, vma, address, *(int *)arg);
+
+	return ret == SWAP_AGAIN && !page_mapped(page) ? SWAP_SUCCESS : ret;
 }
 
 /**
@@ -6058,7 +6412,12 @@ static int shrink_page(struct page *page)
 		goto keep_locked;
 	if (PageDirty(page))
 		pageout(page);
-	if (!__remove_mapping(page))
+	/*
+	 * No mapping (page_mapping() is the swap cache for an anonymous
+	 * page): an orphan, say an old page that migration left to whoever
+	 * still held a reference.  Its last put frees it; nothing to do.
+	 */
+	if (!PageSwapCache(page) || !__remove_mapping(page))
 		goto keep_locked;
 	/* The count is frozen at zero: nobody else can lock it now. */
 	clear_bit(PG_locked, &page->flags);
@@ -6139,6 +6498,18 @@ unsigned long sim_shrink_lru(unsigned long nr_to_scan)
 
 /* ================================================================ */
 /** \defgroup migrate Page migration
+ *
+ * migrate_pages() as in 2009 and 2013, one code with the era deciding the
+ * differences: a page is locked, its ptes become migration entries (or,
+ * for a swap cache page, swap entries), its swap cache slot moves to the
+ * new page with the count frozen, its bytes are copied, KSM is told
+ * (ksm_migrate_page()), and the ptes are pointed at the new page.  A
+ * process touching a migration entry waits for the old page's lock.
+ *
+ * For KSM pages: before seed 004 they migrate like any other page; seed
+ * 004 refuses them except to memory hot-remove, which locks ksmd out; the
+ * 2013 series (seed 000) lets them migrate everywhere, and makes
+ * get_ksm_page() follow them.
  * @{ */
 
 /**
@@ -6175,7 +6546,758 @@ out:
 	spin_unlock(&mm->page_table_lock);
 }
 
+/**
+ * An anonymous page's anon_vma, with a reference that keeps it while the
+ * page's ptes are migration entries (page_get_anon_vma()).
+ */
+static struct anon_vma *page_get_anon_vma(struct page *page)
+{
+	struct anon_vma *anon_vma = page_anon_vma(page);
+
+	if (anon_vma)
+		atomic_fetch_add(&anon_vma->ksm_refcount, 1);
+	return anon_vma;
+}
+
+/** Drop page_get_anon_vma()'s reference. */
+static void put_anon_vma(struct anon_vma *anon_vma)
+{
+	atomic_fetch_sub(&anon_vma->ksm_refcount, 1);
+}
+
+/**
+ * Walk the reverse map of an anonymous page: every vma of its anon_vma
+ * whose range covers the page's index (rmap_walk_anon()).  Migration holds
+ * the anon_vma, so it may be walked even while nothing maps the page.
+ */
+static int rmap_walk_anon(struct page *page,
+			  int (*rmap_one)(struct page *, struct vm_area_struct *,
+					  unsigned long, void *), void *arg)
+{
+	struct anon_vma *anon_vma = page_anon_vma(page);
+	struct list_head *pos;
+	int ret = SWAP_AGAIN;
+
+	if (!anon_vma)
+		return ret;
+	spin_lock(&anon_vma->lock);
+	for (pos = anon_vma->head.next; pos != &anon_vma->head;
+	     pos = pos->next) {
+		struct vm_area_struct *vma = list_entry(pos,
+				struct vm_area_struct, anon_vma_node);
+		unsigned long address = vma->vm_start +
+					(page->index << PAGE_SHIFT);
+
+		if (address >= vma->vm_end)
+			continue;
+		ret = rmap_one(page, vma, address, arg);
+		if (ret != SWAP_AGAIN)
+			break;
+	}
+	spin_unlock(&anon_vma->lock);
+	return ret;
+}
+
+/** Walk \a page's reverse map, KSM or anonymous (rmap_walk()). */
+static int rmap_walk(struct page *page,
+		     int (*rmap_one)(struct page *, struct vm_area_struct *,
+				     unsigned long, void *), void *arg)
+{
+	VM_BUG_ON(!PageLocked(page));
+	if (PageKsm(page))
+		return rmap_walk_ksm(page, rmap_one, arg);
+	return rmap_walk_anon(page, rmap_one, arg);
+}
+
+/**
+ * Point a migration entry for \a arg (the old page) at \a new, in \a vma
+ * at \a addr (remove_migration_pte()).
+ */
+static int remove_migration_pte(struct page *new, struct vm_area_struct *vma,
+				unsigned long addr, void *arg)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *old = arg;
+	swp_entry_t entry;
+	pte_t *ptep;
+
+	spin_lock(&mm->page_table_lock);
+	if (!mm->pgd)
+		goto out;
+	ptep = pte_offset(mm, addr);
+	entry = pte_to_swp_entry(*ptep);
+	if (!is_swap_pte(*ptep) || !is_migration_entry(entry) ||
+	    migration_entry_to_page(entry) != old)
+		goto out;
+	get_page(new);
+	*ptep = mk_pte(new, swp_type(entry) == SWP_MIGRATION_WRITE);
+	page_add_anon_rmap(new, vma, addr);
+out:
+	spin_unlock(&mm->page_table_lock);
+	return SWAP_AGAIN;
+}
+
+/**
+ * Replace every migration entry for \a old by a pte mapping \a new: \a new
+ * is the migrated copy, or \a old itself when migration failed.
+ */
+static void remove_migration_ptes(struct page *old, struct page *new)
+{
+	rmap_walk(new, remove_migration_pte, old);
+}
+
+/**
+ * Move the swap cache's reference from \a page to \a newpage
+ * (migrate_page_move_mapping()).  An anonymous page outside the swap cache
+ * has nothing to move: only the count, 1 (the isolation reference) once
+ * every pte is a migration entry, is checked.  A swap cache page's count
+ * is frozen at its expected value while the cache slot is switched: this
+ * is the state in which get_ksm_page() meets a zero count on a page that
+ * is still its KSM page (R9).
+ */
+static int migrate_page_move_mapping(struct page *newpage, struct page *page)
+{
+	int expected_count = 2;		/* isolation + swap cache */
+	struct page **slot;
+
+	if (!PageSwapCache(page)) {
+		if (page_count(page) != 1)
+			return -EAGAIN;
+		return 0;
+	}
+	spin_lock(&swapper_space.tree_lock);
+	slot = &swap.cache[swp_offset((swp_entry_t){ page->private })];
+	if (page_count(page) != expected_count || *slot != page) {
+		spin_unlock(&swapper_space.tree_lock);
+		return -EAGAIN;
+	}
+	if (!page_freeze_refs(page, expected_count)) {
+		spin_unlock(&swapper_space.tree_lock);
+		return -EAGAIN;
+	}
+	sim_trace("migrate: pfn %lu's count frozen to move its swap cache slot",
+		  page_to_pfn(page));
+	race_window(RW_MIGRATE_FROZEN);
+	get_page(newpage);		/* add cache reference */
+	newpage->private = page->private;
+	SetPageSwapCache(newpage);
+	*slot = newpage;
+	/* Drop the cache reference from the old page by unfreezing to one
+	 * less: we know this is not the last reference. */
+	page_unfreeze_refs(page, expected_count - 1);
+	spin_unlock(&swapper_space.tree_lock);
+	return 0;
+}
+
+/**
+ * Tell KSM that \a oldpage's contents now live in \a newpage: point the
+ * stable node at the new frame (ksm_migrate_page()).  Both pages are
+ * locked, and newpage->mapping was set in advance to oldpage's, so a
+ * get_ksm_page() that rereads kpfn finds the new page ready.
+ */
+static void ksm_migrate_page(struct page *newpage, struct page *oldpage)
+{
+	struct stable_node *stable_node;
+
+	VM_BUG_ON(!PageLocked(oldpage));
+	VM_BUG_ON(!PageLocked(newpage));
+	VM_BUG_ON(page_mapping_word(newpage) != page_mapping_word(oldpage));
+
+	stable_node = page_stable_node(newpage);
+	if (!stable_node)
+		return;
+	VM_BUG_ON(stable_node_page(stable_node) != oldpage);
+	if (!era_since(ERA_HOTREMOVE)) {
+		stable_node->page = newpage;	/* before seed 004 */
+		return;
+	}
+	WRITE_ONCE(stable_node->kpfn, page_to_pfn(newpage));
+	sim_trace("ksm_migrate_page: node %u kpfn %lu -> %lu",
+		  stable_node->sim_id, page_to_pfn(oldpage),
+		  page_to_pfn(newpage));
+	if (!era_since(ERA_MIGRATION))
+		return;			/* 2009: no more than that */
+	race_window(RW_KSM_MIGRATE_KPFN);
+	/*
+	 * Seed 000: newpage->mapping was set in advance; now we need
+	 * smp_wmb() to make sure that the new stable_node->kpfn is visible
+	 * to get_ksm_page() before it can see that oldpage->mapping has gone
+	 * stale (or that PageSwapCache has been cleared): pairs with the
+	 * smp_rmb() at stale: in get_ksm_page() (R10).
+	 */
+	if (fix_on(FIX_WMB))
+		smp_wmb();
+	if (fix_on(FIX_CLEAR_OLD_MAPPING))
+		WRITE_ONCE(oldpage->mapping, PAGE_MAPPING_ANON |
+			   PAGE_MAPPING_KSM);	/* set_page_stable_node(NULL) */
+}
+
+/**
+ * Copy \a page's bytes and state to \a newpage, and tell KSM
+ * (migrate_page_copy()).
+ */
+static void migrate_page_copy(struct page *newpage, struct page *page)
+{
+	memcpy(page_address(newpage), page_address(page), PAGE_SIZE);
+	/* Its smp_wmb() publishes newpage->mapping before the new kpfn. */
+	SetPageUptodate(newpage);
+	if (PageDirty(page)) {
+		ClearPageDirty(page);
+		SetPageDirty(newpage);
+	}
+	ksm_migrate_page(newpage, page);
+	/*
+	 * Please do not reorder this without considering how mm/ksm.c's
+	 * get_ksm_page() depends upon ksm_migrate_page() and PageSwapCache().
+	 */
+	if (PageSwapCache(page))
+		ClearPageSwapCache(page);
+	ClearPagePrivate(page);
+	page->private = 0;
+	/* Until 2012 the old page lost its mapping here, before its ptes. */
+	if (!era_since(ERA_MIGRATION))
+		tracked_write(&page->mapping, 0);
+	sim_trace("migrate: pfn %lu copied to pfn %lu", page_to_pfn(page),
+		  page_to_pfn(newpage));
+	race_window(RW_MIGRATE_COPIED);
+}
+
+/**
+ * Give \a newpage the identity of \a page, move its bytes, and point its
+ * ptes at it (move_to_new_page()).  Both pages stay locked.
+ */
+static int move_to_new_page(struct page *newpage, struct page *page)
+{
+	int rc;
+
+	if (!trylock_page(newpage))
+		BUG_ON(1);		/* nobody else can know newpage */
+	newpage->index = page->index;
+	/* Set in advance: from here the new page, too, holds KSM's key. */
+	tracked_write(&newpage->mapping, page_mapping_word(page));
+	if (PageSwapBacked(page))
+		SetPageSwapBacked(newpage);
+
+	rc = migrate_page_move_mapping(newpage, page);
+	if (!rc) {
+		race_window(RW_MIGRATE_MOVED);
+		migrate_page_copy(newpage, page);
+		remove_migration_ptes(page, newpage);
+		/* From 2012: only once the ptes point at the new page. */
+		if (era_since(ERA_MIGRATION))
+			tracked_write(&page->mapping, 0);
+	} else {
+		tracked_write(&newpage->mapping, 0);
+	}
+	unlock_page(newpage);
+	return rc;
+}
+
+/** Where a migration's target pages come from (new_page_t). */
+typedef struct page *(*new_page_t)(struct page *page, unsigned long private,
+				   int **result);
+
+/**
+ * Migrate one isolated \a page to a page from \a get_new_page
+ * (unmap_and_move()).  \a force allows sleeping on the page lock;
+ * \a offlining says memory hot-remove has locked KSM out (seed 004).
+ * Returns 0, -EAGAIN (try again), -EBUSY, -ENOMEM.
+ */
+static int unmap_and_move(new_page_t get_new_page, unsigned long private,
+			  struct page *page, int force, bool offlining)
+{
+	struct anon_vma *anon_vma = NULL;
+	struct page *newpage;
+	int *result = NULL;
+	int rc = 0;
+
+	newpage = get_new_page(page, private, &result);
+	if (!newpage)
+		return -ENOMEM;
+	if (page_count(page) == 1)
+		goto move_newpage;	/* freed under us: nothing to move */
+
+	rc = -EAGAIN;
+	if (!trylock_page(page)) {
+		if (!force)
+			goto move_newpage;
+		lock_page(page);
+	}
+	sim_trace("migrate: locked pfn %lu%s", page_to_pfn(page),
+		  PageKsm(page) ? " (KSM)" : "");
+	race_window(RW_MIGRATE_LOCKED);
+
+	/*
+	 * Seed 004: only memory hotplug's offline_pages() caller has locked
+	 * out KSM, and can safely migrate a KSM page.  The other cases have
+	 * skipped PageKsm along with PageReserved - but it is only now when
+	 * we have the page lock that we can be certain it will not go KSM
+	 * beneath us (KSM will not upgrade a page from PageAnon to PageKsm
+	 * when it sees its pagecount raised, but only here do we take the
+	 * page lock which serializes that).  (R7; 2013 removed it, R8-R12.)
+	 */
+	if (ksm_era == ERA_HOTREMOVE && fix_on(FIX_MIGRATE_REFUSE_KSM) &&
+	    PageKsm(page) && !offlining) {
+		sim_trace("migrate: refuses KSM pfn %lu: not offlining",
+			  page_to_pfn(page));
+		rc = -EBUSY;
+		goto unlock;
+	}
+	if (PageAnon(page) && !PageKsm(page))
+		anon_vma = page_get_anon_vma(page);
+	if (!page_mapping_word(page))
+		goto skip_unmap;	/* swap cache page not yet mapped */
+	try_to_unmap(page, TTU_MIGRATION);
+	race_window(RW_MIGRATE_UNMAPPED);
+skip_unmap:
+	if (!page_mapped(page))
+		rc = move_to_new_page(newpage, page);
+	if (rc)
+		remove_migration_ptes(page, page);
+	if (anon_vma)
+		put_anon_vma(anon_vma);
+unlock:
+	unlock_page(page);
+move_newpage:
+	if (rc != -EAGAIN) {
+		/* Migrated (or refused): the old page goes back, and so is
+		 * freed if migration has taken all but the isolation. */
+		list_del_init(&page->lru);
+		putback_lru_page(page);
+	}
+	if (result)
+		*result = rc ? rc : page_to_nid(newpage);
+	putback_lru_page(newpage);
+	return rc;
+}
+
+/** Give every page left on \a l back to the LRU (putback_lru_pages()). */
+static void putback_lru_pages(struct list_head *l)
+{
+	while (!list_empty(l)) {
+		struct page *page = list_first_entry(l, struct page, lru);
+
+		list_del_init(&page->lru);
+		putback_lru_page(page);
+	}
+}
+
+/**
+ * Migrate the isolated pages on \a from to pages from \a get_new_page,
+ * trying up to ten passes, sleeping on locks from the fourth
+ * (migrate_pages()).  Pages left over go back to the LRU.  \a offlining
+ * is seed 004's argument (the 2013 series removed it: from the migration
+ * era it is ignored).  Returns the number not migrated, or -ENOMEM.
+ */
+static int migrate_pages(struct list_head *from, new_page_t get_new_page,
+			 unsigned long private, bool offlining)
+{
+	int retry = 1, nr_failed = 0, pass, rc = 0;
+
+	for (pass = 0; pass < 10 && retry; pass++) {
+		struct list_head *pos, *next;
+
+		retry = 0;
+		for (pos = from->next; pos != from; pos = next) {
+			struct page *page = list_entry(pos, struct page, lru);
+
+			next = pos->next;
+			rc = unmap_and_move(get_new_page, private, page,
+					    pass > 2, offlining);
+			switch (rc) {
+			case -ENOMEM:
+				goto out;
+			case -EAGAIN:
+				retry++;
+				break;
+			case 0:
+				break;
+			default:
+				nr_failed++;	/* permanent failure */
+				break;
+			}
+		}
+	}
+	rc = 0;
+out:
+	putback_lru_pages(from);
+	return rc ? rc : nr_failed + retry;
+}
+
+/* ---------------------------------------------------------------- */
+/* Callers: NUMA placement, and direct migration for the examples. */
+
+/** A target page on exactly node \a node (new_node_page()). */
+static struct page *new_node_page(struct page *page, unsigned long node,
+				  int **result)
+{
+	(void)page;
+	(void)result;
+	return alloc_page_node_exact((int)node, FAIL_MIGRATE_TARGET);
+}
+
+/** The status slot of a single-page migration (see sim_migrate_pfn()). */
+struct sim_migrate_one {
+	int node;			/**< where to */
+	int status;			/**< rc, or the node on success */
+};
+
+/** new_page_t for sim_migrate_pfn(): reports the result. */
+static struct page *new_page_one(struct page *page, unsigned long private,
+				 int **result)
+{
+	struct sim_migrate_one *m = (struct sim_migrate_one *)private;
+
+	(void)page;
+	*result = &m->status;
+	return m->node >= 0 ? alloc_page_node_exact(m->node,
+						    FAIL_MIGRATE_TARGET) :
+			      alloc_page_node(page_to_nid(page) ^ 1,
+					      FAIL_MIGRATE_TARGET);
+}
+
+/**
+ * Migrate the page in frame \a pfn to node \a node (or anywhere else if
+ * \a node < 0), as a caller without the hot-remove lock-out would
+ * (compaction, mbind: \a offlining false).  Returns 0 when migrated,
+ * -EBUSY (refused), -EAGAIN (still busy after every pass), -ENOMEM,
+ * -EINVAL (bad pfn or node).
+ */
+int sim_migrate_pfn(unsigned long pfn, int node, bool offlining)
+{
+	struct sim_migrate_one m = { .node = node, .status = -EAGAIN };
+	struct list_head list;
+	struct page *page;
+
+	if (!machine.initialized || !pfn_valid(pfn) ||
+	    node >= (int)machine.cfg.nr_nodes)
+		return -EINVAL;
+	page = pfn_to_page(pfn);
+	if (isolate_lru_page(page))
+		return -EBUSY;
+	INIT_LIST_HEAD(&list);
+	list_add_tail(&page->lru, &list);
+	migrate_pages(&list, new_page_one, (unsigned long)&m, offlining);
+	return m.status >= 0 ? 0 : m.status;
+}
+
+/**
+ * Move every page of \a mm that is not on node \a node there, as
+ * mbind(MPOL_MF_MOVE_ALL) does (check_pte_range(), migrate_to_node()).
+ * With \a strict (MPOL_MF_STRICT), a page that cannot be moved makes it
+ * fail with -EIO.  Seed 004 skips KSM pages here, "as we cannot move
+ * PageKsm pages sensibly or safely yet"; the 2013 series moves them too.
+ */
+int sim_mbind(struct mm_struct *mm, int node, bool strict)
+{
+	struct list_head pagelist;
+	unsigned long vpn;
+	int nr_failed;
+
+	if (!sim_mm_valid(mm) || ksm_test_exit(mm) || node < 0 ||
+	    node >= (int)machine.cfg.nr_nodes)
+		return -EINVAL;
+	INIT_LIST_HEAD(&pagelist);
+	down_read(&mm->mmap_sem);
+	for (vpn = 0; vpn < mm->sim_nr_pages; vpn++) {
+		struct page *page;
+		pte_t pte;
+
+		spin_lock(&mm->page_table_lock);
+		pte = mm->pgd[vpn];
+		if (!pte_present(pte)) {
+			spin_unlock(&mm->page_table_lock);
+			continue;
+		}
+		page = pfn_to_page(pte_pfn(pte));
+		/*
+		 * Seed 004: vm_normal_page() filters out zero pages, but there
+		 * might still be PageReserved pages to skip, perhaps in a
+		 * VDSO.  And we cannot move PageKsm pages sensibly or safely
+		 * yet.
+		 */
+		if (PageReserved(page) || (ksm_era == ERA_HOTREMOVE &&
+		    fix_on(FIX_NUMA_SKIP_KSM) && PageKsm(page))) {
+			spin_unlock(&mm->page_table_lock);
+			continue;
+		}
+		if (page_to_nid(page) == node) {
+			spin_unlock(&mm->page_table_lock);
+			continue;
+		}
+		sim_trace("mbind: %s page %lu, pfn %lu, to node %d",
+			  mm->sim_name, vpn, page_to_pfn(page), node);
+		race_window(RW_NUMA_CHECKED);
+		if (!isolate_lru_page(page))	/* migrate_page_add() */
+			list_add_tail(&page->lru, &pagelist);
+		spin_unlock(&mm->page_table_lock);
+	}
+	nr_failed = list_empty(&pagelist) ? 0 :
+		    migrate_pages(&pagelist, new_node_page, node, false);
+	up_read(&mm->mmap_sem);
+	if (nr_failed < 0)
+		return nr_failed;
+	return strict && nr_failed ? -EIO : 0;
+}
+
+/**
+ * move_pages(2) without nodes: the node of each page, or -ENOENT for none
+ * (do_pages_stat()).  Seed 004 answers -ENOENT for a KSM page too.
+ */
+int sim_page_node(struct mm_struct *mm, unsigned long vpn)
+{
+	struct page *page;
+	int nid;
+
+	if (sim_check_range(mm, vpn, 0, 0))
+		return -EINVAL;
+	spin_lock(&mm->page_table_lock);
+	if (!pte_present(mm->pgd[vpn])) {
+		spin_unlock(&mm->page_table_lock);
+		return -ENOENT;
+	}
+	page = pfn_to_page(pte_pfn(mm->pgd[vpn]));
+	nid = page_to_nid(page);
+	/* Use PageReserved to check for zero page */
+	if (PageReserved(page) || (ksm_era == ERA_HOTREMOVE &&
+	    fix_on(FIX_NUMA_SKIP_KSM) && PageKsm(page)))
+		nid = -ENOENT;
+	spin_unlock(&mm->page_table_lock);
+	return nid;
+}
+
+/* ---------------------------------------------------------------- */
+/* Pins: get_user_pages() references held by a device, say. */
+
+/** Frames pinned, with how often (guarded by zone_lock). */
+static struct {
+	unsigned long pfn[64];
+	int count[64];
+} sim_pins;
+
+/**
+ * Pin the page \a mm maps at \a vpn, as get_user_pages() would: a
+ * reference nobody else accounts for, which keeps migration from moving
+ * the page.  Returns its pfn, or -EINVAL, -ENOENT (not present), -ENOSPC.
+ */
+long sim_pin_page(struct mm_struct *mm, unsigned long vpn)
+{
+	struct page *page;
+	int i, slot = -1;
+
+	if (sim_check_range(mm, vpn, 0, 0))
+		return -EINVAL;
+	down_read(&mm->mmap_sem);
+	page = follow_page(&mm->vma, vpn_to_address(vpn));
+	up_read(&mm->mmap_sem);
+	if (!page)
+		return -ENOENT;
+	pthread_mutex_lock(&zone_lock);
+	for (i = 0; i < 64; i++)
+		if ((sim_pins.count[i] && sim_pins.pfn[i] == page_to_pfn(page))
+		    || (slot < 0 && !sim_pins.count[i]))
+			slot = i;
+	if (slot >= 0) {
+		sim_pins.pfn[slot] = page_to_pfn(page);
+		sim_pins.count[slot]++;
+	}
+	pthread_mutex_unlock(&zone_lock);
+	if (slot < 0) {
+		put_page(page);
+		return -ENOSPC;
+	}
+	return (long)page_to_pfn(page);
+}
+
+/** Drop a pin of sim_pin_page().  Returns 0, or -EINVAL if none. */
+int sim_unpin_page(unsigned long pfn)
+{
+	int i, found = -1;
+
+	pthread_mutex_lock(&zone_lock);
+	for (i = 0; i < 64 && found < 0; i++)
+		if (sim_pins.count[i] && sim_pins.pfn[i] == pfn) {
+			sim_pins.count[i]--;
+			found = i;
+		}
+	pthread_mutex_unlock(&zone_lock);
+	if (found < 0)
+		return -EINVAL;
+	put_page(pfn_to_page(pfn));
+	return 0;
+}
+
 /** @} */
+
+/* ================================================================ */
+/** \defgroup hotplug Memory hotplug: offlining and onlining sections
+ *
+ * offline_pages() as in 2009: isolate the section from the allocator,
+ * tell the memory notifier chain MEM_GOING_OFFLINE, migrate every page in
+ * use out of it (with offlining set), and when every frame is free, tell
+ * MEM_OFFLINE and remove the section: its memmap and frames really go
+ * away.  If a page cannot be moved within the retry budget (the kernel's
+ * 120 s timeout), MEM_CANCEL_OFFLINE undoes it all.
+ *
+ * KSM's part is ksm_memory_callback(): lock ksmd out while the struct
+ * pages may vanish, and prune the stable nodes whose pages were freed in
+ * the range before migration reached them (R5, R6).
+ * @{ */
+
+/** Offline gives up after this many rounds (the kernel's 120 s). */
+#define OFFLINE_REPEATS	40
+
+/**
+ * The first frame in [\a start, \a end) on the LRU, or \a end if none
+ * (scan_lru_pages(); the kernel returns 0, a frame it never offlines).
+ */
+static unsigned long scan_lru_pages(unsigned long start, unsigned long end)
+{
+	unsigned long pfn;
+
+	for (pfn = start; pfn < end; pfn++)
+		if (PageLRU(pfn_to_page(pfn)))
+			return pfn;
+	return end;
+}
+
+/** hot-remove's new_page_t: anywhere not isolated, same node if it can. */
+static struct page *hotremove_migrate_alloc(struct page *page,
+					    unsigned long private, int **x)
+{
+	(void)private;
+	(void)x;
+	return alloc_page_node(page_to_nid(page), FAIL_MIGRATE_TARGET);
+}
+
+/**
+ * Migrate the pages in use in [\a start, \a end) out (do_migrate_range()),
+ * with offlining set.  Returns 0, -EBUSY (a page in use but not on the
+ * LRU), or how many pages could not be moved.
+ */
+static int do_migrate_range(unsigned long start, unsigned long end)
+{
+	struct list_head source;
+	unsigned long pfn;
+	int not_managed = 0, move_pages = 256;
+
+	INIT_LIST_HEAD(&source);
+	for (pfn = start; pfn < end && move_pages > 0; pfn++) {
+		struct page *page = pfn_to_page(pfn);
+
+		if (!page_count(page))
+			continue;
+		if (!isolate_lru_page(page)) {
+			list_add_tail(&page->lru, &source);
+			move_pages--;
+		} else {
+			not_managed++;	/* in use, but not movable now */
+		}
+	}
+	if (not_managed) {
+		putback_lru_pages(&source);
+		return -EBUSY;
+	}
+	if (list_empty(&source))
+		return 0;
+	return migrate_pages(&source, hotremove_migrate_alloc, 0, true);
+}
+
+/**
+ * Are all the frames of [\a start, \a end) free?  (check_pages_isolated(),
+ * test_pages_isolated()).  Caller holds zone_lock, so that no free is
+ * half done.
+ */
+static bool check_pages_isolated(unsigned long start, unsigned long end)
+{
+	unsigned long pfn;
+
+	for (pfn = start; pfn < end; pfn++)
+		if (!PageBuddy(pfn_to_page(pfn)))
+			return false;
+	return true;
+}
+
+/**
+ * Take section \a s offline and remove its memmap and frames
+ * (offline_pages()).  Returns 0, -EINVAL (not online), -EBUSY (a page
+ * could not be moved: the offline was cancelled).
+ */
+int sim_offline_section(unsigned long s)
+{
+	struct memory_notify arg;
+	struct mem_section *ms;
+	unsigned long start, end, pfn;
+	int repeats = 0, retry_max = 5, ret;
+
+	if (!machine.initialized || s >= machine.cfg.nr_sections)
+		return -EINVAL;
+	ms = &machine.sections[s];
+	if (!ms->online || ms->isolated)
+		return -EINVAL;
+	start = s * PAGES_PER_SECTION;
+	end = start + PAGES_PER_SECTION;
+	arg.start_pfn = start;
+	arg.nr_pages = PAGES_PER_SECTION;
+
+	pthread_mutex_lock(&zone_lock);
+	ms->isolated = true;		/* start_isolate_page_range() */
+	pthread_mutex_unlock(&zone_lock);
+	sim_trace("offline section %lu: isolated; MEM_GOING_OFFLINE", s);
+	memory_notify(MEM_GOING_OFFLINE, &arg);
+	race_window(RW_OFFLINE_GOING);
+
+	for (;;) {
+		ret = -EBUSY;
+		if (++repeats > OFFLINE_REPEATS)
+			goto failed_removal;	/* the kernel's timeout */
+		pfn = scan_lru_pages(start, end);
+		if (pfn == end)
+			break;
+		ret = do_migrate_range(pfn, end);
+		if (ret < 0 && --retry_max == 0)
+			goto failed_removal;
+		if (ret)
+			cond_resched();		/* yield(), and try again */
+	}
+	race_window(RW_OFFLINE_ISOLATED);
+	/* If every frame is free, take them all off the allocator. */
+	pthread_mutex_lock(&zone_lock);
+	if (!check_pages_isolated(start, end)) {
+		pthread_mutex_unlock(&zone_lock);
+		ret = -EBUSY;
+		goto failed_removal;
+	}
+	INIT_LIST_HEAD(&ms->free_list);
+	ms->nr_free = 0;
+	ms->online = false;
+	pthread_mutex_unlock(&zone_lock);
+	sim_trace("offline section %lu: MEM_OFFLINE", s);
+	memory_notify(MEM_OFFLINE, &arg);
+	section_map(s, 0);		/* the memmap really goes away */
+	sim_trace("offline section %lu: memmap and frames removed", s);
+	return 0;
+
+failed_removal:
+	sim_trace("offline section %lu: failed, MEM_CANCEL_OFFLINE", s);
+	memory_notify(MEM_CANCEL_OFFLINE, &arg);
+	pthread_mutex_lock(&zone_lock);
+	ms->isolated = false;		/* undo_isolate_page_range() */
+	pthread_mutex_unlock(&zone_lock);
+	return ret;
+}
+
+/** Bring an offline section back, all of it free.  -EINVAL if online. */
+int sim_online_section(unsigned long s)
+{
+	if (!machine.initialized || s >= machine.cfg.nr_sections ||
+	    machine.sections[s].online)
+		return -EINVAL;
+	return sim_section_online(s);
+}
+
+/** @} */
+
 
 /* ================================================================ */
 /** \defgroup audit The auditor
@@ -6601,8 +7723,13 @@ static void audit_page_tables(struct audit_frame *fr)
 				audit_ksm_pte(mm, vpn, page, items);
 				continue;
 			}
-			if (!PageAnon(page))
+			if (!PageAnon(page)) {
+				audit_fail(AUDIT_RMAP_PTE, "%s page %lu maps "
+					   "pfn %lu, which no reverse map leads "
+					   "back from (its mapping is NULL)",
+					   mm->sim_name, vpn, pte_pfn(pte));
 				continue;
+			}
 			if (page_anon_vma(page) != mm->vma.anon_vma ||
 			    page->index != vpn)
 				audit_fail(AUDIT_RMAP_PTE, "%s page %lu maps "
@@ -6810,6 +7937,7 @@ unsigned long audit_machine(struct audit_report *r, bool verbose)
 {
 	struct audit_report local;
 	struct audit_frame *fr;
+	int s;
 
 	if (!machine.initialized)
 		return 0;
@@ -6825,6 +7953,11 @@ unsigned long audit_machine(struct audit_report *r, bool verbose)
 		return 0;
 
 	mutex_lock(&ksm_thread_mutex);
+	pthread_mutex_lock(&zone_lock);
+	for (s = 0; s < 64; s++)
+		if (sim_pins.count[s])
+			fr[sim_pins.pfn[s]].extra += sim_pins.count[s];
+	pthread_mutex_unlock(&zone_lock);
 	audit_runtime_violations();
 	audit_stable_tree(fr);
 	audit_rmap_items();
@@ -7082,6 +8215,9 @@ int sim_init(const struct sim_config *cfg)
 		return err;
 	ksm_era = machine.cfg.era;
 	ksm_fixes_off = 0;
+	memory_chain = NULL;
+	/* ksm_init(): hotplug_memory_notifier(ksm_memory_callback, 100) */
+	register_memory_notifier(&ksm_memory_nb);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = sim_fault_handler;
@@ -7187,6 +8323,7 @@ void sim_exit(void)
 	signal(SIGBUS, SIG_DFL);
 	memset(&machine, 0, sizeof(machine));
 	memset(&failslab, 0, sizeof(failslab));
+	memset(&sim_pins, 0, sizeof(sim_pins));
 }
 
 /** @} */

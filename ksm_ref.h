@@ -53,6 +53,14 @@ enum ksm_fix {
 	FIX_SWAPCACHE_SPIN,	/**< 000: spin while a swap cache page is frozen */
 	FIX_RMB,		/**< 000: smp_rmb() before the kpfn recheck */
 	FIX_KPFN_RECHECK,	/**< 000: reread kpfn at stale:, goto again */
+	FIX_WMB,		/**< 000: smp_wmb() in ksm_migrate_page() */
+	FIX_CLEAR_OLD_MAPPING,	/**< 000: old page stops naming the node */
+	FIX_SEARCH_LOCK,	/**< 000: lock/unlock in stable_tree_search() */
+	FIX_OFFLINE_LOCKOUT,	/**< 004: lock ksmd out at MEM_GOING_OFFLINE */
+	FIX_OFFLINE_PRUNE,	/**< 004: prune nodes in range at MEM_OFFLINE */
+	FIX_OFFLINE_CANCEL_UNLOCK, /**< 004: let ksmd go at MEM_CANCEL_OFFLINE */
+	FIX_MIGRATE_REFUSE_KSM,	/**< 004: unmap_and_move() refuses KSM pages */
+	FIX_NUMA_SKIP_KSM,	/**< 004: NUMA paths skip PageKsm early */
 	NR_FIXES
 };
 
@@ -154,6 +162,8 @@ long sim_process_verify(struct mm_struct *mm, bool report);
 int sim_process_madvise(struct mm_struct *mm, bool mergeable);
 /** References to the page in frame \a pfn: 0 if free, -EINVAL if none. */
 long sim_page_count(unsigned long pfn);
+/** The node a process's faults allocate on (0 by default). */
+int sim_process_set_node(struct mm_struct *mm, int nid);
 /** pfn mapped at \a vpn, or -1 if the pte is not present. */
 long sim_process_pfn(struct mm_struct *mm, unsigned long vpn);
 
@@ -175,6 +185,40 @@ int sim_reclaim_pfn(unsigned long pfn);
 int sim_reclaim_process_page(struct mm_struct *mm, unsigned long vpn);
 /** Scan up to \a nr pages of the LRU, reclaiming what can be. */
 unsigned long sim_shrink_lru(unsigned long nr);
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
+/** \name Page migration, NUMA placement, memory hotplug */
+/** @{ */
+
+/**
+ * Migrate the page in frame \a pfn to node \a node (any other node when
+ * \a node < 0), as compaction or mbind would; \a offlining is seed 004's
+ * argument (true only for memory hot-remove).  Returns 0 when migrated,
+ * -EBUSY (refused, or not on the LRU), -EAGAIN (still in use after every
+ * pass), -ENOMEM, -EINVAL.
+ */
+int sim_migrate_pfn(unsigned long pfn, int node, bool offlining);
+/**
+ * mbind(MPOL_MF_MOVE_ALL) of the whole mapping to \a node; with \a strict
+ * (MPOL_MF_STRICT), -EIO if some page could not be moved.
+ */
+int sim_mbind(struct mm_struct *mm, int node, bool strict);
+/** move_pages(2) query: the node of the page at \a vpn, or -ENOENT. */
+int sim_page_node(struct mm_struct *mm, unsigned long vpn);
+/** Pin the page at \a vpn (get_user_pages()); its pfn, or -errno. */
+long sim_pin_page(struct mm_struct *mm, unsigned long vpn);
+/** Drop a pin.  0, or -EINVAL. */
+int sim_unpin_page(unsigned long pfn);
+/**
+ * Offline section \a s: migrate its pages out, tell the memory notifier
+ * chain, and really remove its memmap and frames.  0, -EBUSY (cancelled:
+ * a page could not be moved), -EINVAL.
+ */
+int sim_offline_section(unsigned long s);
+/** Bring section \a s back online, every frame free.  0, -EINVAL. */
+int sim_online_section(unsigned long s);
 
 /** @} */
 
@@ -305,6 +349,12 @@ const char *sim_run_error(void);
 void sim_set_jitter(bool on);
 /** A scenario's own pause point, that scripts can stop at. */
 void sim_pause_point(const char *name);
+/**
+ * Called, with one line saying what, when the simulated kernel dies (a
+ * BUG, an oops, a fault on a removed struct page) just before the process
+ * exits; it may print and exit itself.
+ */
+void sim_set_death_hook(void (*hook)(const char *what));
 /** Is \a name a race window (optionally "name#n")? */
 bool sim_window_exists(const char *name);
 /** Name of race window \a i, or NULL past the last. */

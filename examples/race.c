@@ -27,7 +27,8 @@
 
 static const struct race *const races[] = {
 	&race_r1, &race_r2, &race_r2_check, &race_r3, &race_r3_life,
-	&race_r3_gpuz,
+	&race_r3_gpuz, &race_r5, &race_r6, &race_r6_cancel, &race_r7,
+	&race_r7_skip,
 };
 #define NR_RACES (sizeof(races) / sizeof(races[0]))
 
@@ -108,6 +109,27 @@ static void print_header(const struct race *rc, struct race_opts *ro)
 	printf("%s\n", ro->debug_vm ? "; CONFIG_DEBUG_VM" : "");
 }
 
+static const struct race *dying;
+static bool dying_quiet;
+
+/**
+ * The simulated kernel died (a fault on removed memory, a BUG): that is
+ * the race's harm.  Print what the actors did up to it, and the verdict.
+ */
+static void race_death(const char *what)
+{
+	if (!dying_quiet) {
+		printf("\n");
+		sim_timeline_print(stdout);
+		printf("\n");
+	}
+	printf("  HARM: the kernel died: %s\n", what);
+	printf("%s: WENT WRONG (the simulated kernel died; no audit)\n",
+	       dying ? dying->id : "?");
+	fflush(stdout);
+	_exit(EX_FAIL);
+}
+
 /** Start a fresh machine for one run of \a rc. */
 static void start(const struct race *rc, struct race_opts *ro)
 {
@@ -119,6 +141,9 @@ static void start(const struct race *rc, struct race_opts *ro)
 						       : 4;
 	ex_start(&ro->o);
 	sim_set_debug_vm(ro->debug_vm);
+	dying = rc;
+	dying_quiet = ro->o.quiet;
+	sim_set_death_hook(race_death);
 }
 
 /** One deterministic run: the scripted interleaving. */

@@ -8,6 +8,7 @@
  * and every process its bytes.  Exit 0 if nothing was ever wrong.
  */
 #define _GNU_SOURCE		/* a writer-preferring rwlock */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@
 struct stress {
 	struct ex_opts o;
 	unsigned long seconds, workers, pages, seed, audit_ms;
-	bool jitter;
+	bool jitter, hotplug;
 };
 
 /* The auditor takes this for writing to stop the world; actors hold it
@@ -34,7 +35,7 @@ static _Atomic bool stop;
 static struct stress st;
 
 static _Atomic unsigned long n_creates, n_forks, n_exits, n_writes, n_reads,
-	n_reclaimed, n_reclaim_scans;
+	n_reclaimed, n_reclaim_scans, n_offlined, n_cancelled, n_onlined;
 
 static unsigned int xorshift(unsigned int *x)
 {
@@ -135,6 +136,51 @@ static void reclaim(void *arg)
 	}
 }
 
+/**
+ * Memory hotplug: offline a section (now and then with a page pinned in
+ * it, so that the offline must be cancelled), then online it again.
+ */
+static void hotplug(void *arg)
+{
+	struct timespec ts = { 0, 2 * 1000 * 1000 };
+	unsigned int rnd = (unsigned int)st.seed * 31 + 7;
+	const struct sim_config *cfg = sim_get_config();
+	struct mm_struct *own;
+	unsigned long i;
+
+	(void)arg;
+	/* A process of the hotplug actor's own, whose pages it pins. */
+	pthread_rwlock_rdlock(&quiesce);
+	own = sim_process_create("hotplug", 16);
+	for (i = 0; own && i < 16; i++)
+		sim_process_fill(own, i, 'h');
+	pthread_rwlock_unlock(&quiesce);
+	while (!atomic_load(&stop)) {
+		unsigned long s = xorshift(&rnd) % cfg->nr_sections;
+		long pinned = -1;
+		int err;
+
+		pthread_rwlock_rdlock(&quiesce);
+		if (own && xorshift(&rnd) % 4 == 0)
+			pinned = sim_pin_page(own, xorshift(&rnd) % 16);
+		err = sim_offline_section(s);
+		if (pinned >= 0)
+			sim_unpin_page((unsigned long)pinned);
+		if (!err)
+			n_offlined++;
+		else if (err == -EBUSY)
+			n_cancelled++;
+		pthread_rwlock_unlock(&quiesce);
+		nanosleep(&ts, NULL);
+		if (!err) {
+			pthread_rwlock_rdlock(&quiesce);
+			if (!sim_online_section(s))
+				n_onlined++;
+			pthread_rwlock_unlock(&quiesce);
+		}
+	}
+}
+
 /** The main thread: audit at quiescent points until the time is up. */
 static void auditor(void *arg)
 {
@@ -183,7 +229,8 @@ static void usage(const char *prog)
 	       "  --pages N          pages per process (1..1024, default 32)\n"
 	       "  --seed N           random seed (default 1)\n"
 	       "  --audit-ms N       audit every N ms (10..600000, default 500)\n"
-	       "  --jitter           random delays at race windows\n\n%s",
+	       "  --jitter           random delays at race windows\n"
+	       "  --hotplug          offline and online sections meanwhile\n\n%s",
 	       prog, MAX_WORKERS, ex_common_help);
 	exit(EX_PASS);
 }
@@ -209,6 +256,8 @@ static void stress_option(void *ctx, const char *name, const char *val)
 		s->audit_ms = ex_parse_ulong(s->o.prog, name, val, 10, 600000);
 	else if (!strcmp(name, "jitter"))
 		s->jitter = true;
+	else if (!strcmp(name, "hotplug"))
+		s->hotplug = true;
 	else
 		ex_usage_error(s->o.prog, "unknown option '--%s'", name);
 }
@@ -254,6 +303,9 @@ int main(int argc, char **argv)
 						       &workers[i] };
 	}
 	actors[n++] = (struct sim_actor_spec){ "reclaim", reclaim, NULL };
+	if (st.hotplug)
+		actors[n++] = (struct sim_actor_spec){ "hotplug", hotplug,
+						       NULL };
 	actors[n++] = (struct sim_actor_spec){ "auditor", auditor, result };
 	err = sim_run_free(actors, (int)n, (unsigned int)(st.seconds + 60) *
 			   1000);
@@ -275,6 +327,10 @@ int main(int argc, char **argv)
 	       (unsigned long)n_reads, (unsigned long)n_reclaimed,
 	       (unsigned long)n_reclaim_scans, c.full_scans, c.pages_shared,
 	       c.pages_sharing, result[1] + 1);
+	if (st.hotplug)
+		printf("  %lu sections offlined and onlined again, %lu "
+		       "offlines cancelled\n", (unsigned long)n_onlined,
+		       (unsigned long)n_cancelled);
 	printf("stress: %s\n", bad ? "VIOLATIONS FOUND" :
 	       "every audit clean, every byte as written");
 	sim_exit();

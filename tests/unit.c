@@ -207,6 +207,105 @@ static void test_auditor_notices(void)
 	finish(__func__);
 }
 
+/* Offline moves every page out and removes the section; bytes survive. */
+static void test_offline_online(void)
+{
+	struct sim_mem_stats st;
+	struct mm_struct *a;
+	unsigned long i;
+	long pfn;
+
+	start(ERA_HOTREMOVE);
+	a = sim_process_create("A", 8);
+	for (i = 0; i < 8; i++)
+		sim_process_fill(a, i, 'a' + (int)i);
+	pfn = sim_process_pfn(a, 3);
+	CHECK(pfn >= 0 && pfn < 256, "A's pages start in section 0");
+	CHECK(sim_offline_section(0) == 0, "offline of section 0");
+	sim_mem_stats(0, &st);
+	CHECK(st.nr_offline == 256 && !st.nr_used, "section 0 is gone");
+	CHECK(sim_process_pfn(a, 3) >= 256, "A's page moved out");
+	CHECK(sim_process_verify(a, true) == 0, "bytes after offline");
+	CHECK(sim_page_count((unsigned long)pfn) == -EINVAL,
+	      "a removed frame is not valid");
+	CHECK(sim_offline_section(0) == -EINVAL, "offline twice");
+	CHECK(sim_online_section(0) == 0, "online again");
+	sim_mem_stats(0, &st);
+	CHECK(st.nr_free == 256, "every frame of it free");
+	finish(__func__);
+}
+
+/* A cancelled offline leaves the machine as it was. */
+static void test_offline_cancelled(void)
+{
+	struct ksm_counters before, after;
+	struct sim_mem_stats st;
+	struct mm_struct *a, *b;
+	long pfn[4], pin;
+	int i;
+
+	start(ERA_HOTREMOVE);
+	a = sim_process_create("A", 4);
+	b = sim_process_create("B", 4);
+	for (i = 0; i < 4; i++) {
+		sim_process_fill(a, (unsigned long)i, 'k');
+		sim_process_fill(b, (unsigned long)i, 'k' + i);
+	}
+	sim_process_madvise(a, true);
+	sim_process_madvise(b, true);
+	ksm_scan_full(2);
+	ksm_get_counters(&before);
+	for (i = 0; i < 4; i++)
+		pfn[i] = sim_process_pfn(b, (unsigned long)i);
+	pin = sim_pin_page(b, 2);
+	CHECK(pin >= 0, "pin");
+	CHECK(sim_offline_section(0) == -EBUSY, "the pinned page stops it");
+	sim_mem_stats(0, &st);
+	CHECK(!st.nr_offline, "section 0 stays online");
+	ksm_get_counters(&after);
+	CHECK(before.pages_shared == after.pages_shared &&
+	      before.pages_sharing == after.pages_sharing,
+	      "KSM counters unchanged");
+	CHECK(sim_process_pfn(b, 2) == pfn[2], "the pinned page did not move");
+	CHECK(sim_unpin_page((unsigned long)pin) == 0, "unpin");
+	ksm_scan_full(1);		/* ksmd runs again */
+	CHECK(sim_offline_section(0) == 0, "offline once unpinned");
+	CHECK(sim_process_verify(a, true) == 0 &&
+	      sim_process_verify(b, true) == 0, "bytes");
+	finish(__func__);
+}
+
+/* mbind moves pages to a node; seed 004 leaves KSM pages where they are. */
+static void test_numa(enum ksm_era era, const char *name)
+{
+	struct mm_struct *a, *b;
+
+	start(era);
+	a = sim_process_create("A", 2);
+	b = sim_process_create("B", 1);
+	sim_process_fill(a, 0, 's');
+	sim_process_fill(a, 1, 'o');
+	sim_process_fill(b, 0, 's');
+	sim_process_madvise(a, true);
+	sim_process_madvise(b, true);
+	ksm_scan_full(2);
+	CHECK(sim_process_pfn(a, 0) == sim_process_pfn(b, 0), "%s: merged",
+	      name);
+	CHECK(sim_mbind(a, 1, true) == 0, "%s: mbind", name);
+	CHECK(sim_page_node(a, 1) == 1, "%s: A's own page moved", name);
+	if (era == ERA_HOTREMOVE) {
+		CHECK(sim_page_node(a, 0) == -ENOENT,
+		      "%s: move_pages reports a KSM page as absent", name);
+	} else {
+		CHECK(sim_page_node(a, 0) == 1,
+		      "%s: the KSM page moves too (2013)", name);
+		CHECK(sim_page_node(b, 0) == 1, "%s: for B as well", name);
+	}
+	CHECK(sim_process_verify(a, true) == 0 &&
+	      sim_process_verify(b, true) == 0, "%s: bytes", name);
+	finish(name);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argv;
@@ -222,6 +321,10 @@ int main(int argc, char **argv)
 	test_ksm_page_reclaim(ERA_PINNED, "ksm_page_reclaim_pinned");
 	test_bad_arguments();
 	test_auditor_notices();
+	test_offline_online();
+	test_offline_cancelled();
+	test_numa(ERA_HOTREMOVE, "numa_hotremove");
+	test_numa(ERA_MIGRATION, "numa_migration");
 	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures > 100 ? 100 : failures;
 }

@@ -20,7 +20,7 @@ LDLIBS := -lpthread
 B ?= build
 
 EXAMPLES := merge_tour stress
-RACES := r1_pinned r2_reuse r3_stale r5_hotremove
+RACES := r1_pinned r2_reuse r3_stale r5_hotremove r8_migration
 TESTS := unit bench
 PROGS := $(addprefix $(B)/,$(EXAMPLES) race $(TESTS))
 

@@ -437,6 +437,30 @@ void sim_set_death_hook(void (*hook)(const char *what))
 	sim_death_hook = hook;
 }
 
+/** Stop with \a msg: the simulated kernel has died (a BUG, an oops). */
+static void sim_die(const char *msg)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s\n", msg);
+	fflush(stderr);
+	if (sim_death_hook)
+		sim_death_hook(msg);
+	_exit(3);
+}
+
+/**
+ * The kernel would dereference a bad pointer at this point and oops:
+ * say where, and what the pointer should have been.
+ */
+static void sim_oops(const char *where, const char *what)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "Oops in %s: %s (actor %s)", where, what,
+		 sim_actor_name());
+	sim_die(msg);
+}
+
 /** Print a report line and stop: a BUG_ON() fired. */
 static void sim_bug(const char *file, int line, const char *rule)
 {
@@ -444,12 +468,7 @@ static void sim_bug(const char *file, int line, const char *rule)
 
 	snprintf(msg, sizeof(msg), "kernel BUG at %s:%d: %s (actor %s)",
 		 file, line, rule, sim_actor_name());
-	fflush(stdout);
-	fprintf(stderr, "%s\n", msg);
-	fflush(stderr);
-	if (sim_death_hook)
-		sim_death_hook(msg);
-	_exit(3);
+	sim_die(msg);
 }
 
 /** Silence sim_report() (--quiet). */
@@ -3051,6 +3070,10 @@ out:
 }
 
 /* Defined with swap and migration: */
+/** \cond */
+static void migrate_on_fault(struct mm_struct *mm);
+static _Atomic unsigned int sim_migrate_on_fault;
+/** \endcond */
 static int do_swap_page(struct mm_struct *mm, unsigned long address,
 			pte_t orig_pte, bool write);
 static void migration_entry_wait(struct mm_struct *mm, unsigned long address);
@@ -3356,6 +3379,10 @@ static int process_access(struct mm_struct *mm, unsigned long vpn,
 		err = handle_mm_fault(mm, address, write);
 		if (err)
 			break;
+		if (sim_migrate_on_fault &&
+		    sim_rand() % sim_migrate_on_fault == 0 &&
+		    machine.cfg.nr_nodes > 1)
+			migrate_on_fault(mm);
 		BUG_ON(tries > 1000000);	/* a fault that never resolves */
 	}
 	up_read(&mm->mmap_sem);
@@ -3488,6 +3515,12 @@ struct mm_struct *sim_process_fork(struct mm_struct *parent, const char *name)
 		return NULL;
 	}
 	anon_vma_link(&child->vma);
+	/*
+	 * Both page table locks, the child's first (copy_pte_range()): the
+	 * child is on the anon_vma already, and an rmap walk (migration
+	 * restoring its ptes) may look at its ptes at any moment.
+	 */
+	spin_lock(&child->page_table_lock);
 	spin_lock(&parent->page_table_lock);
 	for (vpn = 0; vpn < parent->sim_nr_pages; vpn++) {
 		pte_t pte = parent->pgd[vpn];
@@ -3517,6 +3550,7 @@ struct mm_struct *sim_process_fork(struct mm_struct *parent, const char *name)
 	memcpy(child->sim_shadow, parent->sim_shadow,
 	       parent->sim_nr_pages << PAGE_SHIFT);
 	spin_unlock(&parent->page_table_lock);
+	spin_unlock(&child->page_table_lock);
 	up_write(&parent->mmap_sem);
 	pthread_mutex_lock(&sim_mm_lock);
 	list_add_tail(&child->sim_list, &sim_mm_list);
@@ -5145,8 +5179,11 @@ static void cmp_and_merge_page(struct page *page, struct rmap_item *rmap_item)
 			lock_page(kpage);
 			if (era_since(ERA_HOTREMOVE)) {
 				stable_node = page_stable_node(kpage);
-				/* The kernel would oops on NULL here. */
-				BUG_ON(!stable_node);
+				if (!stable_node)	/* NULL: the kernel oopses */
+					sim_oops("stable_tree_append()",
+						 "the page ksmd merged into is no "
+						 "longer a KSM page: NULL "
+						 "stable_node");
 			}
 			stable_tree_append(rmap_item, stable_node);
 			unlock_page(kpage);
@@ -7067,6 +7104,93 @@ int sim_page_node(struct mm_struct *mm, unsigned long vpn)
 }
 
 /* ---------------------------------------------------------------- */
+/* Compaction, and Hugh's migrate-on-fault hack (seed 002). */
+
+/** compaction's new_page_t: any frame outside the block being emptied. */
+static struct page *compaction_alloc(struct page *page, unsigned long private,
+				     int **result)
+{
+	(void)private;
+	(void)result;
+	return alloc_page_node(page_to_nid(page), FAIL_MIGRATE_TARGET);
+}
+
+/**
+ * Compact section \a s: migrate every page in use out of it, as
+ * compaction does for a page block (isolate_migratepages(),
+ * migrate_pages() without offlining).  Returns how many frames of the
+ * block are still in use afterwards, or -EINVAL.
+ */
+long sim_compact_section(unsigned long s)
+{
+	struct mem_section *ms;
+	struct list_head list;
+	unsigned long pfn, start;
+	long used = 0;
+
+	if (!machine.initialized || s >= machine.cfg.nr_sections)
+		return -EINVAL;
+	ms = &machine.sections[s];
+	start = s * PAGES_PER_SECTION;
+	INIT_LIST_HEAD(&list);
+	pthread_mutex_lock(&zone_lock);
+	if (!ms->online || ms->isolated) {	/* offline, or busy */
+		used = ms->online ? -EBUSY : -EINVAL;
+		pthread_mutex_unlock(&zone_lock);
+		return used;
+	}
+	ms->isolated = true;		/* targets come from elsewhere */
+	pthread_mutex_unlock(&zone_lock);
+	for (pfn = start; pfn < start + PAGES_PER_SECTION; pfn++)
+		if (!isolate_lru_page(pfn_to_page(pfn)))
+			list_add_tail(&pfn_to_page(pfn)->lru, &list);
+	if (!list_empty(&list))
+		migrate_pages(&list, compaction_alloc, 0, false);
+	pthread_mutex_lock(&zone_lock);
+	ms->isolated = false;
+	used = (long)ms->nr_used;
+	pthread_mutex_unlock(&zone_lock);
+	return used;
+}
+
+/** One fault in how many migrates the whole mm (0: never). */
+static _Atomic unsigned int sim_migrate_on_fault;
+
+/**
+ * Hugh's test method (seed 002): "occasionally on fault, just migrate
+ * every possible page in that mm for no reason other than to test page
+ * migration".  Every page of \a mm goes to the other node.  Caller holds
+ * mmap_sem for read, as a fault does.
+ */
+static void migrate_on_fault(struct mm_struct *mm)
+{
+	struct list_head list;
+	unsigned long vpn;
+
+	INIT_LIST_HEAD(&list);
+	for (vpn = 0; vpn < mm->sim_nr_pages; vpn++) {
+		struct page *page;
+
+		spin_lock(&mm->page_table_lock);
+		if (pte_present(mm->pgd[vpn])) {
+			page = pfn_to_page(pte_pfn(mm->pgd[vpn]));
+			if (!isolate_lru_page(page))
+				list_add_tail(&page->lru, &list);
+		}
+		spin_unlock(&mm->page_table_lock);
+	}
+	if (!list_empty(&list))
+		migrate_pages(&list, new_node_page, mm->sim_nid ^ 1, false);
+	mm->sim_nid ^= 1;		/* and next time back again */
+}
+
+/** Migrate every page of the faulting mm on one fault in \a n (0: off). */
+void sim_set_migrate_on_fault(unsigned int n)
+{
+	sim_migrate_on_fault = n;
+}
+
+/* ---------------------------------------------------------------- */
 /* Pins: get_user_pages() references held by a device, say. */
 
 /** Frames pinned, with how often (guarded by zone_lock). */
@@ -7233,14 +7357,17 @@ int sim_offline_section(unsigned long s)
 	if (!machine.initialized || s >= machine.cfg.nr_sections)
 		return -EINVAL;
 	ms = &machine.sections[s];
-	if (!ms->online || ms->isolated)
-		return -EINVAL;
 	start = s * PAGES_PER_SECTION;
 	end = start + PAGES_PER_SECTION;
 	arg.start_pfn = start;
 	arg.nr_pages = PAGES_PER_SECTION;
 
 	pthread_mutex_lock(&zone_lock);
+	if (!ms->online || ms->isolated) {
+		ret = ms->online ? -EBUSY : -EINVAL;
+		pthread_mutex_unlock(&zone_lock);
+		return ret;
+	}
 	ms->isolated = true;		/* start_isolate_page_range() */
 	pthread_mutex_unlock(&zone_lock);
 	sim_trace("offline section %lu: isolated; MEM_GOING_OFFLINE", s);
@@ -7290,10 +7417,14 @@ failed_removal:
 /** Bring an offline section back, all of it free.  -EINVAL if online. */
 int sim_online_section(unsigned long s)
 {
-	if (!machine.initialized || s >= machine.cfg.nr_sections ||
-	    machine.sections[s].online)
+	bool online;
+
+	if (!machine.initialized || s >= machine.cfg.nr_sections)
 		return -EINVAL;
-	return sim_section_online(s);
+	pthread_mutex_lock(&zone_lock);
+	online = machine.sections[s].online;
+	pthread_mutex_unlock(&zone_lock);
+	return online ? -EINVAL : sim_section_online(s);
 }
 
 /** @} */
@@ -7416,6 +7547,15 @@ static unsigned long audit_rbtree(const struct rb_root *root, const char *tree)
 	return count;
 }
 
+/**
+ * The most entries an honest rmap list can have: a walk past this is a
+ * walk round a cycle that corruption made.
+ */
+static unsigned long audit_list_limit(void)
+{
+	return ksm_rmap_items + quarantine.nr + 16;
+}
+
 /** Is \a node one of the stable tree's nodes?  (Never dereferences it.) */
 static bool audit_node_live(const struct stable_node *node)
 {
@@ -7515,7 +7655,12 @@ static void audit_stable_tree(struct audit_frame *fr)
 			struct rmap_item *ri = hlist_entry(h, struct rmap_item,
 							   hlist);
 
-			len++;
+			if (++len > audit_list_limit()) {
+				audit_fail(AUDIT_RMAP_LIST, "node %u's rmap "
+					   "list runs in a cycle (corrupted)",
+					   node->sim_id);
+				break;
+			}
 			if (audit_freed(ri)) {
 				audit_fail(AUDIT_RMAP_LIST, "node %u lists an "
 					   "rmap_item that was freed (use "
@@ -7596,6 +7741,7 @@ static void audit_rmap_items(void)
 			if (ri->address & STABLE_FLAG) {
 				struct hlist_node *h;
 				bool found = false;
+				unsigned long n;
 
 				if (!audit_node_live(ri->head)) {
 					audit_fail(AUDIT_RMAP_LIST, "rmap_item "
@@ -7607,7 +7753,8 @@ static void audit_rmap_items(void)
 						   PAGE_MASK));
 					continue;
 				}
-				for (h = ri->head->hlist.first; h; h = h->next)
+				for (h = ri->head->hlist.first, n = 0; h &&
+				     n < audit_list_limit(); h = h->next, n++)
 					found |= h == &ri->hlist;
 				if (!found)
 					audit_fail(AUDIT_RMAP_LIST, "rmap_item "
@@ -8112,6 +8259,35 @@ unsigned int sim_frame_checksum(unsigned long pfn)
 	return calc_checksum(pfn_to_page(pfn));
 }
 
+/**
+ * Call get_ksm_page() on the first stable node \a n times, the fast path
+ * (the page is there and names the node), for the bench.  Returns the
+ * number of calls that found the page, or -ENOENT if there is no node.
+ */
+long sim_bench_get_ksm_page(unsigned long n)
+{
+	struct rb_node *rb;
+	long found = 0;
+
+	mutex_lock(&ksm_thread_mutex);
+	rb = rb_first(&root_stable_tree);
+	if (!rb) {
+		mutex_unlock(&ksm_thread_mutex);
+		return -ENOENT;
+	}
+	while (n--) {
+		struct page *page = get_ksm_page(rb_entry(rb, struct stable_node,
+							  node), false);
+
+		if (!page)
+			break;
+		put_page(page);
+		found++;
+	}
+	mutex_unlock(&ksm_thread_mutex);
+	return found;
+}
+
 /** Sizes of the kernel structures as this build lays them out. */
 void sim_struct_sizes(size_t *page, size_t *rmap_item, size_t *stable_node)
 {
@@ -8324,6 +8500,7 @@ void sim_exit(void)
 	memset(&machine, 0, sizeof(machine));
 	memset(&failslab, 0, sizeof(failslab));
 	memset(&sim_pins, 0, sizeof(sim_pins));
+	sim_migrate_on_fault = 0;
 }
 
 /** @} */

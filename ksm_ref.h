@@ -207,6 +207,17 @@ int sim_migrate_pfn(unsigned long pfn, int node, bool offlining);
 int sim_mbind(struct mm_struct *mm, int node, bool strict);
 /** move_pages(2) query: the node of the page at \a vpn, or -ENOENT. */
 int sim_page_node(struct mm_struct *mm, unsigned long vpn);
+/**
+ * Compact section \a s: migrate every page in use out of it, as compaction
+ * would (no offlining).  Returns the frames still in use there, -EBUSY,
+ * -EINVAL.
+ */
+long sim_compact_section(unsigned long s);
+/**
+ * Hugh's test method: on one fault in \a n, migrate every page of the
+ * faulting process to the other node (0: off).
+ */
+void sim_set_migrate_on_fault(unsigned int n);
 /** Pin the page at \a vpn (get_user_pages()); its pfn, or -errno. */
 long sim_pin_page(struct mm_struct *mm, unsigned long vpn);
 /** Drop a pin.  0, or -EINVAL. */
@@ -377,6 +388,8 @@ int sim_selftest_rbtree(unsigned int seed, int n);
 int sim_selftest_corrupt(int what);
 /** The checksum ksmd computes, of frame \a pfn (0 if not online). */
 unsigned int sim_frame_checksum(unsigned long pfn);
+/** get_ksm_page()'s fast path \a n times on the first node (bench). */
+long sim_bench_get_ksm_page(unsigned long n);
 /** sizeof struct page, struct rmap_item and struct stable_node. */
 void sim_struct_sizes(size_t *page, size_t *rmap_item, size_t *stable_node);
 

@@ -126,6 +126,16 @@ for r in R5 R6 R6.cancel R7 R7.skip; do
 		--seconds 2
 done
 
+# KSM page migration everywhere (seeds 000 and 002): R4, R8, R9, R12.
+race_both R4 'HARM: the kernel died: Oops in stable_tree_append'
+race_both R8 'HARM: a live stable node was removed'
+race_both R9 'HARM: a live stable node was removed'
+race_both R12 'HARM: the kernel died: Oops in stable_tree_append'
+for r in R4 R8 R9 R12; do
+	expect_grep 0 'all clean' "race-$r-stress" $G/race "$r" --stress \
+		--seconds 2
+done
+
 # Every actor at once, free-running, audited at quiescent points.
 expect_grep 0 'every audit clean' stress-keyhole $G/stress --seconds 8
 expect_grep 0 'every audit clean' stress-pinned $G/stress --seconds 3 \
@@ -135,6 +145,17 @@ expect_grep 0 'every audit clean' stress-hotplug-hotremove $G/stress \
 	--seconds 8 --era hotremove --hotplug --workers 3
 expect_grep 0 'every audit clean' stress-hotplug-migration $G/stress \
 	--seconds 5 --era migration --hotplug --workers 3
+# ...with two migrators (compaction, and migrate-on-fault) as well; and
+# the same with the R8 or the R9 fix off must fail within its bound.
+expect_grep 0 'every audit clean' stress-migrate $G/stress --seconds 8 \
+	--era migration --migrate --hotplug --workers 3 --jitter
+STRESS_BROKEN="--seconds 20 --era migration --migrate --hotplug --workers 3 --jitter --audit-ms 50"
+# shellcheck disable=SC2086
+expect_grep 1 'VIOLATIONS FOUND' stress-migrate-without-kpfn_recheck \
+	$G/stress $STRESS_BROKEN --without kpfn_recheck
+# shellcheck disable=SC2086
+expect_grep 1 'VIOLATIONS FOUND' stress-migrate-without-swapcache_spin \
+	$G/stress $STRESS_BROKEN --without swapcache_spin
 
 # ---------------------------------------------------------------------
 # Bad input: a clear message and exit status 2, never a crash.
@@ -189,7 +210,8 @@ expect_grep 0 '^0 failures' asan-unit build/asan/unit
 expect_grep 0 '8 of 8 scenarios' asan-merge-tour build/asan/merge_tour
 expect_grep 0 '^0 failures' tsan-unit build/tsan/unit
 expect_grep 0 '8 of 8 scenarios' tsan-merge-tour build/tsan/merge_tour
-for r in R2 R2.check R3 R3.life R3.gpuz R5 R6 R6.cancel R7 R7.skip; do
+for r in R2 R2.check R3 R3.life R3.gpuz R4 R5 R6 R6.cancel R7 R7.skip \
+	 R8 R9 R12; do
 	expect_grep 0 "^$r: clean" "asan-race-$r" build/asan/race "$r"
 done
 expect_grep 0 'keyhole frees every page' asan-race-R1 build/asan/race R1
@@ -198,6 +220,8 @@ expect_grep 0 'all clean' tsan-race-R2-stress build/tsan/race R2 --stress \
 	--seconds 2
 expect_grep 0 'every audit clean' tsan-stress build/tsan/stress --seconds 5 \
 	--era hotremove --hotplug --workers 3
+expect_grep 0 'every audit clean' tsan-stress-migrate build/tsan/stress \
+	--seconds 5 --era migration --migrate --hotplug --workers 2
 
 # ---------------------------------------------------------------------
 # Documentation: Doxygen, every static function, zero warnings.

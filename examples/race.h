@@ -61,7 +61,7 @@ int race_check_bytes(struct mm_struct *mm);
 int race_r1_run(struct race_opts *ro);
 
 extern const struct race race_r1, race_r2, race_r2_check, race_r3,
-	race_r3_life, race_r3_gpuz, race_r5, race_r6, race_r6_cancel,
-	race_r7, race_r7_skip;
+	race_r3_life, race_r3_gpuz, race_r4, race_r5, race_r6, race_r6_cancel,
+	race_r7, race_r7_skip, race_r8, race_r9, race_r12;
 
 #endif

@@ -24,7 +24,7 @@
 struct stress {
 	struct ex_opts o;
 	unsigned long seconds, workers, pages, seed, audit_ms;
-	bool jitter, hotplug;
+	bool jitter, hotplug, migrate;
 };
 
 /* The auditor takes this for writing to stop the world; actors hold it
@@ -35,7 +35,8 @@ static _Atomic bool stop;
 static struct stress st;
 
 static _Atomic unsigned long n_creates, n_forks, n_exits, n_writes, n_reads,
-	n_reclaimed, n_reclaim_scans, n_offlined, n_cancelled, n_onlined;
+	n_reclaimed, n_reclaim_scans, n_offlined, n_cancelled, n_onlined,
+	n_compactions, n_compacted;
 
 static unsigned int xorshift(unsigned int *x)
 {
@@ -181,6 +182,55 @@ static void hotplug(void *arg)
 	}
 }
 
+/** Compaction: empty a random section (block) by migrating its pages. */
+static void migrator(void *arg)
+{
+	struct timespec ts = { 0, 300 * 1000 };
+	unsigned int rnd = (unsigned int)st.seed * 17 + 3;
+	const struct sim_config *cfg = sim_get_config();
+
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		long left;
+
+		pthread_rwlock_rdlock(&quiesce);
+		left = sim_compact_section(xorshift(&rnd) % cfg->nr_sections);
+		pthread_rwlock_unlock(&quiesce);
+		n_compactions++;
+		n_compacted += left == 0;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/**
+ * Stop the world for an audit.  If no quiescent point comes within 3 s,
+ * an actor loops or waits for ever (a corrupted list, a lock never
+ * released): report the soft lockup and stop.  Returns 0 with the world
+ * stopped.
+ */
+static int quiesce_or_lockup(void)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 3;
+	if (!pthread_rwlock_timedwrlock(&quiesce, &deadline))
+		return 0;
+	printf("stress: soft lockup: no quiescent point for 3 s (an actor "
+	       "loops or waits for ever)\nstress: VIOLATIONS FOUND\n");
+	fflush(stdout);
+	_Exit(EX_FAIL);
+}
+
+/** The simulated kernel died (a fault on removed memory, an oops). */
+static void stress_death(const char *what)
+{
+	printf("stress: the simulated kernel died: %s\n"
+	       "stress: VIOLATIONS FOUND\n", what);
+	fflush(stdout);
+	_Exit(EX_FAIL);
+}
+
 /** The main thread: audit at quiescent points until the time is up. */
 static void auditor(void *arg)
 {
@@ -201,7 +251,8 @@ static void auditor(void *arg)
 		if (el - last < st.audit_ms)
 			continue;
 		last = (unsigned long)el;
-		pthread_rwlock_wrlock(&quiesce);
+		if (quiesce_or_lockup())
+			break;
 		*violations += audit_machine(NULL, true);
 		audits++;
 		pthread_rwlock_unlock(&quiesce);
@@ -230,7 +281,9 @@ static void usage(const char *prog)
 	       "  --seed N           random seed (default 1)\n"
 	       "  --audit-ms N       audit every N ms (10..600000, default 500)\n"
 	       "  --jitter           random delays at race windows\n"
-	       "  --hotplug          offline and online sections meanwhile\n\n%s",
+	       "  --hotplug          offline and online sections meanwhile\n"
+	       "  --migrate          two migrators: compaction, and a process\n"
+	       "                     moving all its pages on one fault in 16\n\n%s",
 	       prog, MAX_WORKERS, ex_common_help);
 	exit(EX_PASS);
 }
@@ -258,13 +311,15 @@ static void stress_option(void *ctx, const char *name, const char *val)
 		s->jitter = true;
 	else if (!strcmp(name, "hotplug"))
 		s->hotplug = true;
+	else if (!strcmp(name, "migrate"))
+		s->migrate = true;
 	else
 		ex_usage_error(s->o.prog, "unknown option '--%s'", name);
 }
 
 int main(int argc, char **argv)
 {
-	struct sim_actor_spec actors[MAX_WORKERS + 2];
+	struct sim_actor_spec actors[MAX_WORKERS + 4];
 	unsigned long result[2] = { 0, 0 }, bad;
 	struct ksm_counters c;
 	unsigned int i, n = 0;
@@ -291,6 +346,7 @@ int main(int argc, char **argv)
 	if (!st.o.era_set)
 		st.o.cfg.era = ERA_KEYHOLE;
 	ex_start(&st.o);
+	sim_set_death_hook(stress_death);
 	sim_set_jitter(st.jitter);
 	ksm_set_sleep_millisecs(1);
 	ksm_set_run(1);
@@ -306,8 +362,13 @@ int main(int argc, char **argv)
 	if (st.hotplug)
 		actors[n++] = (struct sim_actor_spec){ "hotplug", hotplug,
 						       NULL };
+	if (st.migrate) {
+		actors[n++] = (struct sim_actor_spec){ "migrate", migrator,
+						       NULL };
+		sim_set_migrate_on_fault(16);
+	}
 	actors[n++] = (struct sim_actor_spec){ "auditor", auditor, result };
-	err = sim_run_free(actors, (int)n, (unsigned int)(st.seconds + 60) *
+	err = sim_run_free(actors, (int)n, (unsigned int)(st.seconds + 30) *
 			   1000);
 	if (err) {
 		printf("stress: %s\n", sim_run_error());
@@ -331,6 +392,10 @@ int main(int argc, char **argv)
 		printf("  %lu sections offlined and onlined again, %lu "
 		       "offlines cancelled\n", (unsigned long)n_onlined,
 		       (unsigned long)n_cancelled);
+	if (st.migrate)
+		printf("  %lu compactions, %lu of them emptied their block\n",
+		       (unsigned long)n_compactions,
+		       (unsigned long)n_compacted);
 	printf("stress: %s\n", bad ? "VIOLATIONS FOUND" :
 	       "every audit clean, every byte as written");
 	sim_exit();

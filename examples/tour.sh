@@ -54,7 +54,8 @@ say "" "Stop 2. $("$B/race" R1 --story | head -1)"
 "$B/race" R1 | sed -n '/KSM frames/,/exiting/p' | sed 's/^/  /'
 pause
 
-for r in R2 R2.check R3 R3.life R3.gpuz R5 R6 R6.cancel R7 R7.skip; do
+for r in R2 R2.check R3 R3.life R3.gpuz R5 R6 R6.cancel R7 R7.skip \
+	 R8 R9 R4 R12; do
 	race "$r"
 done
 

@@ -2,6 +2,11 @@
 /*
  * bench.c - `make bench`: measured figures, printed, never asserted.
  *
+ * Migration (issue: KSM page migration everywhere): blocks holding KSM
+ * pages compacted, per era; the cost of get_ksm_page()'s fast path; and
+ * how soon the free-running stress fails with each 2013 fix off (median
+ * of three runs).
+ *
  * Offline (issue: memory hot-remove): sections holding KSM pages are
  * offlined and onlined again while ksmd runs, per era: how many offlines
  * succeed, how many KSM pages they moved, and whether ksmd survives.
@@ -232,20 +237,152 @@ static void offline_table(void)
 	}
 }
 
+/** Compact every block holding KSM pages, per era. */
+static void compaction_table(void)
+{
+	static const enum ksm_era eras[] = { ERA_KEYHOLE, ERA_HOTREMOVE,
+					     ERA_MIGRATION };
+	unsigned int e;
+
+	printf("compacting the blocks (sections) that hold KSM pages, ksmd "
+	       "idle\n");
+	printf("  %-10s %8s %8s  %s\n", "era", "blocks", "emptied", "note");
+	for (e = 0; e < 3; e++) {
+		struct sim_config cfg = { .nr_sections = 8, .era = eras[e] };
+		int holding[8] = { 0 }, blocks = 0, emptied = 0, k, i;
+		struct mm_struct *p[4];
+
+		sim_init(&cfg);
+		sim_set_quiet(true);
+		for (k = 0; k < 4; k++) {
+			char name[8];
+
+			snprintf(name, sizeof(name), "P%d", k);
+			p[k] = sim_process_create(name, 300);
+			sim_process_set_node(p[k], k & 1);
+			for (i = 0; i < 300; i++) {
+				char buf[32];
+
+				snprintf(buf, sizeof(buf), "content %d", i);
+				sim_process_write(p[k], (unsigned long)i, 0,
+						  buf, strlen(buf));
+			}
+			sim_process_madvise(p[k], true);
+		}
+		ksm_scan_full(2);
+		for (k = 0; k < 4; k++)
+			for (i = 0; i < 300; i++)
+				holding[sim_process_pfn(p[k], (unsigned long)i) /
+					256] = 1;
+		for (k = 0; k < 8; k++) {
+			if (!holding[k])
+				continue;
+			blocks++;
+			emptied += sim_compact_section((unsigned long)k) == 0;
+		}
+		printf("  %-10s %8d %8d  %s\n", ksm_era_name(eras[e]), blocks,
+		       emptied, eras[e] == ERA_KEYHOLE ?
+		       "KSM pages migrate, but unsafely (R7)" :
+		       eras[e] == ERA_HOTREMOVE ?
+		       "KSM pages refused outside hot-remove (-EBUSY)" :
+		       "KSM pages migrate everywhere");
+		sim_exit();
+	}
+}
+
+/** get_ksm_page()'s fast path, per call. */
+static void get_ksm_page_cost(void)
+{
+	struct sim_config cfg = { .nr_sections = 4, .era = ERA_MIGRATION };
+	struct mm_struct *a, *b;
+	unsigned long n = 5 * 1000 * 1000;
+	double t0, t;
+
+	sim_init(&cfg);
+	a = sim_process_create("A", 1);
+	b = sim_process_create("B", 1);
+	sim_process_fill(a, 0, 'g');
+	sim_process_fill(b, 0, 'g');
+	sim_process_madvise(a, true);
+	sim_process_madvise(b, true);
+	ksm_scan_full(2);
+	t0 = now();
+	sim_bench_get_ksm_page(n);
+	t = now() - t0;
+	printf("get_ksm_page() fast path (era migration): %.1f ns per call, "
+	       "with get_page_unless_zero() and put_page()\n", t * 1e9 / n);
+	sim_exit();
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/** Time to first failure of the free-running stress with \a fix off. */
+static void time_to_failure(const char *stress, const char *fix)
+{
+	double t[3];
+	char cmd[512];
+	int i, failed = 0;
+
+	for (i = 0; i < 3; i++) {
+		double t0 = now();
+		int rc;
+
+		snprintf(cmd, sizeof(cmd), "%s --seconds 20 --era migration "
+			 "--migrate --hotplug --workers 3 --jitter --audit-ms "
+			 "50 --seed %d --without %s >/dev/null 2>&1", stress,
+			 i + 1, fix);
+		rc = system(cmd);
+		t[i] = now() - t0;
+		failed += rc != 0;
+		if (!rc)
+			t[i] = 1e9;		/* never failed */
+	}
+	qsort(t, 3, sizeof(t[0]), cmp_double);
+	if (failed >= 2)
+		printf("  %-22s %7.2f s  (%d of 3 runs failed within 20 s)\n",
+		       fix, t[1], failed);
+	else
+		printf("  %-22s %9s  (%d of 3 runs failed within 20 s)\n",
+		       fix, "-", failed);
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "all";
+	char stress[400];
+	const char *slash = strrchr(argv[0], '/');
 
 	if (argc > 2 || (strcmp(what, "all") && strcmp(what, "scan") &&
-			 strcmp(what, "offline"))) {
-		fprintf(stderr, "usage: %s [all|scan|offline]\n", argv[0]);
+			 strcmp(what, "offline") && strcmp(what, "migrate"))) {
+		fprintf(stderr, "usage: %s [all|scan|offline|migrate]\n",
+			argv[0]);
 		return 2;
 	}
-	if (strcmp(what, "scan")) {
+	snprintf(stress, sizeof(stress), "%.*sstress",
+		 slash ? (int)(slash - argv[0] + 1) : 0, argv[0]);
+	if (!strcmp(what, "all") || !strcmp(what, "offline")) {
 		offline_table();
 		printf("\n");
 	}
-	if (strcmp(what, "offline"))
+	if (!strcmp(what, "all") || !strcmp(what, "migrate")) {
+		compaction_table();
+		printf("\n");
+		get_ksm_page_cost();
+		printf("\nfree-running stress (ksmd, reclaim, compaction, "
+		       "migrate-on-fault, hotplug,\nchurn), era migration: "
+		       "median time to the first failure with a fix off\n");
+		time_to_failure(stress, "kpfn_recheck");
+		time_to_failure(stress, "swapcache_spin");
+		time_to_failure(stress, "search_lock");
+		time_to_failure(stress, "keyhole_lock_recheck");
+		printf("\n");
+	}
+	if (!strcmp(what, "all") || !strcmp(what, "scan"))
 		scan_throughput();
 	return 0;
 }

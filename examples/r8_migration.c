@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * r8_migration.c - R4, R8, R9 and R12 of RACES.md: KSM page migration
+ * everywhere (seeds 000 and 002, "ksm: make KSM page migration possible").
+ *
+ * From 2013 a KSM page may be migrated at any time, by compaction, NUMA
+ * placement or hot-remove alike, with no lock held against ksmd; so
+ * get_ksm_page() must keep its footing while the page moves:
+ *
+ * R8 (kpfn_recheck): get_ksm_page() read the old kpfn; migration then
+ * completes - the new kpfn published, the old page no longer naming the
+ * node - and the reader finds the key gone.  It is not stale, it has moved:
+ * at stale:, reread kpfn, and try again if it changed.
+ *
+ *	ksmd				migrate
+ *	==============================================================
+ *	get_ksm_page(node 1):
+ *	  kpfn = K
+ *					migrate K to K': lock K; ptes to
+ *					migration entries; copy; kpfn = K';
+ *					smp_wmb(); K stops naming node 1;
+ *					ptes to K'; unlock
+ *	  K->mapping is not the key
+ *	stale: smp_rmb();
+ *	  [kpfn changed: again, with K']
+ *	  [without it: remove node 1,
+ *	   whose page lives on as K']
+ *
+ * R9 (swapcache_spin): a KSM page in the swap cache is frozen (count 0)
+ * while migration moves its cache slot.  get_page_unless_zero() fails on
+ * a page that is still ours: spin while PageSwapCache, do not judge stale.
+ *
+ * R4 (keyhole_lock_recheck): get_ksm_page(locked) sleeps in lock_page()
+ * while migration holds the page; when it gets the lock the page has been
+ * migrated and no longer names the node: look again after the lock.
+ *
+ * R12 (search_lock): stable_tree_search() found a match while the page is
+ * being migrated, after migration had checked its count: lock and unlock
+ * the page, so that either migration sees the raised count, or the search
+ * sees the new page.
+ *
+ * Without R4's or R12's line, ksmd merges D into the old frame, and then
+ * finds that frame has no stable node any more: the kernel oopses in
+ * stable_tree_append(), where RACES.md expected a quieter corruption.
+ */
+#include "race.h"
+
+static struct mm_struct *A, *B, *D;
+
+/** A and B share KSM page K (node 1); D, on node 1, has K's bytes too. */
+static void setup(void)
+{
+	A = race_process("A", 1, 'X', true);
+	B = race_process("B", 1, 'X', true);
+	ksm_scan_full(2);
+	D = race_process("D", 1, -1, false);
+	sim_process_set_node(D, 1);
+	sim_process_fill(D, 0, 'X');
+	sim_process_madvise(D, true);
+}
+
+/** ...and K is in the swap cache, unmapped (swapped out, not yet freed). */
+static unsigned long kpfn;
+
+static void setup_swapcache(void)
+{
+	setup();
+	kpfn = (unsigned long)sim_process_pfn(A, 0);
+	sim_pin_page(A, 0);		/* keeps reclaim from freeing it */
+	sim_reclaim_pfn(kpfn);
+	sim_unpin_page(kpfn);
+}
+
+static void ksmd_batch(void *arg)
+{
+	(void)arg;
+	ksm_scan_pages(4);
+}
+
+/** Compaction (say) moves K to node 1. */
+static void migrate_k(void *arg)
+{
+	(void)arg;
+	sim_migrate_pfn(kpfn, 1, false);
+}
+
+static void remember_k(void)
+{
+	kpfn = (unsigned long)sim_process_pfn(A, 0);
+}
+
+static const struct sim_actor_spec actors[] = {
+	{ "ksmd", ksmd_batch, NULL },
+	{ "migrate", migrate_k, NULL },
+};
+
+/** Harms common to the four: a live node lost, or the wrong bytes. */
+static int check(int err, const struct audit_report *r, bool scripted)
+{
+	int harm = 0;
+
+	(void)err;
+	(void)scripted;
+	if (r && r->count[AUDIT_PAGE_NODE])
+		harm += race_harm("a live stable node was removed: its "
+				  "migrated KSM page names freed memory");
+	if (r && r->count[AUDIT_DUPLICATE])
+		harm += race_harm("the same contents now sit in two KSM pages");
+	harm += race_check_bytes(A);
+	harm += race_check_bytes(B);
+	harm += race_check_bytes(D);
+	return harm;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void setup_r8(void)
+{
+	setup();
+	remember_k();
+}
+
+static const struct sim_step script_r8[] = {
+	{ "ksmd", "get_ksm_page:look" },	/* has read kpfn: K */
+	{ "migrate", "done" },			/* K moves to K' */
+	{ "ksmd", "done" },
+};
+
+const struct race race_r8 = {
+	.id = "R8",
+	.title = "get_ksm_page() meets a page that migration has just moved",
+	.seed = "000",
+	.era = ERA_MIGRATION,
+	.fix = FIX_KPFN_RECHECK,
+	.story = "ksmd read the old kpfn just before migration moved the page; "
+		 "the old page\nno longer names the node, but the node is not "
+		 "stale: reread kpfn and go again.",
+	.setup = setup_r8,
+	.actors = actors,
+	.nr_actors = 2,
+	.script = script_r8,
+	.nr_steps = 3,
+	.check = check,
+};
+
+/* ------------------------------------------------------------------ */
+
+static const struct sim_actor_spec actors_r9[] = {
+	{ "ksmd", ksmd_batch, NULL },
+	{ "migrate", migrate_k, NULL },
+};
+
+static const struct sim_step script_r9[] = {
+	{ "ksmd", "get_ksm_page:peeked" },	/* key seen, no reference */
+	{ "migrate", "migrate_page_move_mapping:frozen" },
+	{ "ksmd", "blocked|done" },		/* spins, or gives up */
+	{ "migrate", "done" },
+	{ "ksmd", "done" },
+};
+
+const struct race race_r9 = {
+	.id = "R9",
+	.title = "a swap cache KSM page frozen by migration: count 0, but "
+		 "still ours",
+	.seed = "000, 002",
+	.era = ERA_MIGRATION,
+	.fix = FIX_SWAPCACHE_SPIN,
+	.story = "migration freezes a swap cache page's count while it moves "
+		 "the cache slot;\nget_page_unless_zero() fails on a page that "
+		 "is still ours: spin while PageSwapCache.",
+	.setup = setup_swapcache,
+	.actors = actors_r9,
+	.nr_actors = 2,
+	.script = script_r9,
+	.nr_steps = 5,
+	.check = check,
+};
+
+/* ------------------------------------------------------------------ */
+
+/** As setup_r8(), with ksmd's cursor moved past A and B: D comes next. */
+static void setup_r4(void)
+{
+	setup_r8();
+	ksm_scan_pages(2);
+}
+
+static const struct sim_step script_r4[] = {
+	/* Migration holds K's lock and has checked its count: */
+	{ "migrate", "migrate_page_move_mapping:moved" },
+	/* ksmd, finding D's twin, takes a reference and waits for K's lock: */
+	{ "ksmd", "blocked" },
+	{ "migrate", "done" },
+	{ "ksmd", "done" },
+};
+
+const struct race race_r4 = {
+	.id = "R4",
+	.title = "get_ksm_page(locked) sleeps in lock_page() while the page "
+		 "is migrated",
+	.seed = "001, 000",
+	.era = ERA_MIGRATION,
+	.fix = FIX_KEYHOLE_LOCK_RECHECK,
+	.story = "ksmd waits for the KSM page's lock while migration moves it; "
+		 "once it has the\nlock the old page no longer names the node: "
+		 "look again, then follow kpfn.",
+	.setup = setup_r4,
+	.actors = actors,
+	.nr_actors = 2,
+	.script = script_r4,
+	.nr_steps = 4,
+	.check = check,
+};
+
+/* ------------------------------------------------------------------ */
+
+const struct race race_r12 = {
+	.id = "R12",
+	.title = "stable_tree_search() matches a page that migration is "
+		 "moving",
+	.seed = "000",
+	.era = ERA_MIGRATION,
+	.fix = FIX_SEARCH_LOCK,
+	.story = "the search's reference came after migration checked the "
+		 "count; locking and\nunlocking the page waits for migration, "
+		 "then finds the new page.",
+	.setup = setup_r4,
+	.actors = actors,
+	.nr_actors = 2,
+	.script = script_r4,
+	.nr_steps = 4,
+	.check = check,
+};

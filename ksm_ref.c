@@ -1777,20 +1777,28 @@ const char *ksm_fix_doc(enum ksm_fix fix)
  * the kernel's primitives map onto C11 as follows:
  *
  *  kernel				here
- *  ACCESS_ONCE(x) / READ_ONCE(x)	READ_ONCE(x): relaxed atomic load,
- *					and a scheduling point
- *  ACCESS_ONCE(x) = v / WRITE_ONCE	WRITE_ONCE(x, v): relaxed store, and
+ *  ACCESS_ONCE(x) / READ_ONCE(x)	READ_ONCE(x): atomic load with
+ *					memory_order_acquire, standing for
+ *					C11's consume (dependency ordering,
+ *					as READ_ONCE() gives from 4.15), and
  *					a scheduling point
+ *  ACCESS_ONCE(x) = v / WRITE_ONCE	WRITE_ONCE(x, v): atomic store with
+ *					memory_order_release, and a
+ *					scheduling point
  *  smp_wmb()				release fence (orders stores)
  *  smp_rmb()				acquire fence (orders loads)
  *  smp_mb()				seq_cst fence
  *  smp_read_barrier_depends()		nothing on hardware that orders
  *					address dependencies (all but Alpha)
  *
- * A fence does nothing to the hardware ordering of x86, where the races
- * these barriers close cannot happen at all; the explorer's model of a
- * weakly ordered CPU (group model) gives them their meaning there.  Plain
- * reads of these words elsewhere use tracked_read(): no scheduling point.
+ * Acquire and release cost nothing on x86, and they keep the simulation
+ * itself free of data races in C11's sense (a struct page reached through
+ * a freshly read kpfn is then really published to the reader).  They also
+ * mean that the reorderings these barriers guard against never happen when
+ * the simulation simply runs: x86 cannot show them anyway.  The explorer's
+ * model of a weakly ordered CPU (group model) is where the barriers, and
+ * their fix switches, take effect.  Plain reads of these words elsewhere
+ * use tracked_read(): no scheduling point.
  * @{ */
 
 /** A plain read of a tracked word: the latest value, no scheduling point. */
@@ -1809,7 +1817,7 @@ static inline void tracked_write(_Atomic unsigned long *p, unsigned long v)
 static unsigned long load_once(_Atomic unsigned long *p, const char *what)
 {
 	sim_point(SP_ACCESS, what);
-	return atomic_load_explicit(p, memory_order_relaxed);
+	return atomic_load_explicit(p, memory_order_acquire);
 }
 
 /** WRITE_ONCE(): see the group description. */
@@ -1817,7 +1825,7 @@ static void store_once(_Atomic unsigned long *p, unsigned long v,
 		       const char *what)
 {
 	sim_point(SP_ACCESS, what);
-	atomic_store_explicit(p, v, memory_order_relaxed);
+	atomic_store_explicit(p, v, memory_order_release);
 }
 
 /** READ_ONCE(x) for a tracked word \a x. */
@@ -2869,7 +2877,7 @@ struct mm_struct {
 	_Atomic unsigned long flags;	/**< MMF_VM_MERGEABLE */
 	/* simulation only, sim_mm_lock guards: */
 	unsigned long sim_nr_pages;	/**< size of the mapping in pages */
-	int sim_nid;			/**< node its faults allocate on */
+	_Atomic int sim_nid;		/**< node its faults allocate on */
 	char sim_name[24];		/**< for reports */
 	struct list_head sim_list;	/**< sim_mm_list */
 };
@@ -8016,7 +8024,9 @@ static void audit_pages(struct audit_frame *fr)
 						   stable_node_pfn(node));
 				}
 			}
-			if (!page_mapped(page))
+			/* A KSM page with no node (a failed break_cow()
+			 * leaves one) is not in the tree: not a duplicate. */
+			if (!page_mapped(page) || !page_stable_node(page))
 				continue;
 			if (nr_ksm == cap) {
 				void *p;

@@ -20,7 +20,7 @@ LDLIBS := -lpthread
 B ?= build
 
 EXAMPLES := merge_tour stress
-RACES := r1_pinned r2_reuse r3_stale r5_hotremove r8_migration
+RACES := explore r1_pinned r2_reuse r3_stale r5_hotremove r8_migration
 TESTS := unit bench
 PROGS := $(addprefix $(B)/,$(EXAMPLES) race $(TESTS))
 
@@ -41,7 +41,7 @@ $(addprefix $(B)/,$(EXAMPLES)): $(B)/%: examples/%.c $(B)/common.o \
 
 RACE_OBJS := $(addprefix $(B)/,$(addsuffix .o,race $(RACES)))
 
-$(RACE_OBJS): $(B)/%.o: examples/%.c examples/race.h examples/common.h \
+$(RACE_OBJS): $(B)/%.o: examples/%.c examples/race.h examples/explore.h examples/common.h \
 		ksm_ref.h | $(B)
 	$(CC) $(WARN) $(CFLAGS) -c $< -o $@
 

@@ -122,6 +122,8 @@
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 /** Hint for the compiler: this condition is usually true. */
 #define likely(x)	__builtin_expect(!!(x), 1)
+/** Number of elements of the array \a a. */
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 /** A function generated in a family, which some builds do not call. */
 #define __maybe_unused	__attribute__((unused))
 
@@ -296,6 +298,7 @@ enum sim_point_kind {
 	SP_ACCESS,	/**< about to make a tracked access */
 	SP_BLOCK,	/**< cannot proceed until woken */
 	SP_YIELD,	/**< spinning: let the others make progress */
+	SP_RESCHED,	/**< a retry loop's cond_resched(): others first */
 	SP_EXIT,	/**< actor function returned */
 };
 
@@ -307,6 +310,40 @@ enum sim_actor_state {
 	ACTOR_DONE,
 };
 
+/** Stores a CPU of the memory model may hold back (group model). */
+#define MODEL_BUFFER	16
+/** Words whose newest state seen a CPU of the model remembers. */
+#define MODEL_SEEN	256
+
+/** What a store of the model does to its word when it commits. */
+enum model_op {
+	MODEL_SET,		/**< word = val */
+	MODEL_OR,		/**< word |= val (set_bit) */
+	MODEL_ANDNOT,		/**< word &= ~val (clear_bit) */
+};
+
+/** A store waiting in a CPU's store buffer (group model). */
+struct model_store {
+	_Atomic unsigned long *addr;	/**< the word */
+	unsigned long val;		/**< operand of op */
+	enum model_op op;		/**< what it does */
+	unsigned int epoch;		/**< smp_wmb()s before it */
+	const char *what;		/**< its name, for traces */
+};
+
+/** One CPU's state in the memory model (group model). */
+struct model_cpu {
+	struct model_store buf[MODEL_BUFFER];	/**< the store buffer */
+	int nr;					/**< stores in it */
+	unsigned int epoch;			/**< smp_wmb()s so far */
+	unsigned long floor;	/**< no load is satisfied from before this */
+	unsigned long vmax;	/**< newest state any load came from */
+	unsigned long last;	/**< state the last load came from */
+	/** Per word: the newest state of it this CPU has seen (coherence). */
+	struct { const void *addr; unsigned long t; } seen[MODEL_SEEN];
+	int nr_seen;		/**< entries in seen[] */
+};
+
 /** A thread standing in for a kernel actor. */
 struct sim_actor {
 	char name[24];			/**< "ksmd", "migrate", ... */
@@ -314,6 +351,7 @@ struct sim_actor {
 	void (*fn)(void *arg);		/**< what it does */
 	void *arg;			/**< ...with this argument */
 	pthread_t thread;		/**< the thread it runs on */
+	pthread_cond_t cond;		/**< signalled when it may run */
 	/* sched.lock guards these in SIM_SCHED; the watchdog reads them: */
 	_Atomic int state;		/**< enum sim_actor_state */
 	const void *_Atomic wait_key;	/**< ACTOR_BLOCKED: waiting for */
@@ -321,6 +359,7 @@ struct sim_actor {
 	/* Written only by the actor itself: */
 	const char *_Atomic at;		/**< last scheduling point passed */
 	unsigned long points;		/**< scheduling points passed */
+	struct model_cpu cpu;		/**< its CPU in the memory model */
 };
 
 /**
@@ -343,7 +382,7 @@ static struct sim_actor sim_main_actor = { .name = "main", .id = -1 };
 /** Scheduler state.  lock guards everything here in SIM_SCHED. */
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;		/**< broadcast on every hand-over */
+	pthread_cond_t cond;		/**< the run is over, or abandoned */
 	_Atomic int mode;		/**< enum sim_mode, read unlocked */
 	struct sim_actor *actors[SIM_MAX_ACTORS];
 	int nr_actors;
@@ -377,6 +416,13 @@ static inline bool sim_scheduled(void)
 
 static void sim_point(enum sim_point_kind kind, const char *label);
 static void sim_jitter(void);
+static void sim_trace(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static void model_start(enum sim_mode mode);
+static void model_stop(void);
+static void model_release(void);
+static void model_acquire(void);
+static void model_full(void);
 
 /** @} */
 
@@ -532,6 +578,18 @@ static void sched_abort(const char *why)
 	pthread_cond_broadcast(&sched.cond);
 }
 
+/**
+ * Abandon the run from inside an actor (a decision that cannot be taken):
+ * like sched_abort(), and the actor stops here for good.
+ */
+static void sched_abandon(const char *why)
+{
+	pthread_mutex_lock(&sched.lock);
+	sched_abort(why);
+	for (;;)
+		pthread_cond_wait(&current->cond, &sched.lock);
+}
+
 /** Describe who is stuck on what, for a deadlock report. */
 static void sched_describe_stuck(char *buf, size_t len)
 {
@@ -586,7 +644,7 @@ static void sched_next(struct sim_actor *me, enum sim_point_kind kind,
 	}
 	if (!alive) {
 		sched.running = NULL;		/* the run is over */
-		pthread_cond_broadcast(&sched.cond);
+		pthread_cond_signal(&sched.cond);
 		return;
 	}
 	if (stuck == alive) {
@@ -608,12 +666,13 @@ static void sched_next(struct sim_actor *me, enum sim_point_kind kind,
 		goto wait;
 	}
 	sched.running = sched.actors[next];
-	pthread_cond_broadcast(&sched.cond);
+	if (sched.running != me)	/* wake only the one who runs */
+		pthread_cond_signal(&sched.running->cond);
 wait:
 	if (kind == SP_EXIT || kind == SP_START)
 		return;		/* not coming back: gone, or the main thread */
 	while (sched.running != me)
-		pthread_cond_wait(&sched.cond, &sched.lock);
+		pthread_cond_wait(&me->cond, &sched.lock);
 }
 
 /**
@@ -641,6 +700,7 @@ static void sim_block(const void *key, const char *what)
 {
 	struct sim_actor *me = current;
 
+	model_full();			/* schedule() is a full barrier */
 	pthread_mutex_lock(&sched.lock);
 	me->wait_key = key;
 	me->wait_what = what;
@@ -690,12 +750,15 @@ static void cpu_relax(void)
 
 /**
  * cond_resched(): a bounded retry loop lets others run.  Unlike
- * cpu_relax() the actor stays runnable: it is not waiting for anybody.
+ * cpu_relax() the actor stays runnable: it is not waiting for anybody,
+ * and if nobody else can run it goes on.  The explorer runs someone else
+ * here if it can (a free switch, not a preemption): a retry that follows
+ * a retry with nothing changed in between would only repeat it.
  */
 static void cond_resched(void)
 {
 	if (sim_scheduled())
-		sim_point(SP_ACCESS, "cond_resched");
+		sim_point(SP_RESCHED, "cond_resched");
 	else
 		sched_yield();
 }
@@ -709,12 +772,13 @@ static void *sim_actor_main(void *arg)
 	if (sched.mode == SIM_SCHED) {
 		pthread_mutex_lock(&sched.lock);
 		while (sched.running != me)
-			pthread_cond_wait(&sched.cond, &sched.lock);
+			pthread_cond_wait(&me->cond, &sched.lock);
 		pthread_mutex_unlock(&sched.lock);
 	}
 	me->at = "start";
 	sim_jitter();		/* free runs: start in any order */
 	me->fn(me->arg);
+	model_release();		/* its stores are all visible */
 	me->at = "done";
 	if (sched.mode == SIM_SCHED) {
 		pthread_mutex_lock(&sched.lock);
@@ -740,7 +804,21 @@ static struct {
 	int step;			/**< index of the step in progress */
 	int hits;			/**< window hits so far in this step */
 	char error[200];
+	/** Reorderings the script asked for ("delay X", "old X" steps). */
+	struct {
+		int actor;		/**< whose CPU makes it */
+		const char *rule;	/**< the step's text */
+	} rules[8];
+	int nr_rules;			/**< entries in rules[] */
 } script;
+
+/** Is step \a s a reordering ("delay X", "old X") rather than a run? */
+static bool script_is_rule(int s)
+{
+	const char *u = script.steps[s].until;
+
+	return !strncmp(u, "delay ", 6) || !strncmp(u, "old ", 4);
+}
 
 /** Split "window#n" into its name length and occurrence n (default 1). */
 static size_t script_target(const char *until, int *nth)
@@ -810,12 +888,21 @@ static int script_begin_step(int s)
 {
 	int a;
 
-	script.step = s;
 	script.hits = 0;
-	while (s < script.nr_steps &&
-	       (a = sched_actor_index(script.steps[s].actor)) >= 0 &&
-	       atomic_load(&sched.actors[a]->state) == ACTOR_DONE)
-		script.step = ++s;
+	for (; s < script.nr_steps; s++) {
+		a = sched_actor_index(script.steps[s].actor);
+		if (a >= 0 && script_is_rule(s) &&
+		    script.nr_rules < (int)ARRAY_SIZE(script.rules)) {
+			script.rules[script.nr_rules].actor = a;
+			script.rules[script.nr_rules++].rule =
+				script.steps[s].until;
+			continue;
+		}
+		if (a < 0 || atomic_load(&sched.actors[a]->state) !=
+		    ACTOR_DONE)
+			break;
+	}
+	script.step = s;
 	if (s >= script.nr_steps)
 		return sched_pick_default(NULL);
 	a = sched_actor_index(script.steps[s].actor);
@@ -867,6 +954,102 @@ static int script_pick(void *ctx, struct sim_actor *cur,
 /** The policy of sim_run_script(). */
 static const struct sim_policy script_policy = { .pick = script_pick };
 
+/** The decisions of the run in progress under sim_run_choices(), or NULL. */
+static struct sim_choices *choices;
+
+/**
+ * Take the next decision of an explored run: option \a choice of \a nopts
+ * of \a kind, from the prefix while there is one, else option 0; write it
+ * down.  \a costly says the options but 0 count against a bound.  Returns
+ * the option, or -1 (with \a why filled in) when the prefix asks for an
+ * option this run does not have.
+ */
+static int sim_decide(enum sim_choice_kind kind, int nopts, bool costly,
+		      char *why, size_t len)
+{
+	struct sim_decision d = { 0, (unsigned char)nopts, (unsigned char)kind,
+				  costly };
+	unsigned int i = choices->nr++;
+
+	if (i < choices->nr_prefix) {
+		const struct sim_decision *p = &choices->prefix[i];
+
+		if (p->choice >= nopts ||
+		    (p->nopts && (p->nopts != nopts || p->kind != kind))) {
+			snprintf(why, len, "decision %u asks for option %d "
+				 "(of %d%s), but this run has %d of %s: the "
+				 "schedule does not fit it", i, p->choice,
+				 p->nopts ? p->nopts : p->choice + 1,
+				 p->nopts ? "" : " or more", nopts,
+				 kind == SIM_CHOICE_SCHED ? "who runs" :
+				 kind == SIM_CHOICE_STORE ? "a store" :
+				 "a load");
+			choices->misfit = true;
+			return -1;
+		}
+		d.choice = p->choice;
+	}
+	if (i < choices->max)
+		choices->log[i] = d;
+	return d.choice;
+}
+
+/** How a preemption at a point of \a kind reads in a timeline. */
+static const char *const preempt_where[] = {
+	[SP_WINDOW] = "at", [SP_LOCK] = "before taking",
+	[SP_UNLOCK] = "before releasing", [SP_ACCESS] = "before",
+};
+
+/**
+ * The explorer's policy: the options are the running actor, if it can go
+ * on, then every other runnable actor in order; switching away from an
+ * actor that could go on is a preemption, which costs.  When the running
+ * actor blocked, spun, or finished, every runnable actor is a free option.
+ */
+static int explore_pick(void *ctx, struct sim_actor *cur,
+			enum sim_point_kind kind, const char *label)
+{
+	int opt[SIM_MAX_ACTORS], n = 0, i, c;
+	bool preemptive = cur && sched_runnable(cur->id) &&
+			  kind != SP_EXIT && kind != SP_START &&
+			  kind != SP_RESCHED;
+
+	/*
+	 * No preemption just before a release: one just after it, or just
+	 * before whoever else wants the lock takes it, reaches every state
+	 * that one would (at the cost of one more preemption at most).
+	 */
+	if (preemptive && kind == SP_UNLOCK)
+		return cur->id;
+	char why[160];
+
+	(void)ctx;
+	if (preemptive)
+		opt[n++] = cur->id;
+	for (i = 0; i < sched.nr_actors; i++)
+		if (sched_runnable(i) && !(preemptive && i == cur->id) &&
+		    !(kind == SP_RESCHED && i == cur->id))
+			opt[n++] = i;
+	if (!n && kind == SP_RESCHED)
+		return cur->id;		/* nobody else: go on */
+	if (n <= 1)
+		return n ? opt[0] : -1;
+	c = sim_decide(SIM_CHOICE_SCHED, n, preemptive, why, sizeof(why));
+	if (c < 0) {
+		sched_abort(why);
+		return -1;
+	}
+	if (c && preemptive)
+		sim_trace("(preempted %s %s: %s runs)",
+			  kind < (int)ARRAY_SIZE(preempt_where) &&
+			  preempt_where[kind] ? preempt_where[kind] : "at",
+			  label, sched.actors[opt[c]]->name);
+	return opt[c];
+}
+
+/** The policy of sim_run_choices(). */
+static const struct sim_policy explore_policy = { .pick = explore_pick };
+
 /** Reset the scheduler and create the actors' threads. */
 static int sched_start(const struct sim_actor_spec *specs, int n,
 		       enum sim_mode mode, const struct sim_policy *policy)
@@ -875,6 +1058,7 @@ static int sched_start(const struct sim_actor_spec *specs, int n,
 
 	if (n <= 0 || n > SIM_MAX_ACTORS)
 		return -EINVAL;
+	model_start(mode);
 	sched.mode = mode;
 	sched.policy = policy;
 	sched.nr_actors = n;
@@ -888,6 +1072,7 @@ static int sched_start(const struct sim_actor_spec *specs, int n,
 			return -ENOMEM;
 		snprintf(a->name, sizeof(a->name), "%s", specs[i].name);
 		a->id = i;
+		pthread_cond_init(&a->cond, NULL);
 		a->fn = specs[i].fn;
 		a->arg = specs[i].arg;
 		atomic_store(&a->state, ACTOR_RUNNABLE);
@@ -906,12 +1091,14 @@ static void sched_finish(void)
 	int i;
 
 	for (i = 0; i < sched.nr_actors; i++) {
+		pthread_cond_destroy(&sched.actors[i]->cond);
 		free(sched.actors[i]);
 		sched.actors[i] = NULL;
 	}
 	sched.nr_actors = 0;
 	sched.mode = SIM_FREE;
 	sched.policy = NULL;
+	model_stop();
 }
 
 /** Has every actor finished?  Caller holds sched.lock or does not care. */
@@ -973,9 +1160,25 @@ int sim_run_script(const struct sim_actor_spec *specs, int n,
 		   const struct sim_step *steps, int nr_steps)
 {
 	memset(&script, 0, sizeof(script));
+	choices = NULL;
 	script.steps = steps;
 	script.nr_steps = nr_steps;
 	return sim_run_sched(specs, n, &script_policy);
+}
+
+int sim_run_choices(const struct sim_actor_spec *specs, int n,
+		    struct sim_choices *c)
+{
+	int err;
+
+	memset(&script, 0, sizeof(script));
+	choices = c;
+	c->nr = 0;
+	c->misfit = false;
+	err = sim_run_sched(specs, n, &explore_policy);
+	if (!err)
+		choices = NULL;
+	return err;
 }
 
 /**
@@ -1046,6 +1249,7 @@ static unsigned int sim_rand(void)
  * SIM_FREE it costs a branch, or a short random delay under jitter.
  */
 enum race_window {
+	RW_GET_KSM_PAGE_AGAIN,	/**< about to read kpfn (again) */
 	RW_GET_KSM_PAGE_LOOK,	/**< has the page, before the first check */
 	RW_GET_KSM_PAGE_PEEKED,	/**< mapping matched, no reference yet */
 	RW_GET_KSM_PAGE_GOT,	/**< reference taken, before the recheck */
@@ -1068,6 +1272,7 @@ enum race_window {
 
 /** Names of the race windows, as scripts and replays spell them. */
 static const char *const race_window_names[NR_RACE_WINDOWS] = {
+	[RW_GET_KSM_PAGE_AGAIN] = "get_ksm_page:again",
 	[RW_GET_KSM_PAGE_LOOK] = "get_ksm_page:look",
 	[RW_GET_KSM_PAGE_PEEKED] = "get_ksm_page:peeked",
 	[RW_GET_KSM_PAGE_GOT] = "get_ksm_page:got",
@@ -1193,8 +1398,6 @@ static int trace_column(void)
  * Record what the current actor just did, for the timeline (a kernel
  * tracepoint, in effect).  Free when tracing is off.
  */
-static void sim_trace(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
 static void sim_trace(const char *fmt, ...)
 {
 	struct sim_trace_entry *e;
@@ -1356,6 +1559,7 @@ static void mutex_lock(struct mutex *lock)
 		me->wait_what = NULL;
 	}
 	atomic_store(&lock->owner, me);
+	model_acquire();
 }
 
 /** Release \a lock.  Caller must hold it. */
@@ -1363,6 +1567,7 @@ static void mutex_unlock(struct mutex *lock)
 {
 	BUG_ON(atomic_load(&lock->owner) != sim_current());
 	sim_point(SP_UNLOCK, lock->name);
+	model_release();
 	atomic_store(&lock->owner, NULL);
 	if (sim_scheduled())
 		sim_wake(lock);
@@ -1418,12 +1623,14 @@ static void down_read(struct rw_semaphore *sem)
 		sim_current()->wait_what = NULL;
 	}
 	atomic_fetch_add(&sem->readers, 1);
+	model_acquire();
 }
 
 /** Release \a sem held for reading. */
 static void up_read(struct rw_semaphore *sem)
 {
 	sim_point(SP_UNLOCK, sem->name);
+	model_release();
 	BUG_ON(atomic_fetch_sub(&sem->readers, 1) <= 0);
 	if (sim_scheduled())
 		sim_wake(sem);
@@ -1444,6 +1651,7 @@ static void down_write(struct rw_semaphore *sem)
 		sim_current()->wait_what = NULL;
 	}
 	atomic_store(&sem->writer, sim_current());
+	model_acquire();
 }
 
 /** Release \a sem held for writing. */
@@ -1451,6 +1659,7 @@ static void up_write(struct rw_semaphore *sem)
 {
 	BUG_ON(atomic_load(&sem->writer) != sim_current());
 	sim_point(SP_UNLOCK, sem->name);
+	model_release();
 	atomic_store(&sem->writer, NULL);
 	if (sim_scheduled())
 		sim_wake(sem);
@@ -1769,55 +1978,500 @@ const char *ksm_fix_doc(enum ksm_fix fix)
 /** @} */
 
 /* ================================================================ */
+/** \defgroup model The memory model of a weakly ordered CPU
+ *
+ * Two races of the seeds (R10, R11) need a CPU that reorders memory
+ * accesses, which x86, where this runs, never does to these accesses.
+ * So runs under the one-at-a-time scheduler (SIM_SCHED: the scripts and
+ * the explorer) may follow an operational model of a weakly ordered CPU
+ * instead (sim_config.model, --model):
+ *
+ *  - SIM_MODEL_SC: every access takes effect when it is made.
+ *  - SIM_MODEL_WEAK: some stores are held back, and some loads are
+ *    satisfied from a past state of memory, as far as the barriers let
+ *    them: loosely ARM or Power.
+ *  - SIM_MODEL_ALPHA: as WEAK, and a load through a freshly loaded pointer
+ *    is not ordered after the load of the pointer (the split cache banks
+ *    of the Alpha 21264) unless smp_read_barrier_depends() says so.
+ *
+ * The state the model keeps:
+ *  - a clock, bumped whenever a store reaches memory ("commits"), and the
+ *    history of the run: every commit to a tracked word (page->mapping,
+ *    page->flags, stable_node->kpfn, a litmus variable), with the word's
+ *    value before and after and the time.  From it, the value any word
+ *    had at any past time.
+ *  - per CPU (actor): a store buffer of stores not yet committed, each
+ *    tagged with the number of smp_wmb()s before it (its epoch); a floor,
+ *    the oldest state of memory a load may still be satisfied from; vmax,
+ *    the newest state any of its loads was satisfied from; last, the
+ *    state its last load was satisfied from; and for each word it has
+ *    read or written, the newest state of it that it has seen.
+ *
+ * What each operation does to that state:
+ *  - A modelled store (WRITE_ONCE(); the new page's mapping "set in
+ *    advance"; ClearPageSwapCache()) either commits now or waits in the
+ *    store buffer: a choice, unless a store that is waiting came before
+ *    an smp_wmb() that this one comes after, or is to the same word; then
+ *    it must wait too.  Waiting stores commit, in program order, at the
+ *    CPU's next release: unlocking, smp_mb(), a value-returning atomic
+ *    (which the kernel makes a full barrier), sleeping, finishing.
+ *  - Every other write commits at once (after the CPU's waiting stores,
+ *    if one of them is to the same word).
+ *  - A load of a word with a store of its own CPU waiting returns that
+ *    store's value (store forwarding).  Otherwise a modelled load
+ *    (READ_ONCE(); PageSwapCache()) may return the value the word had at
+ *    any time from max(floor, the newest state of that word the CPU has
+ *    seen) to now: a choice among the distinct values, newest first.  The
+ *    time of the state it read becomes the newest seen of that word, and
+ *    last, and raises vmax.  Other reads see memory as it is now.
+ *  - smp_wmb(): a new epoch.  smp_rmb(): floor = vmax.  smp_mb(): commit
+ *    the buffer, floor = now.  An acquire (taking a lock, a successful
+ *    value-returning atomic): floor = now.
+ *  - An address dependency (sim_addr_dep(), written where the kernel
+ *    computes a pointer from a loaded value): floor = last under WEAK;
+ *    nothing under ALPHA, where smp_read_barrier_depends() (an mb on
+ *    Alpha) commits the buffer and sets floor = now.
+ *
+ * So with smp_wmb() off, two stores may become visible in either order;
+ * with smp_rmb() off, two loads may be satisfied in either order; and the
+ * four combinations give the litmus results of the Linux kernel memory
+ * model (examples/litmus.c checks them).  It is a model of these
+ * orderings, not of a whole CPU: accesses to other words (the refcount,
+ * the locks' own words, plain fields) are sequentially consistent; loads
+ * by address dependency are ordered after the pointer's load as a whole
+ * (every later load, not only the dependent ones: in get_ksm_page() the
+ * one other load, of kpfn again, is ordered anyway by coherence); and a
+ * load chooses among at most MODEL_CHOICES values.
+ * @{ */
+
+/** Most distinct values one load may choose between. */
+#define MODEL_CHOICES	8
+
+/** A commit in the history of the run. */
+struct model_write {
+	const void *addr;		/**< the word */
+	unsigned long old;		/**< its value before */
+	unsigned long val;		/**< and after */
+	unsigned long t;		/**< when (the clock after it) */
+};
+
+/** The model's state outside the CPUs (struct model_cpu). */
+static struct {
+	enum sim_model model;		/**< what SIM_SCHED runs follow */
+	_Atomic bool on;		/**< this run follows WEAK or ALPHA
+					     (read, relaxed, by every actor) */
+	unsigned long clock;		/**< commits so far in this run */
+	struct model_write *hist;	/**< every commit of this run */
+	size_t nr, cap;			/**< entries used and allocated */
+} mdl;
+
+/** Names of the models; the index is enum sim_model. */
+static const char *const sim_model_names[NR_SIM_MODELS] = {
+	[SIM_MODEL_SC] = "sc",
+	[SIM_MODEL_WEAK] = "weak",
+	[SIM_MODEL_ALPHA] = "alpha",
+};
+
+const char *sim_model_name(enum sim_model model)
+{
+	return (unsigned int)model < NR_SIM_MODELS ? sim_model_names[model]
+						    : NULL;
+}
+
+int sim_model_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; name && i < NR_SIM_MODELS; i++)
+		if (!strcmp(sim_model_names[i], name))
+			return i;
+	return -1;
+}
+
+/** Begin a run: the model is on for SIM_SCHED runs under WEAK or ALPHA. */
+static void model_start(enum sim_mode mode)
+{
+	atomic_store_explicit(&mdl.on, mode == SIM_SCHED &&
+			      mdl.model != SIM_MODEL_SC, memory_order_relaxed);
+	mdl.clock = 0;
+	mdl.nr = 0;
+}
+
+/** End a run: from here the model is off. */
+static void model_stop(void)
+{
+	atomic_store_explicit(&mdl.on, false, memory_order_relaxed);
+}
+
+/** The current actor's CPU, when the run follows a weak model. */
+static inline struct model_cpu *model_cpu(void)
+{
+	return unlikely(atomic_load_explicit(&mdl.on, memory_order_relaxed)) &&
+	       current ? &current->cpu : NULL;
+}
+
+/** The newest state of \a addr that \a cpu has seen (0: none). */
+static unsigned long model_seen(const struct model_cpu *cpu, const void *addr)
+{
+	int i;
+
+	for (i = 0; i < cpu->nr_seen; i++)
+		if (cpu->seen[i].addr == addr)
+			return cpu->seen[i].t;
+	return 0;
+}
+
+/** \a cpu has seen \a addr as of state \a t. */
+static void model_saw(struct model_cpu *cpu, const void *addr, unsigned long t)
+{
+	int i;
+
+	for (i = 0; i < cpu->nr_seen; i++)
+		if (cpu->seen[i].addr == addr) {
+			if (cpu->seen[i].t < t)
+				cpu->seen[i].t = t;
+			return;
+		}
+	BUG_ON(cpu->nr_seen == MODEL_SEEN);	/* a scenario too big */
+	cpu->seen[cpu->nr_seen].addr = addr;
+	cpu->seen[cpu->nr_seen++].t = t;
+}
+
+/** What \a op does to \a word with operand \a val. */
+static unsigned long model_apply(enum model_op op, unsigned long word,
+				 unsigned long val)
+{
+	return op == MODEL_SET ? val : op == MODEL_OR ? word | val
+						      : word & ~val;
+}
+
+/** Write down that \a cpu changed \a addr from \a old to \a val, now. */
+static void model_log(struct model_cpu *cpu, const void *addr,
+		      unsigned long old, unsigned long val)
+{
+	if (mdl.nr == mdl.cap) {
+		size_t cap = mdl.cap ? 2 * mdl.cap : 1024;
+		void *p = realloc(mdl.hist, cap * sizeof(*mdl.hist));
+
+		if (!p)
+			sim_die("the memory model's history: out of memory");
+		mdl.hist = p;
+		mdl.cap = cap;
+	}
+	mdl.hist[mdl.nr++] = (struct model_write){ addr, old, val,
+						   ++mdl.clock };
+	model_saw(cpu, addr, mdl.clock);
+}
+
+/** Commit \a s to memory now, as \a cpu. */
+static void model_commit(struct model_cpu *cpu, const struct model_store *s)
+{
+	unsigned long old;
+
+	if (s->op == MODEL_SET)
+		old = atomic_exchange_explicit(s->addr, s->val,
+					       memory_order_relaxed);
+	else if (s->op == MODEL_OR)
+		old = atomic_fetch_or_explicit(s->addr, s->val,
+					       memory_order_relaxed);
+	else
+		old = atomic_fetch_and_explicit(s->addr, ~s->val,
+						memory_order_relaxed);
+	model_log(cpu, s->addr, old, model_apply(s->op, old, s->val));
+}
+
+/** Commit \a cpu's waiting stores, in order (a release). */
+static void model_drain(struct model_cpu *cpu)
+{
+	int i;
+
+	for (i = 0; i < cpu->nr; i++) {
+		model_commit(cpu, &cpu->buf[i]);
+		sim_trace("(model: %s becomes visible)", cpu->buf[i].what);
+	}
+	cpu->nr = 0;
+}
+
+/** Does \a cpu have a store to \a addr waiting? */
+static bool model_pending(const struct model_cpu *cpu, const void *addr)
+{
+	int i;
+
+	for (i = 0; i < cpu->nr; i++)
+		if (cpu->buf[i].addr == addr)
+			return true;
+	return false;
+}
+
+/** \a val, as \a cpu's own waiting stores to \a addr would make it. */
+static unsigned long model_forward(const struct model_cpu *cpu,
+				   const void *addr, unsigned long val)
+{
+	int i;
+
+	for (i = 0; i < cpu->nr; i++)
+		if (cpu->buf[i].addr == addr)
+			val = model_apply(cpu->buf[i].op, val, cpu->buf[i].val);
+	return val;
+}
+
+/** Decide a reordering: see model_store() and model_load(). */
+static int model_choose(enum sim_choice_kind kind, int nopts,
+			const char *what);
+
+/**
+ * A write the model does not hold back (any write to a tracked word but
+ * the modelled stores): it commits now.
+ */
+static void model_write(struct model_cpu *cpu, _Atomic unsigned long *addr,
+			enum model_op op, unsigned long val)
+{
+	struct model_store s = { addr, val, op, 0, NULL };
+
+	if (model_pending(cpu, addr))
+		model_drain(cpu);
+	model_commit(cpu, &s);
+}
+
+/**
+ * A modelled store of \a val to \a addr, called \a what: it commits now,
+ * or waits in the store buffer (see the group description).
+ */
+static void model_store(_Atomic unsigned long *addr, enum model_op op,
+			unsigned long val, const char *what)
+{
+	struct model_cpu *cpu = model_cpu();
+	struct model_store s = { addr, val, op, 0, what };
+	bool wait = false;
+	int i;
+
+	if (!cpu) {
+		if (op == MODEL_SET)
+			atomic_store_explicit(addr, val, memory_order_release);
+		else if (op == MODEL_OR)
+			atomic_fetch_or(addr, val);
+		else
+			atomic_fetch_and(addr, ~val);
+		return;
+	}
+	if (cpu->nr == MODEL_BUFFER)
+		model_drain(cpu);	/* a full buffer stalls the CPU */
+	for (i = 0; i < cpu->nr; i++)
+		if (cpu->buf[i].epoch < cpu->epoch || cpu->buf[i].addr == addr)
+			wait = true;	/* ordered behind one still waiting */
+	if (!wait)
+		wait = model_choose(SIM_CHOICE_STORE, 2, what) == 1;
+	if (!wait) {
+		model_commit(cpu, &s);
+		return;
+	}
+	s.epoch = cpu->epoch;
+	cpu->buf[cpu->nr++] = s;
+	sim_trace("(model: %s waits in the store buffer)", what);
+}
+
+/**
+ * A modelled load of \a addr, called \a what, of which only the bits of
+ * \a mask matter: it returns a value the word had at a state of memory
+ * the model allows (see the group description).
+ */
+static unsigned long model_load(_Atomic unsigned long *addr,
+				unsigned long mask, const char *what)
+{
+	struct model_cpu *cpu = model_cpu();
+	unsigned long now = atomic_load_explicit(addr, memory_order_acquire);
+	unsigned long lo, val[MODEL_CHOICES], start[MODEL_CHOICES];
+	size_t i = mdl.nr;
+	int n = 1, c;
+
+	if (!cpu)
+		return now;
+	if (model_pending(cpu, addr))
+		return model_forward(cpu, addr, now);
+	lo = model_seen(cpu, addr);
+	if (lo < cpu->floor)
+		lo = cpu->floor;
+	/* The distinct values since lo, newest first, each from when. */
+	val[0] = now;
+	while (i-- > 0) {
+		const struct model_write *w = &mdl.hist[i];
+
+		if (w->addr != addr)
+			continue;
+		if (w->t <= lo)
+			break;
+		start[n - 1] = w->t;
+		if (!((w->old ^ val[n - 1]) & mask))
+			continue;	/* the same value before it */
+		if (n == MODEL_CHOICES)
+			goto choose;	/* older values are out of reach */
+		val[n++] = w->old;
+	}
+	start[n - 1] = lo;
+choose:
+	c = n > 1 ? model_choose(SIM_CHOICE_LOAD, n, what) : 0;
+	if (c)
+		sim_trace("(model: %s is read from an older state: %#lx, not "
+			  "%#lx)", what, val[c] & mask, val[0] & mask);
+	model_saw(cpu, addr, start[c]);
+	cpu->last = start[c];
+	if (cpu->vmax < start[c])
+		cpu->vmax = start[c];
+	return val[c];
+}
+
+/**
+ * \a cpu read \a addr as memory holds it now (a read the model does not
+ * reorder): the state it read from is the last commit to that word, or,
+ * for a word the model keeps no history of (\a addr NULL: a refcount),
+ * now.  Later smp_rmb()s and dependencies order loads after it.
+ */
+static void model_read_now(struct model_cpu *cpu, const void *addr)
+{
+	size_t i = mdl.nr;
+	unsigned long t = addr ? 0 : mdl.clock;
+
+	while (addr && i-- > 0)
+		if (mdl.hist[i].addr == addr) {
+			t = mdl.hist[i].t;
+			break;
+		}
+	cpu->last = t;
+	if (cpu->vmax < t)
+		cpu->vmax = t;
+}
+
+/** A release: the CPU's waiting stores become visible first. */
+static void model_release(void)
+{
+	struct model_cpu *cpu = model_cpu();
+
+	if (cpu)
+		model_drain(cpu);
+}
+
+/** An acquire: later loads see at least the state of memory now. */
+static void model_acquire(void)
+{
+	struct model_cpu *cpu = model_cpu();
+
+	if (cpu)
+		cpu->floor = mdl.clock;
+}
+
+/** A full barrier: release, then acquire. */
+static void model_full(void)
+{
+	struct model_cpu *cpu = model_cpu();
+
+	if (cpu) {
+		model_drain(cpu);
+		cpu->floor = mdl.clock;
+	}
+}
+
+/**
+ * Under the script policy: has the script asked the current actor's CPU
+ * for \a verb ("delay", "old") of the access called \a what?
+ */
+static bool script_directive(const char *verb, const char *what)
+{
+	size_t vlen = strlen(verb);
+	int i;
+
+	for (i = 0; i < script.nr_rules; i++) {
+		const char *r = script.rules[i].rule;
+
+		if (script.rules[i].actor == current->id &&
+		    !strncmp(r, verb, vlen) && r[vlen] == ' ' &&
+		    !strcmp(r + vlen + 1, what))
+			return true;
+	}
+	return false;
+}
+
+static int model_choose(enum sim_choice_kind kind, int nopts,
+			const char *what)
+{
+	char why[160];
+	int c;
+
+	if (choices) {
+		c = sim_decide(kind, nopts, true, why, sizeof(why));
+		if (c < 0)
+			sched_abandon(why);
+		return c;
+	}
+	if (kind == SIM_CHOICE_STORE)
+		return script_directive("delay", what);
+	return script_directive("old", what) ? nopts - 1 : 0;
+}
+
+/** @} */
+
+/* ================================================================ */
 /** \defgroup barriers Once-accesses and barriers
  *
  * The seeds order a few accesses with barriers: the stable node's kpfn,
  * a page's mapping, its PG_swapcache bit.  Those words are C11 atomics
  * (so that a sanitizer sees no data race where the kernel has none), and
- * the kernel's primitives map onto C11 as follows:
+ * the kernel's primitives map onto C11, and onto the model, as follows:
  *
  *  kernel				here
- *  ACCESS_ONCE(x) / READ_ONCE(x)	READ_ONCE(x): atomic load with
- *					memory_order_acquire, standing for
- *					C11's consume (dependency ordering,
- *					as READ_ONCE() gives from 4.15), and
- *					a scheduling point
- *  ACCESS_ONCE(x) = v / WRITE_ONCE	WRITE_ONCE(x, v): atomic store with
- *					memory_order_release, and a
- *					scheduling point
- *  smp_wmb()				release fence (orders stores)
- *  smp_rmb()				acquire fence (orders loads)
- *  smp_mb()				seq_cst fence
- *  smp_read_barrier_depends()		nothing on hardware that orders
- *					address dependencies (all but Alpha)
+ *  ACCESS_ONCE(x) / READ_ONCE(x)	READ_ONCE(x): a scheduling point, and
+ *					a modelled load; on the host an
+ *					atomic load with memory_order_acquire,
+ *					standing for C11's consume (dependency
+ *					ordering, as READ_ONCE() gives from
+ *					4.15)
+ *  ACCESS_ONCE(x) = v / WRITE_ONCE	WRITE_ONCE(x, v): a scheduling point,
+ *					and a modelled store; on the host an
+ *					atomic store with memory_order_release
+ *  smp_wmb()				release fence; a new epoch
+ *  smp_rmb()				acquire fence; floor = vmax
+ *  smp_mb()				seq_cst fence; drain, floor = now
+ *  smp_read_barrier_depends()		nothing on the host (only Alpha needs
+ *					it); under ALPHA, as smp_mb()
  *
  * Acquire and release cost nothing on x86, and they keep the simulation
  * itself free of data races in C11's sense (a struct page reached through
  * a freshly read kpfn is then really published to the reader).  They also
- * mean that the reorderings these barriers guard against never happen when
- * the simulation simply runs: x86 cannot show them anyway.  The explorer's
- * model of a weakly ordered CPU (group model) is where the barriers, and
- * their fix switches, take effect.  Plain reads of these words elsewhere
- * use tracked_read(): no scheduling point.
+ * mean that the reorderings these barriers guard against never happen
+ * when the simulation simply runs: x86 cannot show them anyway.  Under a
+ * weak model (group model) the barriers, and their fix switches, take
+ * effect.  Plain reads of these words elsewhere use tracked_read(): the
+ * newest value, no scheduling point.
  * @{ */
 
-/** A plain read of a tracked word: the latest value, no scheduling point. */
+/** A plain read of a tracked word: the newest value (or our own). */
 static inline unsigned long tracked_read(_Atomic unsigned long *p)
 {
-	return atomic_load_explicit(p, memory_order_relaxed);
+	struct model_cpu *cpu = model_cpu();
+	unsigned long v = atomic_load_explicit(p, memory_order_relaxed);
+
+	if (cpu && model_pending(cpu, p))
+		v = model_forward(cpu, p, v);
+	else if (cpu)
+		model_read_now(cpu, p);
+	return v;
 }
 
 /** A plain write of a tracked word: no scheduling point. */
 static inline void tracked_write(_Atomic unsigned long *p, unsigned long v)
 {
-	atomic_store_explicit(p, v, memory_order_relaxed);
+	struct model_cpu *cpu = model_cpu();
+
+	if (cpu)
+		model_write(cpu, p, MODEL_SET, v);
+	else
+		atomic_store_explicit(p, v, memory_order_relaxed);
 }
 
 /** READ_ONCE(): see the group description.  \a what names the access. */
 static unsigned long load_once(_Atomic unsigned long *p, const char *what)
 {
 	sim_point(SP_ACCESS, what);
-	return atomic_load_explicit(p, memory_order_acquire);
+	return model_load(p, ~0UL, what);
 }
 
 /** WRITE_ONCE(): see the group description. */
@@ -1825,7 +2479,7 @@ static void store_once(_Atomic unsigned long *p, unsigned long v,
 		       const char *what)
 {
 	sim_point(SP_ACCESS, what);
-	atomic_store_explicit(p, v, memory_order_release);
+	model_store(p, MODEL_SET, v, what);
 }
 
 /** READ_ONCE(x) for a tracked word \a x. */
@@ -1836,25 +2490,82 @@ static void store_once(_Atomic unsigned long *p, unsigned long v,
 /** smp_wmb(): order earlier stores before later stores. */
 static inline void smp_wmb(void)
 {
+	struct model_cpu *cpu = model_cpu();
+
 	atomic_thread_fence(memory_order_release);
+	if (cpu)
+		cpu->epoch++;
 }
 
 /** smp_rmb(): order earlier loads before later loads. */
 static inline void smp_rmb(void)
 {
+	struct model_cpu *cpu = model_cpu();
+
 	atomic_thread_fence(memory_order_acquire);
+	if (cpu && cpu->floor < cpu->vmax)
+		cpu->floor = cpu->vmax;
 }
 
 /** smp_mb(): order everything. */
 static inline void smp_mb(void)
 {
 	atomic_thread_fence(memory_order_seq_cst);
+	model_full();
 }
 
 /** smp_read_barrier_depends(): a no-op except on Alpha (see above). */
 static inline void smp_read_barrier_depends(void)
 {
 	atomic_signal_fence(memory_order_acq_rel);
+	if (mdl.model == SIM_MODEL_ALPHA)
+		model_full();
+}
+
+/**
+ * sim_addr_dep(): the loads that follow use an address computed from the
+ * value of the last load (page = pfn_to_page(kpfn)).  Every CPU but Alpha
+ * orders them after it; the kernel writes nothing here, so neither does
+ * the host.
+ */
+static inline void sim_addr_dep(void)
+{
+	struct model_cpu *cpu = model_cpu();
+
+	if (cpu && mdl.model != SIM_MODEL_ALPHA && cpu->floor < cpu->last)
+		cpu->floor = cpu->last;
+}
+
+unsigned long sim_read_once(_Atomic unsigned long *x, const char *name)
+{
+	return load_once(x, name);
+}
+
+void sim_write_once(_Atomic unsigned long *x, unsigned long v,
+		    const char *name)
+{
+	store_once(x, v, name);
+}
+
+void sim_barrier(enum sim_barrier b)
+{
+	switch (b) {
+	case SIM_SMP_WMB:
+		smp_wmb();
+		break;
+	case SIM_SMP_RMB:
+		smp_rmb();
+		break;
+	case SIM_SMP_MB:
+		smp_mb();
+		break;
+	case SIM_READ_BARRIER_DEPENDS:
+		smp_read_barrier_depends();
+		break;
+	case SIM_ADDR_DEP:
+		sim_addr_dep();
+		break;
+	}
 }
 
 /** @} */
@@ -2010,19 +2721,38 @@ static inline bool test_bit(int nr, const _Atomic unsigned long *addr)
 /** Set bit \a nr of \a *addr. */
 static inline void set_bit(int nr, _Atomic unsigned long *addr)
 {
-	atomic_fetch_or(addr, 1UL << nr);
+	struct model_cpu *cpu = model_cpu();
+
+	if (cpu)
+		model_write(cpu, addr, MODEL_OR, 1UL << nr);
+	else
+		atomic_fetch_or(addr, 1UL << nr);
 }
 
 /** Clear bit \a nr of \a *addr. */
 static inline void clear_bit(int nr, _Atomic unsigned long *addr)
 {
-	atomic_fetch_and(addr, ~(1UL << nr));
+	struct model_cpu *cpu = model_cpu();
+
+	if (cpu)
+		model_write(cpu, addr, MODEL_ANDNOT, 1UL << nr);
+	else
+		atomic_fetch_and(addr, ~(1UL << nr));
 }
 
 /** Set bit \a nr; return whether it was already set (a full barrier). */
 static inline bool test_and_set_bit(int nr, _Atomic unsigned long *addr)
 {
-	return (atomic_fetch_or(addr, 1UL << nr) >> nr) & 1;
+	struct model_cpu *cpu = model_cpu();
+	unsigned long old;
+
+	if (!cpu)
+		return (atomic_fetch_or(addr, 1UL << nr) >> nr) & 1;
+	model_drain(cpu);
+	old = atomic_fetch_or_explicit(addr, 1UL << nr, memory_order_relaxed);
+	model_log(cpu, addr, old, old | 1UL << nr);
+	cpu->floor = mdl.clock;
+	return (old >> nr) & 1;
 }
 
 /** Generate PageName(), SetPageName() and ClearPageName() for \a bit. */
@@ -2042,12 +2772,38 @@ static inline __maybe_unused void ClearPage##Name(struct page *page)	\
 PAGEFLAG(Locked, PG_locked)
 PAGEFLAG(Dirty, PG_dirty)
 PAGEFLAG(LRU, PG_lru)
-PAGEFLAG(SwapCache, PG_swapcache)
 PAGEFLAG(SwapBacked, PG_swapbacked)
 PAGEFLAG(Writeback, PG_writeback)
 PAGEFLAG(Private, PG_private)
 PAGEFLAG(Reserved, PG_reserved)
 PAGEFLAG(Buddy, PG_buddy)
+
+/**
+ * PG_swapcache is one of the accesses the seeds order with barriers:
+ * migrate_page_copy() clears it on the old page after ksm_migrate_page()'s
+ * smp_wmb(), and get_ksm_page() tests it when a count of zero suggests the
+ * node is stale (R9, R10).  So its test is a modelled load, and its clear
+ * a modelled store (group model); on the host both are plain bit ops.
+ */
+static inline bool PageSwapCache(const struct page *page)
+{
+	return model_load((_Atomic unsigned long *)&page->flags,
+			  1UL << PG_swapcache, "PG_swapcache") &
+	       1UL << PG_swapcache;
+}
+
+/** Set PG_swapcache (not ordered by the seeds: an ordinary bit op). */
+static inline void SetPageSwapCache(struct page *page)
+{
+	set_bit(PG_swapcache, &page->flags);
+}
+
+/** Clear PG_swapcache: a modelled store, see PageSwapCache(). */
+static inline void ClearPageSwapCache(struct page *page)
+{
+	model_store(&page->flags, MODEL_ANDNOT, 1UL << PG_swapcache,
+		    "PG_swapcache");
+}
 
 /**
  * SetPageUptodate(): as include/linux/page-flags.h, with the smp_wmb()
@@ -2123,6 +2879,7 @@ static void put_page(struct page *page)
 {
 	int old = atomic_fetch_sub(&page->_count, 1);
 
+	model_full();			/* put_page_testzero(): an mb */
 	if (old == 1)
 		__free_page(page);
 	else if (unlikely(old <= 0))
@@ -2149,7 +2906,14 @@ static bool __get_page_unless_zero(struct page *page)
 static bool get_page_unless_zero(struct page *page)
 {
 	sim_point(SP_ACCESS, "get_page_unless_zero");
-	return __get_page_unless_zero(page);
+	if (!__get_page_unless_zero(page)) {
+		/* Failing, it orders nothing; but it read a count of 0. */
+		if (model_cpu())
+			model_read_now(model_cpu(), NULL);
+		return false;
+	}
+	model_full();
+	return true;
 }
 
 /**
@@ -2159,7 +2923,10 @@ static bool get_page_unless_zero(struct page *page)
 static bool page_freeze_refs(struct page *page, int count)
 {
 	sim_point(SP_ACCESS, "page_freeze_refs");
-	return atomic_compare_exchange_strong(&page->_count, &count, 0);
+	if (!atomic_compare_exchange_strong(&page->_count, &count, 0))
+		return false;
+	model_full();			/* a successful cmpxchg: an mb */
+	return true;
 }
 
 /** Unfreeze a frozen count to \a count. */
@@ -2194,6 +2961,7 @@ static void unlock_page(struct page *page)
 {
 	VM_BUG_ON(!PageLocked(page));
 	sim_point(SP_UNLOCK, "unlock_page");
+	model_release();		/* clear_bit_unlock() */
 	clear_bit(PG_locked, &page->flags);
 	wake_up_key(page);
 }
@@ -2383,7 +3151,7 @@ static bool prep_new_page(struct page *page)
 		bad_page(page, "is mapped while free");
 		return false;
 	}
-	atomic_store(&page->flags, 0);
+	tracked_write(&page->flags, 0);
 	page->index = 0;
 	page->private = 0;
 	atomic_store(&page->_count, 1);
@@ -2515,7 +3283,7 @@ static void __free_page(struct page *page)
 	/* Buddy state and free list change together, under zone_lock:
 	 * offline_pages() tests isolation under it. */
 	pthread_mutex_lock(&zone_lock);
-	atomic_store(&page->flags, 1UL << PG_buddy);
+	tracked_write(&page->flags, 1UL << PG_buddy);
 	list_add(&page->lru, &ms->free_list);
 	ms->nr_free++;
 	ms->nr_used--;
@@ -2587,7 +3355,7 @@ static int sim_section_online(unsigned long s)
 	for (pfn = start + PAGES_PER_SECTION; pfn-- > start; ) {
 		struct page *page = pfn_to_page(pfn);
 
-		atomic_store(&page->flags, 1UL << PG_buddy);
+		tracked_write(&page->flags, 1UL << PG_buddy);
 		atomic_store(&page->_count, 0);
 		atomic_store(&page->_mapcount, -1);
 		atomic_store(&page->mapping, 0);
@@ -4381,8 +5149,10 @@ static struct page *get_ksm_page(struct stable_node *stable_node, bool locked)
 again:
 	if (era_since(ERA_MIGRATION)) {
 		/* Seed 000: reread kpfn, once, on every try. */
+		race_window(RW_GET_KSM_PAGE_AGAIN);
 		kpfn = READ_ONCE(stable_node->kpfn);
 		page = pfn_to_page(kpfn);
+		sim_addr_dep();
 		/*
 		 * page is computed from kpfn, so on most architectures
 		 * reading page->mapping is naturally ordered after reading
@@ -6818,8 +7588,13 @@ static int move_to_new_page(struct page *newpage, struct page *page)
 	if (!trylock_page(newpage))
 		BUG_ON(1);		/* nobody else can know newpage */
 	newpage->index = page->index;
-	/* Set in advance: from here the new page, too, holds KSM's key. */
-	tracked_write(&newpage->mapping, page_mapping_word(page));
+	/*
+	 * Set in advance: from here the new page, too, holds KSM's key.  A
+	 * plain store, ordered before the new kpfn only by the smp_wmb() in
+	 * SetPageUptodate(): a modelled store (group model, R11).
+	 */
+	model_store(&newpage->mapping, MODEL_SET, page_mapping_word(page),
+		    "newpage->mapping");
 	if (PageSwapBacked(page))
 		SetPageSwapBacked(newpage);
 
@@ -6947,6 +7722,8 @@ static int migrate_pages(struct list_head *from, new_page_t get_new_page,
 			struct page *page = list_entry(pos, struct page, lru);
 
 			next = pos->next;
+			if (pass)
+				cond_resched();	/* a retry: others first */
 			rc = unmap_and_move(get_new_page, private, page,
 					    pass > 2, offlining);
 			switch (rc) {
@@ -8351,7 +9128,8 @@ static int sim_check_config(struct sim_config *c)
 	if ((unsigned long)c->nr_sections * c->pages_per_section > (1UL << 24)
 	    || c->swap_slots > (1U << 24))
 		return -EINVAL;
-	if ((unsigned int)c->era >= NR_ERAS)
+	if ((unsigned int)c->era >= NR_ERAS ||
+	    (unsigned int)c->model >= NR_SIM_MODELS)
 		return -EINVAL;
 	return 0;
 }
@@ -8369,6 +9147,7 @@ int sim_init(const struct sim_config *cfg)
 	if (err)
 		return err;
 	machine.page_shift = (unsigned int)__builtin_ctz(machine.cfg.page_size);
+	mdl.model = machine.cfg.model;
 	machine.max_pfn = (unsigned long)machine.cfg.nr_sections *
 			  machine.cfg.pages_per_section;
 	machine.vmemmap_size = machine.max_pfn * sizeof(struct page);

@@ -89,6 +89,23 @@ const char *ksm_fix_doc(enum ksm_fix fix);
 /** \name The machine */
 /** @{ */
 
+/**
+ * The memory model that runs under the one-at-a-time scheduler follow
+ * (scripts and the explorer).  Free runs are whatever the host CPU does.
+ */
+enum sim_model {
+	SIM_MODEL_SC,		/**< sequential consistency (the host, x86) */
+	SIM_MODEL_WEAK,		/**< a weakly ordered CPU: ARM, Power */
+	SIM_MODEL_ALPHA,	/**< WEAK, and address dependencies do not
+				     order loads (DEC Alpha) */
+	NR_SIM_MODELS
+};
+
+/** Name of a memory model ("sc", "weak", "alpha"), or NULL. */
+const char *sim_model_name(enum sim_model model);
+/** The memory model called \a name, or -1. */
+int sim_model_by_name(const char *name);
+
 /** Geometry of the simulated machine; zero fields take the defaults. */
 struct sim_config {
 	unsigned int page_size;		/**< bytes per frame: 4096 */
@@ -97,6 +114,7 @@ struct sim_config {
 	unsigned int nr_nodes;		/**< NUMA nodes, sections split: 2 */
 	unsigned int swap_slots;	/**< swap device size in pages */
 	enum ksm_era era;		/**< starting era: ERA_KEYHOLE */
+	enum sim_model model;		/**< memory model: SIM_MODEL_SC */
 };
 
 /**
@@ -332,6 +350,11 @@ struct sim_actor_spec {
  * race window (or pause point) \a until ("name", "name#n" for its n-th
  * hit, or "a|b" for whichever comes first), or until it "blocked" (sleeps
  * on a lock or spins) or is "done".
+ *
+ * Under a weak memory model a step may instead give the actor's CPU a
+ * reordering to make from then on: "delay X" holds its stores named X in
+ * its store buffer as long as the model allows, "old X" satisfies its
+ * loads named X from the oldest state of memory the model allows.
  */
 struct sim_step {
 	const char *actor;		/**< who runs */
@@ -370,6 +393,67 @@ void sim_set_death_hook(void (*hook)(const char *what));
 bool sim_window_exists(const char *name);
 /** Name of race window \a i, or NULL past the last. */
 const char *sim_window_name(int i);
+
+/** What a decision of the explorer chose between. */
+enum sim_choice_kind {
+	SIM_CHOICE_SCHED,	/**< which actor runs next */
+	SIM_CHOICE_STORE,	/**< a store commits now (0) or waits (1) */
+	SIM_CHOICE_LOAD,	/**< which visible value a load returns
+				     (0: the newest) */
+};
+
+/** One decision of an explored run: option \a choice of \a nopts. */
+struct sim_decision {
+	unsigned char choice;		/**< the option taken */
+	unsigned char nopts;		/**< options there were (0: unknown) */
+	unsigned char kind;		/**< enum sim_choice_kind */
+	unsigned char costly;		/**< options but 0 count against a
+					     bound (a preemption; a
+					     reordering) */
+};
+
+/**
+ * The decisions of one explored run: which to follow, and where to write
+ * down the ones made.  Decision i is taken from \a prefix while
+ * i < nr_prefix, else it is option 0 (run on; commit now; the newest
+ * value).
+ */
+struct sim_choices {
+	const struct sim_decision *prefix;	/**< decisions to follow */
+	unsigned int nr_prefix;			/**< ...how many */
+	struct sim_decision *log;		/**< decisions made */
+	unsigned int max;			/**< room in log */
+	unsigned int nr;			/**< decisions made (the log
+						     holds the first max) */
+	bool misfit;				/**< the prefix did not fit */
+};
+
+/**
+ * Run \a n actors one at a time, taking every decision (who runs at each
+ * scheduling point; under a weak memory model, when each store becomes
+ * visible and which value each load returns) from \a c.  Returns as
+ * sim_run_script(); a prefix decision that does not fit the run (more
+ * options asked for than there are) abandons it.
+ */
+int sim_run_choices(const struct sim_actor_spec *actors, int n,
+		    struct sim_choices *c);
+
+/** Barriers and dependencies, for litmus tests of the model. */
+enum sim_barrier {
+	SIM_SMP_WMB,			/**< smp_wmb() */
+	SIM_SMP_RMB,			/**< smp_rmb() */
+	SIM_SMP_MB,			/**< smp_mb() */
+	SIM_READ_BARRIER_DEPENDS,	/**< smp_read_barrier_depends() */
+	SIM_ADDR_DEP,			/**< the next loads' addresses depend
+					     on the last load's value */
+};
+/** READ_ONCE(*x) as the model sees it; \a name names it for scripts. */
+unsigned long sim_read_once(_Atomic unsigned long *x, const char *name);
+/** WRITE_ONCE(*x, v) as the model sees it. */
+void sim_write_once(_Atomic unsigned long *x, unsigned long v,
+		    const char *name);
+/** A barrier (or a dependency) as the model sees it. */
+void sim_barrier(enum sim_barrier b);
 
 /** Start recording a timeline (or stop, and forget it). */
 void sim_trace_enable(bool on);

@@ -48,6 +48,9 @@ const char ex_common_help[] =
 "Common options:\n"
 "  --era NAME         design of the year: pinned, keyhole, hotremove,\n"
 "                     migration, exchange (default depends on the program)\n"
+"  --model NAME       memory model of scheduled runs: sc (default), weak\n"
+"                     (ARM, Power: barriers matter) or alpha (and address\n"
+"                     dependencies do not order loads)\n"
 "  --without FIX      turn off one fix switch (repeatable); see --list-fixes\n"
 "  --list-fixes       list the fix switches and exit\n"
 "  --page-size N      bytes per simulated page frame (1024..65536, 4096)\n"
@@ -58,6 +61,7 @@ const char ex_common_help[] =
 bool ex_common_takes_value(const char *name)
 {
 	return !strcmp(name, "era") || !strcmp(name, "without") ||
+	       !strcmp(name, "model") ||
 	       !strcmp(name, "page-size");
 }
 
@@ -85,6 +89,13 @@ bool ex_common_option(struct ex_opts *o, const char *opt, const char *val)
 				       "differently");
 		o->cfg.era = n;
 		o->era_set = true;
+	} else if (!strcmp(opt, "model")) {
+		n = sim_model_by_name(val);
+		if (n < 0)
+			ex_usage_error(o->prog, "unknown memory model '%s' "
+				       "(sc, weak, alpha)", val);
+		o->cfg.model = n;
+		o->model_set = true;
 	} else if (!strcmp(opt, "without")) {
 		n = ksm_fix_by_name(val);
 		if (n < 0)

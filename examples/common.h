@@ -24,6 +24,7 @@ struct ex_opts {
 	const char *prog;
 	struct sim_config cfg;
 	bool era_set;
+	bool model_set;			/**< --model given */
 	unsigned long fixes_off;	/**< bit per enum ksm_fix */
 	bool quiet;
 	bool timeline;			/**< print the two-column timeline */

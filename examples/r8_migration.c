@@ -231,3 +231,122 @@ const struct race race_r12 = {
 	.nr_steps = 4,
 	.check = check,
 };
+
+/* ------------------------------------------------------------------ */
+/*
+ * R10 and R11: the barriers.  x86 never reorders these accesses, so the
+ * runs follow the model of a weakly ordered CPU (ksm_ref.c, group model),
+ * and the scripts say which reordering to make: "delay X" holds an
+ * actor's store X in its store buffer, "old X" satisfies its load X from
+ * the oldest state of memory the barriers still allow.  With the barrier
+ * on, the model does not allow it, and the run is clean.
+ *
+ * R10, smp_wmb() (in ksm_migrate_page()):
+ *
+ *	ksmd				migrate
+ *	==============================================================
+ *	get_ksm_page(node 1):
+ *	  kpfn = K
+ *					kpfn = K'     (waits in the buffer)
+ *					[smp_wmb()]
+ *					K stops naming node 1 (visible)
+ *	  K->mapping is not the key
+ *	stale: smp_rmb();
+ *	  kpfn is still K: remove node 1
+ *					...kpfn = K' becomes visible
+ *
+ * R10.rmb, smp_rmb() (at stale:): the stores are in order, but without
+ * the smp_rmb() the reread of kpfn may be satisfied before the read of
+ * K->mapping was: it returns K, though K->mapping was read after K' was
+ * stored.
+ */
+
+static const struct sim_step script_r10[] = {
+	{ "ksmd", "get_ksm_page:look" },	/* has read kpfn: K */
+	{ "migrate", "delay stable_node->kpfn" },
+	{ "migrate", "migrate_page_copy:copied" },
+	{ "ksmd", "blocked|done" },		/* with smp_wmb(): on K's lock */
+	{ "migrate", "done" },
+	{ "ksmd", "done" },
+};
+
+const struct race race_r10 = {
+	.id = "R10",
+	.title = "without smp_wmb(), the new kpfn is seen after the old page's "
+		 "mapping has gone",
+	.seed = "000, 002",
+	.era = ERA_MIGRATION,
+	.model = SIM_MODEL_WEAK,
+	.fix = FIX_WMB,
+	.story = "ksm_migrate_page() stores the new kpfn, then stops the old "
+		 "page naming the node;\na weakly ordered CPU may make the "
+		 "second store visible first: ksmd sees the\nmapping gone and "
+		 "the old kpfn, and removes a live node.",
+	.setup = setup_r8,
+	.actors = actors,
+	.nr_actors = 2,
+	.script = script_r10,
+	.nr_steps = 6,
+	.check = check,
+};
+
+static const struct sim_step script_r10_rmb[] = {
+	{ "ksmd", "get_ksm_page:look" },	/* has read kpfn: K */
+	{ "migrate", "done" },			/* K moves to K' */
+	{ "ksmd", "old stable_node->kpfn" },
+	{ "ksmd", "done" },
+};
+
+const struct race race_r10_rmb = {
+	.id = "R10.rmb",
+	.title = "without smp_rmb(), the reread of kpfn is satisfied before "
+		 "the read of the mapping",
+	.seed = "000, 002",
+	.era = ERA_MIGRATION,
+	.model = SIM_MODEL_WEAK,
+	.fix = FIX_RMB,
+	.story = "at stale:, ksmd rereads kpfn to see whether the page moved; "
+		 "without smp_rmb()\na weakly ordered CPU may satisfy that read "
+		 "before the read that found the\nmapping gone: it returns the "
+		 "old kpfn, and a live node is removed.",
+	.setup = setup_r8,
+	.actors = actors,
+	.nr_actors = 2,
+	.script = script_r10_rmb,
+	.nr_steps = 4,
+	.check = check,
+};
+
+/*
+ * R11, smp_read_barrier_depends(): the reviewer's question in seed 002.
+ * ksmd reads the new kpfn K', and then K'->mapping through it.  On Alpha
+ * that dependent load may return what K'->mapping held before migration
+ * set it "in advance" (and SetPageUptodate()'s smp_wmb() published it):
+ * no key, so stale:, where kpfn is still K' - and a live node is removed.
+ */
+static const struct sim_step script_r11[] = {
+	{ "ksmd", "get_ksm_page:again" },	/* about to read kpfn */
+	{ "migrate", "done" },			/* K moves to K' */
+	{ "ksmd", "old page->mapping" },
+	{ "ksmd", "done" },
+};
+
+const struct race race_r11 = {
+	.id = "R11",
+	.title = "on Alpha, the new page's mapping read through the new kpfn "
+		 "is stale",
+	.seed = "002",
+	.era = ERA_MIGRATION,
+	.model = SIM_MODEL_ALPHA,
+	.fix = FIX_DEP_BARRIER,
+	.story = "ksmd reads the new kpfn, then the new page's mapping through "
+		 "it; on Alpha,\nwithout smp_read_barrier_depends(), that load "
+		 "may see the mapping from before\nmigration set it: the node "
+		 "looks stale, kpfn has not changed, a live node goes.",
+	.setup = setup_r8,
+	.actors = actors,
+	.nr_actors = 2,
+	.script = script_r11,
+	.nr_steps = 4,
+	.check = check,
+};

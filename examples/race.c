@@ -9,6 +9,8 @@
  *   race R2 --broken            the race's fix off: it must go wrong
  *   race R2 --without FIX       any fix off
  *   race R2 --stress --seconds 5
+ *   race R2 --explore           every schedule up to 2 preemptions
+ *   race R2 --broken --replay S a schedule the explorer printed
  *
  * Exit status: 0 when the run ended as the design promises (no harm,
  * auditor clean), 1 when it went wrong (and the output says how), 2 for
@@ -28,7 +30,8 @@
 static const struct race *const races[] = {
 	&race_r1, &race_r2, &race_r2_check, &race_r3, &race_r3_life,
 	&race_r3_gpuz, &race_r4, &race_r5, &race_r6, &race_r6_cancel,
-	&race_r7, &race_r7_skip, &race_r8, &race_r9, &race_r12,
+	&race_r7, &race_r7_skip, &race_r8, &race_r9, &race_r10,
+	&race_r10_rmb, &race_r11, &race_r12,
 };
 #define NR_RACES (sizeof(races) / sizeof(races[0]))
 
@@ -53,11 +56,13 @@ int race_harm(const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("  HARM: ");
+	char buf[200];
+
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	printf("  HARM: %s\n", buf);
+	explore_note("%s", buf);
 	return 1;
 }
 
@@ -101,6 +106,8 @@ static void print_header(const struct race *rc, struct race_opts *ro)
 
 	printf("%s: %s\n", rc->id, rc->title);
 	printf("  seed %s, era %s", rc->seed, ksm_era_name(ksm_get_era()));
+	if (ro->o.cfg.model != SIM_MODEL_SC)
+		printf(", memory model %s", sim_model_name(ro->o.cfg.model));
 	for (i = 0; i < NR_FIXES; i++)
 		if (!ksm_fix_on(i))
 			printf("%s%s", off++ ? ", " : "; OFF: ", ksm_fix_name(i));
@@ -135,6 +142,8 @@ static void start(const struct race *rc, struct race_opts *ro)
 {
 	if (!ro->o.era_set)
 		ro->o.cfg.era = rc->era;
+	if (!ro->o.model_set)
+		ro->o.cfg.model = rc->model;
 	if (ro->broken && rc->fix >= 0)
 		ro->o.fixes_off |= 1UL << rc->fix;
 	ro->o.cfg.nr_sections = ro->o.cfg.nr_sections ? ro->o.cfg.nr_sections
@@ -146,19 +155,28 @@ static void start(const struct race *rc, struct race_opts *ro)
 	sim_set_death_hook(race_death);
 }
 
-/** One deterministic run: the scripted interleaving. */
-static int run_once(const struct race *rc, struct race_opts *ro)
+/**
+ * One deterministic run: the scripted interleaving, or, with a schedule
+ * \a c (the explorer's), that schedule.  The state is built already.
+ */
+static int run_once(const struct race *rc, struct race_opts *ro,
+		    struct sim_choices *c)
 {
 	struct audit_report r;
 	int err, harms;
 	unsigned long bad;
 
-	start(rc, ro);
-	print_header(rc, ro);
-	rc->setup();
 	sim_trace_enable(true);
-	err = sim_run_script(rc->actors, rc->nr_actors, rc->script,
-			     rc->nr_steps);
+	if (c)
+		err = sim_run_choices(rc->actors, rc->nr_actors, c);
+	else
+		err = sim_run_script(rc->actors, rc->nr_actors, rc->script,
+				     rc->nr_steps);
+	if (c && c->misfit) {
+		fprintf(stderr, "%s: %s\n", ro->o.prog, sim_run_error());
+		fflush(NULL);
+		_exit(EX_USAGE);
+	}
 	if (!ro->o.quiet) {
 		printf("\n");
 		sim_timeline_print(stdout);
@@ -166,14 +184,14 @@ static int run_once(const struct race *rc, struct race_opts *ro)
 	}
 	if (err) {
 		printf("  the run was abandoned: %s\n", sim_run_error());
-		harms = rc->check(err, NULL, true);
+		harms = rc->check(err, NULL, !c);
 		printf("%s: WENT WRONG (%d harm%s; the machine is stuck, so "
 		       "no audit)\n", rc->id, harms, harms == 1 ? "" : "s");
 		fflush(stdout);
 		_exit(EX_FAIL);		/* stuck threads: no orderly exit */
 	}
 	bad = audit_machine(&r, false);
-	harms = rc->check(0, &r, true);
+	harms = rc->check(0, &r, !c);
 	ex_audit("after the run", NULL);
 	sim_trace_enable(false);
 	sim_exit();
@@ -192,6 +210,110 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/** One schedule of the search, in the explorer's child. */
+static int explore_one(void *ctx, struct sim_choices *c)
+{
+	const struct race *rc = ctx;
+	struct audit_report r;
+	unsigned long bad;
+	int err, harms, k;
+
+	err = sim_run_choices(rc->actors, rc->nr_actors, c);
+	if (c->misfit)
+		return EXPLORE_MISFIT;
+	if (err) {
+		explore_note("the run was abandoned: %s", sim_run_error());
+		return EXPLORE_STUCK;
+	}
+	bad = audit_machine(&r, false);
+	harms = rc->check(0, &r, false);
+	for (k = 0; bad && k < NR_AUDIT_KINDS; k++)
+		if (r.count[k])
+			explore_note("the auditor found %lu %s violation%s",
+				     r.count[k], audit_kind_name(k),
+				     r.count[k] == 1 ? "" : "s");
+	return harms || bad ? EXPLORE_HARM : EXPLORE_CLEAN;
+}
+
+/** Print the command that replays \a schedule: ours, minus the search. */
+static void print_replay_command(struct race_opts *ro, const char *schedule)
+{
+	int i;
+
+	printf("  replay it: %s", ro->argv[0]);
+	for (i = 1; i < ro->argc; i++) {
+		const char *a = ro->argv[i];
+
+		if (!strcmp(a, "--explore") || !strcmp(a, "--unbounded"))
+			continue;
+		if (!strcmp(a, "--bound") || !strcmp(a, "--reorder") ||
+		    !strcmp(a, "--max-schedules")) {
+			i++;
+			continue;
+		}
+		if (!strncmp(a, "--bound=", 8) || !strncmp(a, "--reorder=", 10)
+		    || !strncmp(a, "--max-schedules=", 16))
+			continue;
+		printf(" %s", a);
+	}
+	printf(" --replay %s\n", schedule);
+}
+
+/** Describe the bounds of a search. */
+static void print_bounds(const struct explore_opts *xo)
+{
+	if (xo->bound < 0)
+		printf("any number of preemptions");
+	else
+		printf("at most %d preemption%s", xo->bound,
+		       xo->bound == 1 ? "" : "s");
+	if (xo->reorder < 0)
+		printf(", any number of reorderings");
+	else
+		printf(", %d reordering%s", xo->reorder,
+		       xo->reorder == 1 ? "" : "s");
+}
+
+/**
+ * Every schedule within the bounds, each in a child forked from here.
+ * On a failure, print its schedule and replay it here, in full.
+ */
+static int run_explore(const struct race *rc, struct race_opts *ro)
+{
+	struct explore_result res;
+	struct sim_decision *prefix;
+	struct sim_choices c = { 0 };
+	unsigned int n;
+	char err[300];
+
+	print_header(rc, ro);
+	if (explore(explore_one, (void *)rc, &ro->xo, &res) < 0) {
+		printf("%s: the explorer stopped: %s\n", rc->id, res.why);
+		return EX_FAIL;
+	}
+	printf("  explored %lu schedule%s (", res.schedules,
+	       res.schedules == 1 ? "" : "s");
+	print_bounds(&ro->xo);
+	printf("; the longest took %u decisions) in %.2f s%s\n", res.longest,
+	       res.seconds, res.exhausted || res.failures ? "" :
+	       ": STOPPED AT A CAP, NOT EXHAUSTED");
+	if (!res.failures) {
+		printf("%s: every schedule clean%s\n", rc->id,
+		       res.exhausted ? "" : " (so far)");
+		return EX_PASS;
+	}
+	printf("  schedule %lu went wrong: %s\n", res.schedules, res.why);
+	print_replay_command(ro, res.replay);
+	if (explore_parse(res.replay, &prefix, &n, err, sizeof(err))) {
+		printf("%s\n", err);
+		return EX_FAIL;
+	}
+	printf("\nThe replay:\n");
+	c.prefix = prefix;
+	c.nr_prefix = n;
+	return run_once(rc, ro, &c);
 }
 
 /** Free-running rounds until time is up; stop at the first harm. */
@@ -250,7 +372,9 @@ static int run_stress(const struct race *rc, struct race_opts *ro)
 
 static bool race_takes_value(const char *name)
 {
-	return ex_common_takes_value(name) || !strcmp(name, "seconds");
+	return ex_common_takes_value(name) || !strcmp(name, "seconds") ||
+	       !strcmp(name, "bound") || !strcmp(name, "reorder") ||
+	       !strcmp(name, "max-schedules") || !strcmp(name, "replay");
 }
 
 static void usage(const char *prog)
@@ -264,6 +388,18 @@ static void usage(const char *prog)
 	       "  --seconds N        how long to stress (1..3600, default 5)\n"
 	       "  --debug-vm         CONFIG_DEBUG_VM: the kernel's debug checks "
 	       "on\n"
+	       "  --explore          run every schedule within the bounds (a "
+	       "child process\n"
+	       "                     each); on a failure, print it and replay "
+	       "it\n"
+	       "  --bound N          preemptions per schedule (0..20, default "
+	       "2)\n"
+	       "  --reorder N        reorderings per schedule under a weak model "
+	       "(0..20,\n"
+	       "                     default 2)\n"
+	       "  --unbounded        no bound on either (small scenarios only)\n"
+	       "  --max-schedules N  stop the search after N schedules\n"
+	       "  --replay S         run schedule S, as --explore printed it\n"
 	       "  --list             list the races\n"
 	       "  --story            what the race is about, in three lines\n\n%s",
 	       prog, prog, ex_common_help);
@@ -294,6 +430,21 @@ static void race_option(void *ctx, const char *name, const char *val)
 		a->ro.debug_vm = true;
 	else if (!strcmp(name, "story"))
 		a->story = true;
+	else if (!strcmp(name, "explore"))
+		a->ro.explore = true;
+	else if (!strcmp(name, "bound"))
+		a->ro.xo.bound = (int)ex_parse_ulong(a->ro.o.prog, name, val,
+						     0, 20);
+	else if (!strcmp(name, "reorder"))
+		a->ro.xo.reorder = (int)ex_parse_ulong(a->ro.o.prog, name,
+						       val, 0, 20);
+	else if (!strcmp(name, "unbounded"))
+		a->ro.xo.bound = a->ro.xo.reorder = -1;
+	else if (!strcmp(name, "max-schedules"))
+		a->ro.xo.max_schedules = ex_parse_ulong(a->ro.o.prog, name,
+							val, 1, 100000000);
+	else if (!strcmp(name, "replay"))
+		a->ro.replay = val;
 	else if (!strcmp(name, "seconds"))
 		a->ro.seconds = ex_parse_ulong(a->ro.o.prog, name, val, 1,
 					       3600);
@@ -316,7 +467,13 @@ static void race_positional(void *ctx, const char *arg)
 
 int main(int argc, char **argv)
 {
-	struct args a = { .ro.o.prog = argv[0], .ro.seconds = 5 };
+	struct args a = { .ro.o.prog = argv[0], .ro.seconds = 5,
+			  .ro.xo = { .bound = 2, .reorder = 2 },
+			  .ro.argc = argc, .ro.argv = argv };
+	struct sim_decision *prefix;
+	struct sim_choices c = { 0 };
+	char err[300];
+	int modes;
 
 	ex_parse_args(argc, argv, &a, race_takes_value, race_option,
 		      race_positional);
@@ -329,9 +486,29 @@ int main(int argc, char **argv)
 		printf("%s: %s\n%s\n", a.rc->id, a.rc->title, a.rc->story);
 		return EX_PASS;
 	}
-	if (a.rc->custom)
+	modes = a.ro.stress + a.ro.explore + !!a.ro.replay;
+	if (modes > 1)
+		ex_usage_error(a.ro.o.prog, "--stress, --explore and --replay "
+			       "are different ways to run: choose one");
+	if (a.rc->custom) {
+		if (modes)
+			ex_usage_error(a.ro.o.prog, "%s is a measurement: it "
+				       "runs only its own way", a.rc->id);
 		return a.rc->custom(&a.ro);
+	}
+	if (a.ro.replay && explore_parse(a.ro.replay, &prefix, &c.nr_prefix,
+					 err, sizeof(err)))
+		ex_usage_error(a.ro.o.prog, "%s", err);
 	if (a.ro.stress)
 		return run_stress(a.rc, &a.ro);
-	return run_once(a.rc, &a.ro);
+	start(a.rc, &a.ro);
+	a.rc->setup();
+	if (a.ro.explore)
+		return run_explore(a.rc, &a.ro);
+	print_header(a.rc, &a.ro);
+	if (a.ro.replay) {
+		c.prefix = prefix;
+		return run_once(a.rc, &a.ro, &c);
+	}
+	return run_once(a.rc, &a.ro, NULL);
 }

@@ -14,6 +14,7 @@
 #define KSM_REF_EXAMPLES_RACE_H
 
 #include "common.h"
+#include "explore.h"
 
 /** The options a run was given (see race.c). */
 struct race_opts {
@@ -22,6 +23,11 @@ struct race_opts {
 	bool stress;			/**< --stress: free-running rounds */
 	unsigned long seconds;		/**< --seconds for --stress */
 	bool debug_vm;			/**< --debug-vm */
+	bool explore;			/**< --explore: every schedule */
+	struct explore_opts xo;		/**< --bound, --reorder, ... */
+	const char *replay;		/**< --replay SCHEDULE */
+	int argc;			/**< the command line, to print */
+	char **argv;			/**< ...a replay command */
 };
 
 /** One race scenario. */
@@ -30,6 +36,7 @@ struct race {
 	const char *title;		/**< one line */
 	const char *seed;		/**< the seed file it reads with */
 	enum ksm_era era;		/**< the era it is shown in */
+	enum sim_model model;		/**< ...and the memory model */
 	int fix;			/**< what --broken turns off, or -1 */
 	const char *story;		/**< a few lines for the tour */
 	void (*setup)(void);		/**< build the state, single-threaded */
@@ -62,6 +69,7 @@ int race_r1_run(struct race_opts *ro);
 
 extern const struct race race_r1, race_r2, race_r2_check, race_r3,
 	race_r3_life, race_r3_gpuz, race_r4, race_r5, race_r6, race_r6_cancel,
-	race_r7, race_r7_skip, race_r8, race_r9, race_r12;
+	race_r7, race_r7_skip, race_r8, race_r9, race_r10, race_r10_rmb,
+	race_r11, race_r12;
 
 #endif

@@ -22,7 +22,7 @@ B ?= build
 EXAMPLES := merge_tour stress
 RACES := explore r1_pinned r2_reuse r3_stale r5_hotremove r8_migration
 TESTS := unit bench
-PROGS := $(addprefix $(B)/,$(EXAMPLES) race $(TESTS))
+PROGS := $(addprefix $(B)/,$(EXAMPLES) race litmus $(TESTS))
 
 all: $(PROGS)
 
@@ -46,6 +46,13 @@ $(RACE_OBJS): $(B)/%.o: examples/%.c examples/race.h examples/explore.h examples
 	$(CC) $(WARN) $(CFLAGS) -c $< -o $@
 
 $(B)/race: $(RACE_OBJS) $(B)/common.o $(B)/ksm_ref.o
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(B)/litmus.o: examples/litmus.c examples/explore.h examples/common.h \
+		ksm_ref.h | $(B)
+	$(CC) $(WARN) $(CFLAGS) -c $< -o $@
+
+$(B)/litmus: $(B)/litmus.o $(B)/explore.o $(B)/common.o $(B)/ksm_ref.o
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 $(addprefix $(B)/,$(TESTS)): $(B)/%: tests/%.c $(B)/ksm_ref.o ksm_ref.h

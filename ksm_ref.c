@@ -104,6 +104,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "ksm_ref.h"
@@ -122,6 +123,11 @@
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 /** Hint for the compiler: this condition is usually true. */
 #define likely(x)	__builtin_expect(!!(x), 1)
+/**
+ * A mutable global of the simulated kernel: part of every snapshot (see
+ * the group arena).
+ */
+#define __sim_state	__attribute__((section("ksm_ref_state")))
 /** Number of elements of the array \a a. */
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 /** A function generated in a family, which some builds do not call. */
@@ -269,12 +275,15 @@ static inline void hlist_del(struct hlist_node *n)
  *    short random delay when jitter is on (stress runs use it to widen
  *    the windows).
  *
- *  - SIM_SCHED: exactly one actor runs at a time.  At every scheduling
- *    point - a race window, a lock operation, a tracked access - the
- *    running actor asks a policy who runs next and hands the CPU over.
- *    A script policy replays one named interleaving (the examples); the
- *    explorer enumerates them.  Because nothing runs in parallel, a
- *    critical section with no scheduling point inside is atomic.
+ *  - SIM_SCHED: exactly one actor runs at a time, each a fiber (a stack
+ *    and a ucontext) on the thread that started the run.  At every
+ *    scheduling point - a race window, a lock operation, a tracked
+ *    access - the running actor asks a policy who runs next and switches
+ *    to it.  A script policy replays one named interleaving (the
+ *    examples); the explorer enumerates them.  Because nothing runs in
+ *    parallel, a critical section with no scheduling point inside is
+ *    atomic; and an abandoned run (a deadlock, a death) leaves nothing
+ *    behind but its state, which a snapshot can put back (group arena).
  *
  * Simulation-only code carries the sim_ prefix; everything else keeps
  * the kernel's names.
@@ -344,15 +353,27 @@ struct model_cpu {
 	int nr_seen;		/**< entries in seen[] */
 };
 
+/**
+ * A fiber: a context with its own stack, which the one-at-a-time
+ * scheduler switches to and from (fiber_switch()).
+ */
+struct fiber {
+	ucontext_t ctx;			/**< its registers while switched out */
+	const void *stack;		/**< its stack: the bottom (lowest) */
+	size_t stack_size;		/**< ...and size; for a thread's own
+					     stack, learned under ASan */
+	void *tsan;			/**< ThreadSanitizer's handle, if any */
+};
+
 /** A thread standing in for a kernel actor. */
 struct sim_actor {
 	char name[24];			/**< "ksmd", "migrate", ... */
 	int id;				/**< index in sched.actors[] */
 	void (*fn)(void *arg);		/**< what it does */
 	void *arg;			/**< ...with this argument */
-	pthread_t thread;		/**< the thread it runs on */
-	pthread_cond_t cond;		/**< signalled when it may run */
-	/* sched.lock guards these in SIM_SCHED; the watchdog reads them: */
+	pthread_t thread;		/**< SIM_FREE: the thread it runs on */
+	struct fiber fib;		/**< SIM_SCHED: the fiber it is */
+	/* The scheduler's; in SIM_FREE the watchdog reads them: */
 	_Atomic int state;		/**< enum sim_actor_state */
 	const void *_Atomic wait_key;	/**< ACTOR_BLOCKED: waiting for */
 	const char *_Atomic wait_what;	/**< ...described for reports */
@@ -379,22 +400,21 @@ static _Thread_local struct sim_actor *current;
 /** The main thread, when it acts outside any scenario. */
 static struct sim_actor sim_main_actor = { .name = "main", .id = -1 };
 
-/** Scheduler state.  lock guards everything here in SIM_SCHED. */
+/**
+ * Scheduler state.  In SIM_SCHED only the running fiber touches it; in
+ * SIM_FREE the actors' states are atomics the watchdog reads.
+ */
 static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;		/**< the run is over, or abandoned */
-	_Atomic int mode;		/**< enum sim_mode, read unlocked */
+	_Atomic int mode;		/**< enum sim_mode */
 	struct sim_actor *actors[SIM_MAX_ACTORS];
 	int nr_actors;
 	struct sim_actor *running;	/**< the one actor allowed to run */
+	struct fiber main;		/**< SIM_SCHED: who started the run */
 	const struct sim_policy *policy;
 	bool aborted;			/**< run abandoned (deadlock, script) */
 	char why[256];			/**< ...and why */
 	bool jitter;			/**< SIM_FREE: random delay at windows */
-} sched = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.cond = PTHREAD_COND_INITIALIZER,
-};
+} sched;
 
 /** The current actor, or the main pseudo-actor outside any run. */
 static struct sim_actor *sim_current(void)
@@ -483,9 +503,15 @@ void sim_set_death_hook(void (*hook)(const char *what))
 	sim_death_hook = hook;
 }
 
-/** Stop with \a msg: the simulated kernel has died (a BUG, an oops). */
+static void sim_guard_escape(const char *msg);
+
+/**
+ * Stop with \a msg: the simulated kernel has died (a BUG, an oops).  Under
+ * sim_guarded() its caller carries on; otherwise the process exits.
+ */
 static void sim_die(const char *msg)
 {
+	sim_guard_escape(msg);		/* returns only if not guarded */
 	fflush(stdout);
 	fprintf(stderr, "%s\n", msg);
 	fflush(stderr);
@@ -545,7 +571,7 @@ void sim_report(const char *fmt, ...)
 	putchar('\n');
 }
 
-/** Can the actor at index \a i be given the CPU?  Caller holds sched.lock. */
+/** Can the actor at index \a i be given the CPU? */
 static bool sched_runnable(int i)
 {
 	return atomic_load(&sched.actors[i]->state) == ACTOR_RUNNABLE;
@@ -567,7 +593,7 @@ static int sched_pick_default(struct sim_actor *cur)
 	return -1;
 }
 
-/** Abandon the run: every actor stops where it stands.  Holds sched.lock. */
+/** Abandon the run: every actor stops where it stands. */
 static void sched_abort(const char *why)
 {
 	if (!sched.aborted) {
@@ -575,8 +601,9 @@ static void sched_abort(const char *why)
 		snprintf(sched.why, sizeof(sched.why), "%s", why);
 	}
 	sched.running = NULL;
-	pthread_cond_broadcast(&sched.cond);
 }
+
+static void fiber_switch(struct fiber *from, struct fiber *to);
 
 /**
  * Abandon the run from inside an actor (a decision that cannot be taken):
@@ -584,10 +611,12 @@ static void sched_abort(const char *why)
  */
 static void sched_abandon(const char *why)
 {
-	pthread_mutex_lock(&sched.lock);
+	struct sim_actor *me = current;
+
 	sched_abort(why);
-	for (;;)
-		pthread_cond_wait(&current->cond, &sched.lock);
+	current = NULL;
+	fiber_switch(&me->fib, &sched.main);
+	BUG_ON(1);			/* an abandoned actor never runs again */
 }
 
 /** Describe who is stuck on what, for a deadlock report. */
@@ -618,17 +647,18 @@ static void sched_describe_stuck(char *buf, size_t len)
 }
 
 /**
- * Choose the next actor after \a me reached a point of \a kind, and hand
- * over the CPU; return when \a me may run again.  Caller holds sched.lock.
+ * Choose the next actor after \a me reached a point of \a kind, and switch
+ * to it; return when \a me runs again.  \a me is &sim_main_actor when the
+ * run starts; when it is over (or abandoned), back to whoever started it.
  */
 static void sched_next(struct sim_actor *me, enum sim_point_kind kind,
 		       const char *label)
 {
+	struct fiber *self = me->id < 0 ? &sched.main : &me->fib;
+	struct sim_actor *next_actor;
 	int next, i, stuck = 0, alive = 0;
 	char who[200];
 
-	if (sched.aborted)
-		goto wait;
 	/* Any move by another actor lets the spinners try again. */
 	if (kind != SP_YIELD && kind != SP_BLOCK)
 		for (i = 0; i < sched.nr_actors; i++)
@@ -644,8 +674,7 @@ static void sched_next(struct sim_actor *me, enum sim_point_kind kind,
 	}
 	if (!alive) {
 		sched.running = NULL;		/* the run is over */
-		pthread_cond_signal(&sched.cond);
-		return;
+		goto over;
 	}
 	if (stuck == alive) {
 		/* Nobody can move.  A spinner alone spins forever. */
@@ -653,7 +682,7 @@ static void sched_next(struct sim_actor *me, enum sim_point_kind kind,
 		sched_abort(who);
 		snprintf(sched.why, sizeof(sched.why), "%s: %s",
 			 kind == SP_YIELD ? "livelock" : "deadlock", who);
-		goto wait;
+		goto over;
 	}
 	if (sched.policy)
 		next = sched.policy->pick(sched.policy->ctx,
@@ -663,16 +692,23 @@ static void sched_next(struct sim_actor *me, enum sim_point_kind kind,
 	if (next < 0 || next >= sched.nr_actors || !sched_runnable(next)) {
 		if (!sched.aborted)
 			sched_abort("the schedule chose an actor that cannot run");
-		goto wait;
+		goto over;
 	}
-	sched.running = sched.actors[next];
-	if (sched.running != me)	/* wake only the one who runs */
-		pthread_cond_signal(&sched.running->cond);
-wait:
-	if (kind == SP_EXIT || kind == SP_START)
-		return;		/* not coming back: gone, or the main thread */
-	while (sched.running != me)
-		pthread_cond_wait(&me->cond, &sched.lock);
+	next_actor = sched.actors[next];
+	sched.running = next_actor;
+	if (next_actor == me)
+		return;
+	current = next_actor;
+	fiber_switch(self, &next_actor->fib);
+	current = me->id < 0 ? NULL : me;
+	return;
+over:
+	/* Back to whoever started the run; an actor never comes back. */
+	if (me->id < 0)
+		return;
+	current = NULL;
+	fiber_switch(self, &sched.main);
+	BUG_ON(1);
 }
 
 /**
@@ -687,9 +723,7 @@ static void sim_point(enum sim_point_kind kind, const char *label)
 		return;
 	me->at = label;
 	me->points++;
-	pthread_mutex_lock(&sched.lock);
 	sched_next(me, kind, label);
-	pthread_mutex_unlock(&sched.lock);
 }
 
 /**
@@ -701,14 +735,12 @@ static void sim_block(const void *key, const char *what)
 	struct sim_actor *me = current;
 
 	model_full();			/* schedule() is a full barrier */
-	pthread_mutex_lock(&sched.lock);
 	me->wait_key = key;
 	me->wait_what = what;
 	atomic_store(&me->state, ACTOR_BLOCKED);
 	sched_next(me, SP_BLOCK, what);
 	me->wait_key = NULL;
 	me->wait_what = NULL;
-	pthread_mutex_unlock(&sched.lock);
 }
 
 /** Make every actor blocked on \a key runnable (SIM_SCHED only). */
@@ -716,7 +748,6 @@ static void sim_wake(const void *key)
 {
 	int i;
 
-	pthread_mutex_lock(&sched.lock);
 	for (i = 0; i < sched.nr_actors; i++) {
 		struct sim_actor *a = sched.actors[i];
 
@@ -724,7 +755,6 @@ static void sim_wake(const void *key)
 		    a->wait_key == key)
 			atomic_store(&a->state, ACTOR_RUNNABLE);
 	}
-	pthread_mutex_unlock(&sched.lock);
 }
 
 /**
@@ -740,12 +770,10 @@ static void cpu_relax(void)
 		sched_yield();
 		return;
 	}
-	pthread_mutex_lock(&sched.lock);
 	atomic_store(&me->state, ACTOR_YIELDED);
 	me->at = "cpu_relax";
 	sched_next(me, SP_YIELD, "cpu_relax");
 	atomic_store(&me->state, ACTOR_RUNNABLE);
-	pthread_mutex_unlock(&sched.lock);
 }
 
 /**
@@ -763,32 +791,34 @@ static void cond_resched(void)
 		sched_yield();
 }
 
-/** Thread body of every actor. */
+/** Thread body of every actor of a free run. */
 static void *sim_actor_main(void *arg)
 {
 	struct sim_actor *me = arg;
 
 	current = me;
-	if (sched.mode == SIM_SCHED) {
-		pthread_mutex_lock(&sched.lock);
-		while (sched.running != me)
-			pthread_cond_wait(&me->cond, &sched.lock);
-		pthread_mutex_unlock(&sched.lock);
-	}
 	me->at = "start";
 	sim_jitter();		/* free runs: start in any order */
 	me->fn(me->arg);
+	me->at = "done";
+	atomic_store(&me->state, ACTOR_DONE);
+	return NULL;
+}
+
+static void fiber_started(void);
+
+/** Body of every actor's fiber (SIM_SCHED): it never returns. */
+static void sim_actor_fiber(void)
+{
+	struct sim_actor *me = current;
+
+	fiber_started();
+	me->at = "start";
+	me->fn(me->arg);
 	model_release();		/* its stores are all visible */
 	me->at = "done";
-	if (sched.mode == SIM_SCHED) {
-		pthread_mutex_lock(&sched.lock);
-		atomic_store(&me->state, ACTOR_DONE);
-		sched_next(me, SP_EXIT, "done");
-		pthread_mutex_unlock(&sched.lock);
-	} else {
-		atomic_store(&me->state, ACTOR_DONE);
-	}
-	return NULL;
+	atomic_store(&me->state, ACTOR_DONE);
+	sched_next(me, SP_EXIT, "done");
 }
 
 /** @} */
@@ -1050,7 +1080,194 @@ static int explore_pick(void *ctx, struct sim_actor *cur,
 /** The policy of sim_run_choices(). */
 static const struct sim_policy explore_policy = { .pick = explore_pick };
 
-/** Reset the scheduler and create the actors' threads. */
+/* ---------------------------------------------------------------- */
+/* Fibers. */
+
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+void __sanitizer_start_switch_fiber(void **fake_stack_save,
+				    const void *bottom, size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save,
+				     const void **bottom_old,
+				     size_t *size_old);
+/** ASan: a fiber switch is about to happen (to \a to; \a save: NULL if
+ * the one leaving never comes back). */
+#define FIBER_LEAVE(save, to) \
+	__sanitizer_start_switch_fiber(save, (to)->stack, (to)->stack_size)
+/** ASan: a fiber switch has happened, from \a from. */
+#define FIBER_ARRIVE(fake, from) __sanitizer_finish_switch_fiber(fake, \
+	(from) ? &(from)->stack : NULL, (from) ? &(from)->stack_size : NULL)
+#else
+/** Without ASan a fiber switch needs no telling. */
+#define FIBER_LEAVE(save, to)	((void)(save), (void)(to))
+/** Without ASan a fiber switch needs no telling. */
+#define FIBER_ARRIVE(fake, from) ((void)(fake), (void)(from))
+#endif
+#if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned int flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_switch_to_fiber(void *fiber, unsigned int flags);
+/** TSan: a new fiber's handle. */
+#define FIBER_TSAN_CREATE()	__tsan_create_fiber(0)
+/** TSan: the calling thread's own handle. */
+#define FIBER_TSAN_SELF()	__tsan_get_current_fiber()
+/** TSan: forget a fiber. */
+#define FIBER_TSAN_DESTROY(f)	__tsan_destroy_fiber(f)
+/** TSan: about to switch to \a to (a switch synchronizes, as a hand-over
+ * of the CPU does). */
+#define FIBER_TSAN_SWITCH(to)	__tsan_switch_to_fiber((to)->tsan, 0)
+#else
+/** Without TSan, no handles. */
+#define FIBER_TSAN_CREATE()	NULL
+/** Without TSan, no handles. */
+#define FIBER_TSAN_SELF()	NULL
+/** Without TSan, nothing to forget. */
+#define FIBER_TSAN_DESTROY(f)	((void)(f))
+/** Without TSan, nothing to tell. */
+#define FIBER_TSAN_SWITCH(to)	((void)(to))
+#endif
+
+/** Stack of each fiber (sanitizers need room for their redzones). */
+#define FIBER_STACK	(4UL << 20)
+
+/** The fiber stacks: one per actor, and one for sim_guarded(). */
+static void *fiber_stacks[SIM_MAX_ACTORS + 1];
+
+/** The fiber that last switched away (to tell ASan whose stack it was). */
+static struct fiber *fiber_from;
+
+/**
+ * Switch from \a from (saving its context) to \a to; return when someone
+ * switches back to \a from.
+ */
+static void fiber_switch(struct fiber *from, struct fiber *to)
+{
+	void *fake = NULL;
+
+	FIBER_LEAVE(&fake, to);
+	FIBER_TSAN_SWITCH(to);
+	fiber_from = from;
+	swapcontext(&from->ctx, &to->ctx);
+	FIBER_ARRIVE(fake, fiber_from);
+}
+
+/** Switch to \a to for good: the context we leave is dropped. */
+static void fiber_jump(struct fiber *to)
+{
+	FIBER_LEAVE(NULL, to);
+	FIBER_TSAN_SWITCH(to);
+	fiber_from = NULL;
+	setcontext(&to->ctx);
+	abort();
+}
+
+/** First thing a new fiber does: tell ASan it has arrived. */
+static void fiber_started(void)
+{
+	FIBER_ARRIVE(NULL, fiber_from);
+}
+
+/**
+ * Make \a f a fiber that will run \a fn on stack number \a slot.
+ * Returns 0, or -ENOMEM.
+ */
+static int fiber_make(struct fiber *f, int slot, void (*fn)(void))
+{
+	if (!fiber_stacks[slot]) {
+		void *m = mmap(NULL, FIBER_STACK, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+			       MAP_STACK, -1, 0);
+
+		if (m == MAP_FAILED)
+			return -ENOMEM;
+		fiber_stacks[slot] = m;
+	}
+	getcontext(&f->ctx);
+	f->ctx.uc_stack.ss_sp = fiber_stacks[slot];
+	f->ctx.uc_stack.ss_size = FIBER_STACK;
+	f->ctx.uc_link = NULL;
+	makecontext(&f->ctx, fn, 0);
+	f->stack = fiber_stacks[slot];
+	f->stack_size = FIBER_STACK;
+	f->tsan = FIBER_TSAN_CREATE();
+	return 0;
+}
+
+/** Forget a run's actors, whatever state they are in. */
+static void sched_reset(void)
+{
+	int i;
+
+	for (i = 0; i < sched.nr_actors; i++) {
+		if (sched.mode == SIM_SCHED)
+			FIBER_TSAN_DESTROY(sched.actors[i]->fib.tsan);
+		free(sched.actors[i]);
+		sched.actors[i] = NULL;
+	}
+	sched.nr_actors = 0;
+	sched.running = NULL;
+	sched.mode = SIM_FREE;
+	sched.policy = NULL;
+	model_stop();
+}
+
+/** A run under sim_guarded(): where to go back to if the kernel dies. */
+static struct {
+	bool armed;			/**< a death returns to caller */
+	bool died;			/**< ...and one did */
+	char what[256];			/**< what killed it */
+	struct fiber caller;		/**< who called sim_guarded() */
+	struct fiber self;		/**< the fiber fn runs on */
+	void (*fn)(void *arg);		/**< what to run */
+	void *arg;			/**< ...with this */
+} guard;
+
+/** The guarded fiber's body. */
+static void guard_fiber(void)
+{
+	fiber_started();
+	guard.fn(guard.arg);
+	guard.armed = false;
+	fiber_jump(&guard.caller);
+}
+
+int sim_guarded(void (*fn)(void *arg), void *arg, char *what, size_t len)
+{
+	if (guard.armed || fiber_make(&guard.self, SIM_MAX_ACTORS,
+				      guard_fiber))
+		return -EBUSY;
+	guard.fn = fn;
+	guard.arg = arg;
+	guard.died = false;
+	guard.armed = true;
+	guard.caller.tsan = FIBER_TSAN_SELF();
+	fiber_switch(&guard.caller, &guard.self);
+	FIBER_TSAN_DESTROY(guard.self.tsan);
+	guard.armed = false;
+	current = NULL;
+	if (!guard.died)
+		return 0;
+	sched_reset();
+	if (what)
+		snprintf(what, len, "%s", guard.what);
+	return 1;
+}
+
+/** sim_die() under sim_guarded(): back to its caller, for good. */
+static void sim_guard_escape(const char *msg)
+{
+	if (!guard.armed)
+		return;
+	guard.armed = false;
+	guard.died = true;
+	snprintf(guard.what, sizeof(guard.what), "%s", msg);
+	fiber_jump(&guard.caller);
+}
+
+/**
+ * Reset the scheduler and create the actors: fibers for SIM_SCHED,
+ * threads for SIM_FREE.
+ */
 static int sched_start(const struct sim_actor_spec *specs, int n,
 		       enum sim_mode mode, const struct sim_policy *policy)
 {
@@ -1058,25 +1275,31 @@ static int sched_start(const struct sim_actor_spec *specs, int n,
 
 	if (n <= 0 || n > SIM_MAX_ACTORS)
 		return -EINVAL;
+	sched_reset();
 	model_start(mode);
 	sched.mode = mode;
 	sched.policy = policy;
-	sched.nr_actors = n;
 	sched.aborted = false;
 	sched.why[0] = '\0';
-	sched.running = NULL;
 	for (i = 0; i < n; i++) {
 		struct sim_actor *a = calloc(1, sizeof(*a));
 
 		if (!a)
 			return -ENOMEM;
+		sched.actors[i] = a;
+		sched.nr_actors = i + 1;
 		snprintf(a->name, sizeof(a->name), "%s", specs[i].name);
 		a->id = i;
-		pthread_cond_init(&a->cond, NULL);
 		a->fn = specs[i].fn;
 		a->arg = specs[i].arg;
 		atomic_store(&a->state, ACTOR_RUNNABLE);
-		sched.actors[i] = a;
+		if (mode == SIM_SCHED &&
+		    fiber_make(&a->fib, i, sim_actor_fiber))
+			return -ENOMEM;
+	}
+	if (mode == SIM_SCHED) {
+		sched.main.tsan = FIBER_TSAN_SELF();
+		return 0;
 	}
 	for (i = 0; i < n; i++)
 		if (pthread_create(&sched.actors[i]->thread, NULL,
@@ -1085,23 +1308,7 @@ static int sched_start(const struct sim_actor_spec *specs, int n,
 	return 0;
 }
 
-/** Free the actors of a finished run (all threads joined). */
-static void sched_finish(void)
-{
-	int i;
-
-	for (i = 0; i < sched.nr_actors; i++) {
-		pthread_cond_destroy(&sched.actors[i]->cond);
-		free(sched.actors[i]);
-		sched.actors[i] = NULL;
-	}
-	sched.nr_actors = 0;
-	sched.mode = SIM_FREE;
-	sched.policy = NULL;
-	model_stop();
-}
-
-/** Has every actor finished?  Caller holds sched.lock or does not care. */
+/** Has every actor finished? */
 static bool sched_all_done(void)
 {
 	int i;
@@ -1125,34 +1332,28 @@ const char *sim_run_error(void)
  * Run actors one at a time under \a policy (NULL: each runs until it
  * blocks).  Returns 0 when all finished, -EDEADLK when the run was
  * abandoned (deadlock, livelock, a policy error); sim_run_error() says why.
- * An abandoned run leaves its threads stopped forever: the machine is
- * mid-operation and nothing more may run on it.
+ * An abandoned run leaves the machine mid-operation: nothing more may run
+ * on it until a snapshot is restored.
  */
 static int sim_run_sched(const struct sim_actor_spec *specs, int n,
 			 const struct sim_policy *policy)
 {
-	int i, err;
+	int err;
 
 	sim_run_why[0] = '\0';
 	err = sched_start(specs, n, SIM_SCHED, policy);
-	if (err)
+	if (err) {
+		sched_reset();
 		return err;
-	pthread_mutex_lock(&sched.lock);
-	sched_next(&sim_main_actor, SP_START, "start");
-	while (!sched.aborted && !sched_all_done())
-		pthread_cond_wait(&sched.cond, &sched.lock);
-	pthread_mutex_unlock(&sched.lock);
-	if (sched.aborted) {
-		snprintf(sim_run_why, sizeof(sim_run_why), "%s%s%s",
-			 script.error[0] ? script.error : sched.why,
-			 script.error[0] && sched.why[0] ? "; " : "",
-			 script.error[0] ? "" : "");
-		return -EDEADLK;
 	}
-	for (i = 0; i < n; i++)
-		pthread_join(sched.actors[i]->thread, NULL);
-	sched_finish();
-	return 0;
+	sched_next(&sim_main_actor, SP_START, "start");
+	BUG_ON(!sched.aborted && !sched_all_done());
+	if (sched.aborted)
+		snprintf(sim_run_why, sizeof(sim_run_why), "%s",
+			 script.error[0] ? script.error : sched.why);
+	err = sched.aborted ? -EDEADLK : 0;
+	sched_reset();
+	return err;
 }
 
 /** Replay \a steps (see struct sim_step).  Returns as sim_run_sched(). */
@@ -1206,6 +1407,9 @@ int sim_run_free(const struct sim_actor_spec *specs, int n,
 				       timeout_ms);
 			sched_describe_stuck(sim_run_why + off,
 					     sizeof(sim_run_why) - off);
+			sched.nr_actors = 0;	/* left behind, with their
+						   threads */
+			sched.mode = SIM_FREE;
 			return -ETIMEDOUT;
 		}
 		nanosleep(&ts, NULL);
@@ -1213,7 +1417,7 @@ int sim_run_free(const struct sim_actor_spec *specs, int n,
 	}
 	for (i = 0; i < n; i++)
 		pthread_join(sched.actors[i]->thread, NULL);
-	sched_finish();
+	sched_reset();
 	return 0;
 }
 
@@ -1903,7 +2107,7 @@ static inline bool era_since(enum ksm_era era)
 }
 
 /** \cond */
-static _Atomic unsigned long ksm_stable_nodes;
+static _Atomic unsigned long ksm_stable_nodes __sim_state;
 /** \endcond */
 
 int ksm_set_era(enum ksm_era era)
@@ -2571,6 +2775,185 @@ void sim_barrier(enum sim_barrier b)
 /** @} */
 
 /* ================================================================ */
+/** \defgroup arena The state of the machine: kzalloc(), and snapshots
+ *
+ * Everything the simulated kernel keeps - its global variables, the
+ * objects it allocates, the memmap, the frames, the swap device - lives
+ * where it can be saved and put back in one piece, so that the explorer
+ * can run a scenario thousands of times from the state its setup built,
+ * in one process, at the cost of a few memcpy()s per run:
+ *
+ *  - global variables of the simulated kernel are marked \__sim_state,
+ *    which gathers them into one ELF section, ksm_ref_state;
+ *  - objects come from kzalloc() and go back with kfree(), as in the
+ *    kernel; here they come from an arena, one reserved range of address
+ *    space with a free list per size;
+ *  - the memmap of every online section is copied whole (64 bytes a
+ *    frame); frames and swap slots are copied back only where
+ *    page_address() or swap_slot_data() was asked for them since.
+ *
+ * The scheduler, the trace, the memory model's history and the settings
+ * (era, fixes) are not state: each run starts them afresh.
+ * @{ */
+
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer) || \
+    defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
+/*
+ * Under a sanitizer, objects come from calloc(), so that it sees every
+ * allocation and free (an arena's reuse looks like use after free to
+ * ASan, and like one mutex taking two places in the lock order to TSan):
+ * no snapshots, then; the explorer forks a child per schedule instead.
+ */
+/** Whether objects come from the arena (and snapshots work). */
+#define SIM_ARENA	0
+#else
+/** Whether objects come from the arena (and snapshots work). */
+#define SIM_ARENA	1
+#endif
+
+/** Address space reserved for the arena (only what is used is memory). */
+#define ARENA_RESERVE	(1UL << 36)
+/** Size classes: 16-byte steps to 1 KiB, then powers of two. */
+#define ARENA_CLASSES	(64 + 40)
+
+/** Header before every block: which free list it goes back to. */
+struct arena_block {
+	unsigned long cls;		/**< size class */
+	unsigned long pad;		/**< keeps payloads 16-byte aligned */
+};
+
+/** The arena (kzalloc()).  Its lock makes each call an atomic step. */
+static struct {
+	pthread_mutex_t lock;		/**< guards the rest */
+	char *base;			/**< start of the reservation */
+	char *brk;			/**< first byte never handed out */
+	void *free[ARENA_CLASSES];	/**< free blocks, per class */
+} arena __sim_state = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/** The size class for \a size bytes, and the class's block size. */
+static unsigned long arena_class(size_t size, size_t *bytes)
+{
+	unsigned long cls = 64;
+	size_t b = 2048;
+
+	if (size <= 1024) {
+		cls = size ? (size + 15) / 16 - 1 : 0;
+		*bytes = (cls + 1) * 16;
+		return cls;
+	}
+	while (b < size) {
+		b <<= 1;
+		cls++;
+	}
+	*bytes = b;
+	return cls;
+}
+
+/**
+ * kzalloc(): \a size zeroed bytes, or NULL.  (kmalloc caches and their
+ * slabs are not what this reference is about: one free list per size
+ * does.)
+ */
+static void *kzalloc(size_t size)
+{
+	struct arena_block *b;
+	unsigned long cls;
+	size_t bytes;
+	void *p;
+
+	if (!SIM_ARENA)
+		return calloc(1, size);
+	if (size > (ARENA_RESERVE >> 4))
+		return NULL;
+	cls = arena_class(size, &bytes);
+	pthread_mutex_lock(&arena.lock);
+	if (!arena.base) {
+		void *m = mmap(NULL, ARENA_RESERVE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			       -1, 0);
+
+		if (m == MAP_FAILED) {
+			pthread_mutex_unlock(&arena.lock);
+			return NULL;
+		}
+		arena.base = arena.brk = m;
+	}
+	p = arena.free[cls];
+	if (p) {
+		arena.free[cls] = *(void **)p;
+	} else if (arena.brk + sizeof(*b) + bytes <=
+		   arena.base + ARENA_RESERVE) {
+		b = (struct arena_block *)arena.brk;
+		b->cls = cls;
+		p = b + 1;
+		arena.brk += sizeof(*b) + bytes;
+	}
+	pthread_mutex_unlock(&arena.lock);
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
+/** kfree(): give back what kzalloc() gave (NULL is fine). */
+static void kfree(const void *p)
+{
+	struct arena_block *b;
+
+	if (!SIM_ARENA || !p) {
+		free((void *)p);
+		return;
+	}
+	b = (struct arena_block *)p - 1;
+	pthread_mutex_lock(&arena.lock);
+	*(void **)p = arena.free[b->cls];
+	arena.free[b->cls] = (void *)p;
+	pthread_mutex_unlock(&arena.lock);
+}
+
+/** Bits in a word of a bitmap. */
+#define BITS_PER_LONG	(8 * sizeof(long))
+
+/**
+ * The snapshot sim_snapshot_take() saved (not itself state), and what
+ * has been touched since.
+ */
+static struct {
+	bool taken;			/**< there is one */
+	char *globals;			/**< the section ksm_ref_state */
+	char *arena;			/**< the arena, up to its brk */
+	size_t arena_len;		/**< ...that many bytes */
+	char *memmap;			/**< the memmap, mapped sections' part */
+	unsigned char *frames;		/**< their frames */
+	unsigned char *swap;		/**< the swap device's bytes */
+	bool *mapped;			/**< which sections were mapped */
+	_Atomic unsigned long *dirty;	/**< bit per frame touched since */
+	_Atomic unsigned long *dirty_swap; /**< bit per swap slot touched */
+} snap;
+
+/** Is each section's memmap mapped now?  (section_map(); not state.) */
+static bool *section_mapped;
+
+/** Note that bit \a nr of the bitmap \a map has been touched. */
+static inline void snap_touch(_Atomic unsigned long *map, unsigned long nr)
+{
+	atomic_fetch_or_explicit(&map[nr / BITS_PER_LONG],
+				 1UL << (nr % BITS_PER_LONG),
+				 memory_order_relaxed);
+}
+
+/** Forget every object at once (sim_exit(), after the last kfree()). */
+static void arena_reset(void)
+{
+	if (arena.base) {
+		madvise(arena.base, arena.brk - arena.base, MADV_DONTNEED);
+		arena.brk = arena.base;
+	}
+	memset(arena.free, 0, sizeof(arena.free));
+}
+
+/** @} */
+
+/* ================================================================ */
 /** \defgroup memmap Physical memory: sections, struct page, refcounts
  *
  * Physical memory is an array of page frames, split into sections of
@@ -2661,7 +3044,7 @@ static struct {
 	size_t frames_size;
 	struct mem_section *sections;
 	bool initialized;
-} machine;
+} machine __sim_state;
 
 /** PAGE_SIZE: bytes per frame (a run-time setting here). */
 #define PAGE_SIZE	((unsigned long)machine.cfg.page_size)
@@ -2671,7 +3054,7 @@ static struct {
 #define PAGES_PER_SECTION ((unsigned long)machine.cfg.pages_per_section)
 
 /** The allocator's lock: an atomic step (no scheduling point inside). */
-static pthread_mutex_t zone_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t zone_lock __sim_state = PTHREAD_MUTEX_INITIALIZER;
 
 /** The struct page of frame \a pfn (SPARSEMEM_VMEMMAP style). */
 static inline struct page *pfn_to_page(unsigned long pfn)
@@ -2707,7 +3090,11 @@ static inline int page_to_nid(const struct page *page)
 /** The bytes of \a page (there is no highmem: always mapped). */
 static inline unsigned char *page_address(const struct page *page)
 {
-	return machine.frames + (page_to_pfn(page) << PAGE_SHIFT);
+	unsigned long pfn = page_to_pfn(page);
+
+	if (unlikely(snap.taken))
+		snap_touch(snap.dirty, pfn);
+	return machine.frames + (pfn << PAGE_SHIFT);
 }
 
 /* Atomic bit operations on a word, as asm/bitops.h. */
@@ -2976,11 +3363,11 @@ static void wait_on_page_locked(struct page *page)
 /* The LRU: the pages reclaim and migration may isolate. */
 
 /** lru_lock guards lru_list and PG_lru; each use is an atomic step. */
-static pthread_mutex_t lru_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t lru_lock __sim_state = PTHREAD_MUTEX_INITIALIZER;
 /** Pages that reclaim and migration may isolate, oldest first. */
-static struct list_head lru_list = { &lru_list, &lru_list };
+static struct list_head lru_list __sim_state = { &lru_list, &lru_list };
 /** Pages on lru_list. */
-static unsigned long nr_lru;
+static unsigned long nr_lru __sim_state;
 
 /** Put a new page on the LRU (lru_cache_add()). */
 static void lru_cache_add(struct page *page)
@@ -3051,7 +3438,7 @@ static struct {
 	pthread_mutex_t lock;
 	struct sim_violation v[SIM_MAX_VIOLATIONS];
 	unsigned long nr;		/**< recorded, even past the array */
-} violations = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} violations __sim_state = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /** Record a violation seen at run time (a bad page, say) for the auditor. */
 static void sim_violation(enum audit_kind kind, const char *fmt, ...)
@@ -3103,7 +3490,7 @@ static struct {
 	unsigned long nth[NR_FAIL_SITES];	/**< 0: never */
 	unsigned int percent;			/**< at every site */
 	_Atomic unsigned long injected;
-} failslab;
+} failslab __sim_state;
 
 /** Should this allocation at \a site fail?  (should_failslab()) */
 static bool sim_should_fail(enum sim_fail_site site)
@@ -3119,7 +3506,7 @@ static bool sim_should_fail(enum sim_fail_site site)
 }
 
 /** Per-node hint: the section freed into last. */
-static int node_hot_section[64];
+static int node_hot_section[64] __sim_state;
 
 /** Recent frees of KSM pages remembered for the auditor. */
 #define SIM_KSM_FREES	4096
@@ -3134,9 +3521,9 @@ static struct {
 	const void *node;		/**< the node its mapping named */
 	unsigned long pfn;		/**< the frame */
 	unsigned long seqnr;		/**< ksm_scan.seqnr at the free */
-} sim_ksm_frees[SIM_KSM_FREES];
+} sim_ksm_frees[SIM_KSM_FREES] __sim_state;
 /** Entries written to sim_ksm_frees, ever. */
-static unsigned long sim_ksm_frees_nr;
+static unsigned long sim_ksm_frees_nr __sim_state;
 /** Full scans completed, as __free_page() may read it (see ksm_scan). */
 static _Atomic unsigned long *sim_full_scans;
 
@@ -3319,20 +3706,51 @@ int sim_mem_stats(int section, struct sim_mem_stats *st)
 /* ---------------------------------------------------------------- */
 /* Sections: mapping and unmapping the memmap and the frames. */
 
+/** Let section \a s's memmap and frames be touched (\a prot) or not (0). */
+static int section_protect(unsigned long s, int prot)
+{
+	size_t msz = PAGES_PER_SECTION * sizeof(struct page);
+	size_t fsz = PAGES_PER_SECTION * PAGE_SIZE;
+
+	if (mprotect((char *)machine.vmemmap + s * msz, msz, prot) ||
+	    mprotect(machine.frames + s * fsz, fsz, prot))
+		return -ENOMEM;
+	section_mapped[s] = prot != 0;
+	return 0;
+}
+
 /** Map (or, with \a prot 0, remove) the memmap and frames of section \a s. */
 static int section_map(unsigned long s, int prot)
 {
 	size_t msz = PAGES_PER_SECTION * sizeof(struct page);
 	size_t fsz = PAGES_PER_SECTION * PAGE_SIZE;
+	char *memmap = (char *)machine.vmemmap + s * msz;
+	unsigned char *frames = machine.frames + s * fsz;
 	int flags = MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS |
 		    (prot ? 0 : MAP_NORESERVE);
+	unsigned long pfn;
 
-	if (mmap((char *)machine.vmemmap + s * msz, msz, prot, flags, -1, 0)
-	    == MAP_FAILED)
+	if (snap.taken) {
+		/*
+		 * Under a snapshot the memory stays, only out of reach, so
+		 * that putting it back costs an mprotect(); a section brought
+		 * online gets zeroes, as if new.
+		 */
+		if (section_protect(s, prot))
+			return -ENOMEM;
+		if (prot) {
+			memset(memmap, 0, msz);
+			memset(frames, 0, fsz);
+			for (pfn = s * PAGES_PER_SECTION;
+			     pfn < (s + 1) * PAGES_PER_SECTION; pfn++)
+				snap_touch(snap.dirty, pfn);
+		}
+		return 0;
+	}
+	if (mmap(memmap, msz, prot, flags, -1, 0) == MAP_FAILED ||
+	    mmap(frames, fsz, prot, flags, -1, 0) == MAP_FAILED)
 		return -ENOMEM;
-	if (mmap(machine.frames + s * fsz, fsz, prot, flags, -1, 0)
-	    == MAP_FAILED)
-		return -ENOMEM;
+	section_mapped[s] = prot != 0;
 	return 0;
 }
 
@@ -3398,7 +3816,7 @@ struct notifier_block {
 };
 
 /** The memory notifier chain, highest priority first. */
-static struct notifier_block *memory_chain;
+static struct notifier_block *memory_chain __sim_state;
 
 /** Add \a nb to the chain in priority order (register_memory_notifier()). */
 static void register_memory_notifier(struct notifier_block *nb)
@@ -3483,6 +3901,8 @@ static void sim_fault_handler(int sig, siginfo_t *si, void *uc)
 	p = fmt_ulong(p, pfn_to_section_nr(pfn));
 	p = fmt_str(p, " was touched by ");
 	p = fmt_str(p, sim_actor_name());
+	*p = '\0';
+	sim_guard_escape(msg);		/* under sim_guarded(): no return */
 	p = fmt_str(p, "\n");
 	*p = '\0';
 	if (write(STDOUT_FILENO, msg, (size_t)(p - msg)) < 0)
@@ -3651,11 +4071,15 @@ struct mm_struct {
 };
 
 /** Every live process; an atomic step guards it. */
-static pthread_mutex_t sim_mm_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t sim_mm_lock __sim_state = PTHREAD_MUTEX_INITIALIZER;
 /** Every live process. */
-static struct list_head sim_mm_list = { &sim_mm_list, &sim_mm_list };
+static struct list_head sim_mm_list __sim_state = {
+	&sim_mm_list, &sim_mm_list
+};
 /** Every anon_vma ever made: freeing is deferred to teardown (see below). */
-static struct list_head sim_anon_vmas = { &sim_anon_vmas, &sim_anon_vmas };
+static struct list_head sim_anon_vmas __sim_state = {
+	&sim_anon_vmas, &sim_anon_vmas
+};
 
 /** Does the mm's owner still run?  (ksm_test_exit()) */
 static inline bool ksm_test_exit(struct mm_struct *mm)
@@ -3724,7 +4148,7 @@ static int anon_vma_prepare(struct vm_area_struct *vma)
 		return 0;
 	if (sim_should_fail(FAIL_ANON_VMA))
 		return -ENOMEM;
-	anon_vma = calloc(1, sizeof(*anon_vma));
+	anon_vma = kzalloc(sizeof(*anon_vma));
 	if (!anon_vma)
 		return -ENOMEM;
 	mutex_init(&anon_vma->lock, "anon_vma->lock");
@@ -3848,7 +4272,7 @@ out:
 /* Defined with swap and migration: */
 /** \cond */
 static void migrate_on_fault(struct mm_struct *mm);
-static _Atomic unsigned int sim_migrate_on_fault;
+static _Atomic unsigned int sim_migrate_on_fault __sim_state;
 /** \endcond */
 static int do_swap_page(struct mm_struct *mm, unsigned long address,
 			pte_t orig_pte, bool write);
@@ -4021,16 +4445,16 @@ static int unmerge_ksm_pages(struct vm_area_struct *vma, unsigned long start,
 /** Allocate a process's structures (not yet on the list). */
 static struct mm_struct *mm_alloc(const char *name, unsigned long nr_pages)
 {
-	struct mm_struct *mm = calloc(1, sizeof(*mm));
+	struct mm_struct *mm = kzalloc(sizeof(*mm));
 
 	if (!mm)
 		return NULL;
-	mm->pgd = calloc(nr_pages, sizeof(pte_t));
-	mm->sim_shadow = calloc(nr_pages, PAGE_SIZE);
+	mm->pgd = kzalloc(nr_pages * sizeof(pte_t));
+	mm->sim_shadow = kzalloc(nr_pages * PAGE_SIZE);
 	if (!mm->pgd || !mm->sim_shadow) {
-		free(mm->pgd);
-		free(mm->sim_shadow);
-		free(mm);
+		kfree(mm->pgd);
+		kfree(mm->sim_shadow);
+		kfree(mm);
 		return NULL;
 	}
 	snprintf(mm->sim_name, sizeof(mm->sim_name), "%s", name);
@@ -4051,8 +4475,8 @@ static void mmdrop(struct mm_struct *mm)
 {
 	if (atomic_fetch_sub(&mm->mm_count, 1) != 1)
 		return;
-	free(mm->sim_shadow);
-	free(mm);
+	kfree(mm->sim_shadow);
+	kfree(mm);
 }
 
 struct mm_struct *sim_process_create(const char *name, unsigned long nr_pages)
@@ -4286,7 +4710,7 @@ struct mm_struct *sim_process_fork(struct mm_struct *parent, const char *name)
 	if (test_bit(MMF_VM_MERGEABLE, &parent->flags) &&
 	    __ksm_enter(child)) {
 		up_write(&parent->mmap_sem);
-		free(child->pgd);
+		kfree(child->pgd);
 		mmdrop(child);
 		return NULL;
 	}
@@ -4360,7 +4784,7 @@ static void exit_mmap(struct mm_struct *mm)
 	mm->pgd = NULL;
 	spin_unlock(&mm->page_table_lock);
 	anon_vma_unlink(&mm->vma);
-	free(pgd);
+	kfree(pgd);
 }
 
 int sim_process_exit(struct mm_struct *mm)
@@ -4838,14 +5262,14 @@ struct ksm_scan {
 };
 
 /** The stable tree: one stable_node per KSM page, ordered by contents. */
-static struct rb_root root_stable_tree = RB_ROOT;
+static struct rb_root root_stable_tree __sim_state = RB_ROOT;
 /** The unstable tree: rmap_items of unchanging pages; rebuilt per scan. */
-static struct rb_root root_unstable_tree = RB_ROOT;
+static struct rb_root root_unstable_tree __sim_state = RB_ROOT;
 
 /** Buckets of the mm -> mm_slot hash. */
 #define MM_SLOTS_HASH_HEADS 1024
 /** The mm -> mm_slot hash. */
-static struct hlist_head mm_slots_hash[MM_SLOTS_HASH_HEADS];
+static struct hlist_head mm_slots_hash[MM_SLOTS_HASH_HEADS] __sim_state;
 
 /**
  * Registered mms.  The kernel asks list_empty(&ksm_mm_head.mm_list)
@@ -4853,42 +5277,47 @@ static struct hlist_head mm_slots_hash[MM_SLOTS_HASH_HEADS];
  * the lock and read atomically gives the same answer without a data race
  * that a sanitizer would rightly report.
  */
-static _Atomic unsigned long ksm_nr_mm_slots;
+static _Atomic unsigned long ksm_nr_mm_slots __sim_state;
 
 /** Head of the list of mm_slots; the scan starts and ends here. */
-static struct mm_slot ksm_mm_head = {
+static struct mm_slot ksm_mm_head __sim_state = {
 	.mm_list = { &ksm_mm_head.mm_list, &ksm_mm_head.mm_list },
 };
 /** The scan cursor. */
-static struct ksm_scan ksm_scan = { .mm_slot = &ksm_mm_head };
+static struct ksm_scan ksm_scan __sim_state = { .mm_slot = &ksm_mm_head };
 /** \cond */
 static _Atomic unsigned long *sim_full_scans = &ksm_scan.seqnr;
 /** \endcond */
 
 /* The counters: ksm_thread_mutex serializes writers; sysfs reads racily. */
-static _Atomic unsigned long ksm_pages_shared;	/**< nodes with rmap_items */
-static _Atomic unsigned long ksm_pages_sharing;	/**< further rmap_items */
-static _Atomic unsigned long ksm_pages_unshared; /**< in the unstable tree */
-static _Atomic unsigned long ksm_rmap_items;	/**< all rmap_items */
+/** Nodes with rmap_items (pages_shared). */
+static _Atomic unsigned long ksm_pages_shared __sim_state;
+/** Further rmap_items on those nodes (pages_sharing). */
+static _Atomic unsigned long ksm_pages_sharing __sim_state;
+/** rmap_items in the unstable tree (pages_unshared). */
+static _Atomic unsigned long ksm_pages_unshared __sim_state;
+/** All rmap_items. */
+static _Atomic unsigned long ksm_rmap_items __sim_state;
 /** Nodes in the stable tree (declared with ksm_set_era()). */
-static _Atomic unsigned long ksm_stable_nodes;
+static _Atomic unsigned long ksm_stable_nodes __sim_state;
 
 /** pages_to_scan: pages per ksmd batch.  Default 100; cost ~linear. */
-static _Atomic unsigned int ksm_thread_pages_to_scan = 100;
+static _Atomic unsigned int ksm_thread_pages_to_scan __sim_state = 100;
 /** sleep_millisecs: ksmd's sleep between batches.  Default 20. */
-static _Atomic unsigned int ksm_thread_sleep_millisecs = 20;
+static _Atomic unsigned int ksm_thread_sleep_millisecs __sim_state = 20;
 /** run: KSM_RUN_STOP (default), KSM_RUN_MERGE or KSM_RUN_UNMERGE. */
-static _Atomic unsigned int ksm_run = KSM_RUN_STOP;
+static _Atomic unsigned int ksm_run __sim_state = KSM_RUN_STOP;
 
 /** Serializes every change to the trees, the scan and the counters. */
-static struct mutex ksm_thread_mutex = MUTEX_INIT("ksm_thread_mutex");
+static struct mutex ksm_thread_mutex __sim_state =
+	MUTEX_INIT("ksm_thread_mutex");
 /** Guards the mm_slot list and hash. */
-static spinlock_t ksm_mmlist_lock = MUTEX_INIT("ksm_mmlist_lock");
+static spinlock_t ksm_mmlist_lock __sim_state = MUTEX_INIT("ksm_mmlist_lock");
 /** ksmd sleeps on this key while it has nothing to do. */
-static int ksm_thread_wait;
+static int ksm_thread_wait __sim_state;
 
 /** Stable node numbering, for reports. */
-static unsigned int sim_next_node_id = 1;
+static unsigned int sim_next_node_id __sim_state = 1;
 
 /** Freed objects kept in quarantine before they are really freed. */
 #define SIM_QUARANTINE	(1 << 16)
@@ -4904,7 +5333,7 @@ static struct {
 	void *ring[SIM_QUARANTINE];	/**< freed objects, oldest at head */
 	unsigned long head;		/**< index of the oldest */
 	unsigned long nr;		/**< how many are held */
-} quarantine;
+} quarantine __sim_state;
 
 
 /**
@@ -4922,7 +5351,7 @@ static void sim_quarantine(void *p, size_t len)
 				  sizeof(struct stable_node) ?
 				  sizeof(struct rmap_item) :
 				  sizeof(struct stable_node));
-		free(old);
+		kfree(old);
 		quarantine.head = (quarantine.head + 1) % SIM_QUARANTINE;
 		quarantine.nr--;
 	}
@@ -4938,7 +5367,7 @@ static struct rmap_item *alloc_rmap_item(void)
 
 	if (sim_should_fail(FAIL_RMAP_ITEM))
 		return NULL;
-	rmap_item = calloc(1, sizeof(*rmap_item));
+	rmap_item = kzalloc(sizeof(*rmap_item));
 	if (rmap_item)
 		ksm_rmap_items++;
 	return rmap_item;
@@ -4959,7 +5388,7 @@ static struct stable_node *alloc_stable_node(void)
 
 	if (sim_should_fail(FAIL_STABLE_NODE))
 		return NULL;
-	stable_node = calloc(1, sizeof(*stable_node));
+	stable_node = kzalloc(sizeof(*stable_node));
 	if (stable_node)
 		stable_node->sim_id = sim_next_node_id++;
 	return stable_node;
@@ -4979,13 +5408,13 @@ static struct mm_slot *alloc_mm_slot(void)
 {
 	if (sim_should_fail(FAIL_MM_SLOT))
 		return NULL;
-	return calloc(1, sizeof(struct mm_slot));
+	return kzalloc(sizeof(struct mm_slot));
 }
 
 /** Free an unlinked mm_slot. */
 static void free_mm_slot(struct mm_slot *mm_slot)
 {
-	free(mm_slot);
+	kfree(mm_slot);
 }
 
 /** The mm_slots_hash bucket of \a mm. */
@@ -6286,7 +6715,7 @@ release:
  * Registered at high priority: the callback takes ksm_thread_mutex, and
  * later callbacks could only be taking locks which nest within that.
  */
-static struct notifier_block ksm_memory_nb = {
+static struct notifier_block ksm_memory_nb __sim_state = {
 	.notifier_call = ksm_memory_callback,
 	.priority = 100,
 };
@@ -6539,22 +6968,24 @@ static struct {
 	struct page **cache;		/**< swapper_space: slot -> page */
 	unsigned long nr_used;
 	unsigned long cursor;		/**< where to look for a free slot */
-} swap;
+} swap __sim_state;
 
 /** Guards swap_map and the slot cursor (an atomic step). */
-static pthread_mutex_t swap_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t swap_lock __sim_state = PTHREAD_MUTEX_INITIALIZER;
 
 /** The swap cache, as an address_space with its tree_lock. */
 static struct {
 	spinlock_t tree_lock;
-} swapper_space = { .tree_lock = MUTEX_INIT("swapper_space.tree_lock") };
+} swapper_space __sim_state = {
+	.tree_lock = MUTEX_INIT("swapper_space.tree_lock")
+};
 
 /** Allocate the swap device. */
 static int swap_init(void)
 {
 	swap.nr_slots = machine.cfg.swap_slots + 1;
-	swap.swap_map = calloc(swap.nr_slots, 1);
-	swap.cache = calloc(swap.nr_slots, sizeof(struct page *));
+	swap.swap_map = kzalloc(swap.nr_slots);
+	swap.cache = kzalloc(swap.nr_slots * sizeof(struct page *));
 	swap.data = mmap(NULL, swap.nr_slots * PAGE_SIZE,
 			 PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -6568,8 +6999,8 @@ static int swap_init(void)
 /** Free the swap device. */
 static void swap_exit(void)
 {
-	free(swap.swap_map);
-	free(swap.cache);
+	kfree(swap.swap_map);
+	kfree(swap.cache);
 	if (swap.data && swap.data != MAP_FAILED)
 		munmap(swap.data, swap.nr_slots * PAGE_SIZE);
 	memset(&swap, 0, sizeof(swap));
@@ -6585,6 +7016,8 @@ static bool swap_entry_valid(swp_entry_t entry)
 /** The bytes of slot \a offset on the device. */
 static unsigned char *swap_slot_data(unsigned long offset)
 {
+	if (unlikely(snap.taken))
+		snap_touch(snap.dirty_swap, offset);
 	return swap.data + offset * PAGE_SIZE;
 }
 
@@ -7939,7 +8372,7 @@ long sim_compact_section(unsigned long s)
 }
 
 /** One fault in how many migrates the whole mm (0: never). */
-static _Atomic unsigned int sim_migrate_on_fault;
+static _Atomic unsigned int sim_migrate_on_fault __sim_state;
 
 /**
  * Hugh's test method (seed 002): "occasionally on fault, just migrate
@@ -7982,7 +8415,7 @@ void sim_set_migrate_on_fault(unsigned int n)
 static struct {
 	unsigned long pfn[64];
 	int count[64];
-} sim_pins;
+} sim_pins __sim_state;
 
 /**
  * Pin the page \a mm maps at \a vpn, as get_user_pages() would: a
@@ -9158,10 +9591,12 @@ int sim_init(const struct sim_config *cfg)
 	machine.frames = mmap(NULL, machine.frames_size, PROT_NONE,
 			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 			      -1, 0);
-	machine.sections = calloc(machine.cfg.nr_sections,
+	machine.sections = kzalloc(machine.cfg.nr_sections *
 				  sizeof(*machine.sections));
+	section_mapped = calloc(machine.cfg.nr_sections,
+				sizeof(*section_mapped));
 	if (machine.vmemmap == MAP_FAILED || machine.frames == MAP_FAILED ||
-	    !machine.sections)
+	    !machine.sections || !section_mapped)
 		return -ENOMEM;
 	wait_table_init();
 	for (s = 0; s < machine.cfg.nr_sections; s++) {
@@ -9212,7 +9647,7 @@ static void ksm_teardown(void)
 	ksm_nr_mm_slots = 0;
 	while ((n = rb_first(&root_stable_tree))) {
 		rb_erase(n, &root_stable_tree);
-		free(rb_entry(n, struct stable_node, node));
+		kfree(rb_entry(n, struct stable_node, node));
 	}
 	root_unstable_tree = RB_ROOT;
 	for (i = 0; i < MM_SLOTS_HASH_HEADS; i++)
@@ -9231,7 +9666,7 @@ static void ksm_teardown(void)
 		void *p = quarantine.ring[quarantine.head];
 
 		sim_asan_unpoison(p, sizeof(struct rmap_item));
-		free(p);
+		kfree(p);
 		quarantine.head = (quarantine.head + 1) % SIM_QUARANTINE;
 		quarantine.nr--;
 	}
@@ -9240,12 +9675,122 @@ static void ksm_teardown(void)
 	sim_next_node_id = 1;
 }
 
+/* ---------------------------------------------------------------- */
+/* Snapshots (see the group arena). */
+
+/* The section of mutable globals: the linker names its bounds. */
+/** \cond */
+extern char __start_ksm_ref_state[], __stop_ksm_ref_state[];
+/** \endcond */
+
+void sim_snapshot_drop(void)
+{
+	free(snap.globals);
+	free(snap.arena);
+	free(snap.memmap);
+	free(snap.frames);
+	free(snap.swap);
+	free(snap.mapped);
+	free((void *)snap.dirty);
+	free((void *)snap.dirty_swap);
+	memset(&snap, 0, sizeof(snap));
+}
+
+/** Bytes of memmap, and of frames, per section. */
+static void section_sizes(size_t *msz, size_t *fsz)
+{
+	*msz = PAGES_PER_SECTION * sizeof(struct page);
+	*fsz = PAGES_PER_SECTION * PAGE_SIZE;
+}
+
+int sim_snapshot_take(void)
+{
+	size_t glen = __stop_ksm_ref_state - __start_ksm_ref_state;
+	size_t msz, fsz, words = machine.max_pfn / BITS_PER_LONG + 1;
+	size_t slots = swap.nr_slots / BITS_PER_LONG + 1;
+	unsigned long s;
+
+	if (!SIM_ARENA)
+		return -EOPNOTSUPP;
+	if (!machine.initialized || sched.nr_actors || ksmd.running)
+		return -EBUSY;
+	sim_snapshot_drop();
+	section_sizes(&msz, &fsz);
+	snap.globals = malloc(glen);
+	snap.arena_len = arena.brk - arena.base;
+	snap.arena = malloc(snap.arena_len + 1);
+	snap.memmap = malloc(machine.vmemmap_size);
+	snap.frames = malloc(machine.frames_size);
+	snap.swap = malloc(swap.nr_slots * PAGE_SIZE);
+	snap.mapped = malloc(machine.cfg.nr_sections);
+	snap.dirty = calloc(words, sizeof(long));
+	snap.dirty_swap = calloc(slots, sizeof(long));
+	if (!snap.globals || !snap.arena || !snap.memmap || !snap.frames ||
+	    !snap.swap || !snap.mapped || !snap.dirty || !snap.dirty_swap) {
+		sim_snapshot_drop();
+		return -ENOMEM;
+	}
+	memcpy(snap.globals, __start_ksm_ref_state, glen);
+	memcpy(snap.arena, arena.base, snap.arena_len);
+	for (s = 0; s < machine.cfg.nr_sections; s++) {
+		snap.mapped[s] = section_mapped[s];
+		if (!section_mapped[s])
+			continue;
+		memcpy(snap.memmap + s * msz, (char *)machine.vmemmap + s * msz,
+		       msz);
+		memcpy(snap.frames + s * fsz, machine.frames + s * fsz, fsz);
+	}
+	memcpy(snap.swap, swap.data, swap.nr_slots * PAGE_SIZE);
+	snap.taken = true;
+	return 0;
+}
+
+void sim_snapshot_restore(void)
+{
+	size_t glen = __stop_ksm_ref_state - __start_ksm_ref_state;
+	unsigned long s, pfn, slot;
+	size_t msz, fsz;
+
+	BUG_ON(!snap.taken || guard.armed);
+	sched_reset();
+	section_sizes(&msz, &fsz);
+	memcpy(__start_ksm_ref_state, snap.globals, glen);
+	memcpy(arena.base, snap.arena, snap.arena_len);
+	for (s = 0; s < machine.cfg.nr_sections; s++) {
+		unsigned long first = s * PAGES_PER_SECTION;
+
+		if (section_mapped[s] != snap.mapped[s])
+			BUG_ON(section_protect(s, snap.mapped[s] ?
+					       PROT_READ | PROT_WRITE : 0));
+		if (!snap.mapped[s])
+			continue;
+		memcpy((char *)machine.vmemmap + s * msz, snap.memmap + s * msz,
+		       msz);
+		for (pfn = first; pfn < first + PAGES_PER_SECTION; pfn++)
+			if (snap.dirty[pfn / BITS_PER_LONG] &
+			    1UL << (pfn % BITS_PER_LONG))
+				memcpy(machine.frames + pfn * PAGE_SIZE,
+				       snap.frames + pfn * PAGE_SIZE,
+				       PAGE_SIZE);
+	}
+	for (slot = 0; slot < swap.nr_slots; slot++)
+		if (snap.dirty_swap[slot / BITS_PER_LONG] &
+		    1UL << (slot % BITS_PER_LONG))
+			memcpy(swap.data + slot * PAGE_SIZE,
+			       snap.swap + slot * PAGE_SIZE, PAGE_SIZE);
+	memset((void *)snap.dirty, 0,
+	       (machine.max_pfn / BITS_PER_LONG + 1) * sizeof(long));
+	memset((void *)snap.dirty_swap, 0,
+	       (swap.nr_slots / BITS_PER_LONG + 1) * sizeof(long));
+}
+
 void sim_exit(void)
 {
 	struct list_head *pos;
 
 	if (!machine.initialized)
 		return;
+	sim_snapshot_drop();
 	ksm_stop_thread();
 	/* Every process exits; then ksmd's leftovers are forgotten. */
 	while (!list_empty(&sim_mm_list)) {
@@ -9260,11 +9805,11 @@ void sim_exit(void)
 
 		for (; ri; ri = next) {
 			next = ri->rmap_list;
-			free(ri);
+			kfree(ri);
 		}
 		list_del_init(&slot->mm_list);
 		mmdrop(slot->mm);
-		free(slot);
+		kfree(slot);
 	}
 	ksm_teardown();
 	swap_exit();
@@ -9274,7 +9819,7 @@ void sim_exit(void)
 						       sim_all);
 
 		list_del_init(&av->sim_all);
-		free(av);
+		kfree(av);
 	}
 	pthread_mutex_lock(&violations.lock);
 	violations.nr = 0;
@@ -9283,13 +9828,16 @@ void sim_exit(void)
 	nr_lru = 0;
 	munmap(machine.vmemmap, machine.vmemmap_size);
 	munmap(machine.frames, machine.frames_size);
-	free(machine.sections);
+	kfree(machine.sections);
+	free(section_mapped);
+	section_mapped = NULL;
 	signal(SIGSEGV, SIG_DFL);
 	signal(SIGBUS, SIG_DFL);
 	memset(&machine, 0, sizeof(machine));
 	memset(&failslab, 0, sizeof(failslab));
 	memset(&sim_pins, 0, sizeof(sim_pins));
 	sim_migrate_on_fault = 0;
+	arena_reset();
 }
 
 /** @} */

@@ -125,6 +125,16 @@ struct sim_config {
 int sim_init(const struct sim_config *cfg);
 /** Tear everything down (processes, KSM, memory).  Not thread safe. */
 void sim_exit(void);
+/**
+ * Save the whole state of the machine (between runs, ksmd stopped), for
+ * sim_snapshot_restore().  Returns 0, -EBUSY, -ENOMEM, or -EOPNOTSUPP in
+ * builds with a sanitizer (whose allocator must see every object).
+ */
+int sim_snapshot_take(void);
+/** Put the machine back as it was at sim_snapshot_take(). */
+void sim_snapshot_restore(void);
+/** Forget the snapshot (sim_exit() does too). */
+void sim_snapshot_drop(void);
 /** The geometry in force (defaults filled in). */
 const struct sim_config *sim_get_config(void);
 /** Total number of page frames. */
@@ -377,6 +387,14 @@ int sim_run_script(const struct sim_actor_spec *actors, int n,
  */
 int sim_run_free(const struct sim_actor_spec *actors, int n,
 		 unsigned int timeout_ms);
+/**
+ * Run \a fn(\a arg) so that if the simulated kernel dies inside it (a BUG,
+ * an oops, a fault on a removed struct page), sim_guarded() returns 1 with
+ * the one-line description in \a what, instead of the process exiting; 0
+ * when \a fn returned.  After a death the machine is mid-operation: only a
+ * snapshot restored makes it usable again.  -EBUSY if already guarded.
+ */
+int sim_guarded(void (*fn)(void *arg), void *arg, char *what, size_t len);
 /** Why the last run failed, or "". */
 const char *sim_run_error(void);
 /** Free runs: a short random delay at every race window (stress). */

@@ -18,13 +18,18 @@
  * PLDI 2007), and every race of RACES.md needs at most two of each.
  *
  * The search is depth first.  The caller has built the scenario's state;
- * each schedule runs in a child forked from it, so every schedule starts
- * from the same state and a run that kills the simulated kernel kills
- * only its child.  The child follows a prefix of decisions, takes option
- * 0 after it, and writes down every decision it took, with how many
- * options there were, in memory shared with the parent.  The parent then
- * backtracks: the next schedule is the one that takes the next option at
- * the deepest decision where one remains within the bounds.
+ * every schedule starts from it.  A run follows a prefix of decisions,
+ * takes option 0 after it, and writes down every decision it took, with
+ * how many options there were; then the search backtracks: the next
+ * schedule is the one that takes the next option at the deepest decision
+ * where one remains within the bounds.
+ *
+ * Each schedule runs in this process: the machine's state is saved once
+ * (sim_snapshot_take()) and put back before every run, and a run that
+ * kills the simulated kernel is caught by sim_guarded().  Where snapshots
+ * are not available (a sanitizer's build), or with --fork, each schedule
+ * runs in a child forked from the built state instead: slower (a fork is
+ * most of a millisecond), and a crash of the simulator itself is caught.
  *
  * What it does not do: partial-order reduction.  Two schedules that
  * differ only in the order of independent steps are both run.  (The
@@ -64,8 +69,10 @@ struct shared {
 };
 
 static struct shared *sh;
-/** Are we the child of a schedule? */
+/** Is a schedule running (in a child, or here)?  Then notes are kept. */
 static bool in_child;
+/** Is a schedule running here, with output to be kept quiet? */
+static bool in_here;
 /** Decisions' costs before each decision: preemptions, reorderings. */
 static unsigned short pre_cost[MAX_DECISIONS], reo_cost[MAX_DECISIONS];
 
@@ -81,7 +88,7 @@ void explore_note(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!in_child || sh->noted)
+	if (!explore_running() || sh->noted)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(sh->why, sizeof(sh->why), fmt, ap);
@@ -91,7 +98,7 @@ void explore_note(const char *fmt, ...)
 
 void explore_outcome(int k)
 {
-	if (in_child && k >= 0 && k < 64)
+	if (explore_running() && k >= 0 && k < 64)
 		sh->outcomes |= 1UL << k;
 }
 
@@ -101,6 +108,47 @@ static void child_death(const char *what)
 	explore_note("the kernel died: %s", what);
 	sh->verdict = EXPLORE_DIED;
 	_exit(0);
+}
+
+bool explore_running(void)
+{
+	return in_child || in_here;
+}
+
+/** One schedule, run here: what sim_guarded() runs. */
+struct here {
+	explore_fn fn;			/**< the scenario */
+	void *ctx;			/**< ...its argument */
+	int verdict;			/**< what fn said */
+};
+
+static void run_guarded(void *arg)
+{
+	struct here *h = arg;
+
+	h->verdict = h->fn(h->ctx, &sh->c);
+}
+
+/** Run one schedule here, from the snapshot, following \a nprefix. */
+static int run_here(explore_fn fn, void *ctx, unsigned int nprefix)
+{
+	struct here h = { fn, ctx, EXPLORE_CRASH };
+	char what[256];
+
+	sh->c = (struct sim_choices){ .prefix = sh->prefix,
+				      .nr_prefix = nprefix, .log = sh->log,
+				      .max = MAX_DECISIONS };
+	sh->noted = false;
+	sh->why[0] = '\0';
+	sh->outcomes = 0;
+	sim_snapshot_restore();
+	in_here = true;
+	if (sim_guarded(run_guarded, &h, what, sizeof(what)) == 1) {
+		explore_note("the kernel died: %s", what);
+		h.verdict = EXPLORE_DIED;
+	}
+	in_here = false;
+	return h.verdict;
 }
 
 /** Run one schedule, following the first \a nprefix decisions of sh. */
@@ -218,7 +266,8 @@ int explore(explore_fn fn, void *ctx, const struct explore_opts *o,
 {
 	double t0 = now();
 	unsigned int nprefix = 0, n;
-	int v, i;
+	bool here = !o->fork && !sim_snapshot_take();
+	int v, i, ret = 0;
 
 	memset(r, 0, sizeof(*r));
 	if (!sh) {
@@ -229,8 +278,10 @@ int explore(explore_fn fn, void *ctx, const struct explore_opts *o,
 			exit(EX_FAIL);
 		}
 	}
+	r->in_process = here;
 	for (;;) {
-		v = run_child(fn, ctx, nprefix);
+		v = here ? run_here(fn, ctx, nprefix)
+			 : run_child(fn, ctx, nprefix);
 		r->schedules++;
 		n = sh->c.nr < MAX_DECISIONS ? sh->c.nr : MAX_DECISIONS;
 		if (n > r->longest)
@@ -240,8 +291,8 @@ int explore(explore_fn fn, void *ctx, const struct explore_opts *o,
 			r->verdict = v;
 			snprintf(r->why, sizeof(r->why), "schedule %lu did not "
 				 "repeat its prefix: %s", r->schedules, sh->why);
-			r->seconds = now() - t0;
-			return -1;
+			ret = -1;
+			break;
 		}
 		if (v != EXPLORE_CLEAN && !r->failures++) {
 			r->verdict = v;
@@ -250,19 +301,25 @@ int explore(explore_fn fn, void *ctx, const struct explore_opts *o,
 		}
 		r->seconds = now() - t0;
 		if (r->failures && !o->keep_going)
-			return 0;
+			break;
 		if ((o->max_schedules && r->schedules >= o->max_schedules) ||
 		    (o->max_seconds && r->seconds >= o->max_seconds))
-			return 0;
+			break;
 		i = next_branch(n, o);
 		if (i < 0) {
 			r->exhausted = true;
-			return 0;
+			break;
 		}
 		memmove(sh->prefix, sh->log, (i + 1) * sizeof(sh->log[0]));
 		sh->prefix[i].choice++;
 		nprefix = i + 1;
 	}
+	r->seconds = now() - t0;
+	if (here) {
+		sim_snapshot_restore();		/* as the caller built it */
+		sim_snapshot_drop();
+	}
+	return ret;
 }
 
 int explore_parse(const char *s, struct sim_decision **prefix, unsigned int *n,

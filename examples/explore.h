@@ -15,6 +15,7 @@ struct explore_opts {
 	unsigned long max_schedules;	/**< stop after this many (0: no cap) */
 	double max_seconds;		/**< stop after this long (0: no cap) */
 	bool keep_going;		/**< do not stop at the first failure */
+	bool fork;			/**< a child per schedule (--fork) */
 };
 
 /** How one schedule ended. */
@@ -38,6 +39,7 @@ struct explore_result {
 	char why[320];			/**< ...what went wrong */
 	char replay[4096];		/**< ...its schedule, for --replay */
 	unsigned long outcomes;		/**< bit k: some schedule reported k */
+	bool in_process;		/**< ran here (else: forked children) */
 };
 
 /**
@@ -57,6 +59,8 @@ typedef int (*explore_fn)(void *ctx, struct sim_choices *c);
 int explore(explore_fn fn, void *ctx, const struct explore_opts *o,
 	    struct explore_result *r);
 
+/** Is a schedule of a search running (and its output to be kept quiet)? */
+bool explore_running(void);
 /** In a child: record what went wrong (the first note counts). */
 void explore_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** In a child: report outcome \a k (0..63) of this schedule (litmus). */

@@ -61,7 +61,8 @@ int race_harm(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	printf("  HARM: %s\n", buf);
+	if (!explore_running())
+		printf("  HARM: %s\n", buf);
 	explore_note("%s", buf);
 	return 1;
 }
@@ -172,11 +173,8 @@ static int run_once(const struct race *rc, struct race_opts *ro,
 	else
 		err = sim_run_script(rc->actors, rc->nr_actors, rc->script,
 				     rc->nr_steps);
-	if (c && c->misfit) {
-		fprintf(stderr, "%s: %s\n", ro->o.prog, sim_run_error());
-		fflush(NULL);
-		_exit(EX_USAGE);
-	}
+	if (c && c->misfit)
+		ex_usage_error(ro->o.prog, "%s", sim_run_error());
 	if (!ro->o.quiet) {
 		printf("\n");
 		sim_timeline_print(stdout);
@@ -246,7 +244,8 @@ static void print_replay_command(struct race_opts *ro, const char *schedule)
 	for (i = 1; i < ro->argc; i++) {
 		const char *a = ro->argv[i];
 
-		if (!strcmp(a, "--explore") || !strcmp(a, "--unbounded"))
+		if (!strcmp(a, "--explore") || !strcmp(a, "--unbounded") ||
+		    !strcmp(a, "--fork"))
 			continue;
 		if (!strcmp(a, "--bound") || !strcmp(a, "--reorder") ||
 		    !strcmp(a, "--max-schedules")) {
@@ -287,6 +286,7 @@ static int run_explore(const struct race *rc, struct race_opts *ro)
 	struct sim_choices c = { 0 };
 	unsigned int n;
 	char err[300];
+	int ret;
 
 	print_header(rc, ro);
 	if (explore(explore_one, (void *)rc, &ro->xo, &res) < 0) {
@@ -313,7 +313,84 @@ static int run_explore(const struct race *rc, struct race_opts *ro)
 	printf("\nThe replay:\n");
 	c.prefix = prefix;
 	c.nr_prefix = n;
-	return run_once(rc, ro, &c);
+	ret = run_once(rc, ro, &c);
+	free(prefix);
+	return ret;
+}
+
+/** One search of --explore-all: \a rc with its fix on or off. */
+static void explore_one_way(const struct race *rc, struct race_opts *ro,
+			    bool broken, struct explore_result *res)
+{
+	struct race_opts r = *ro;
+
+	r.broken = broken;
+	r.o.quiet = true;
+	start(rc, &r);
+	rc->setup();
+	if (explore(explore_one, (void *)rc, &r.xo, res) < 0) {
+		printf("%s: the explorer stopped: %s\n", rc->id, res->why);
+		exit(EX_FAIL);
+	}
+	sim_exit();
+}
+
+/**
+ * Every race that has a fix, under the explorer, both ways: with the fix
+ * on every schedule within the bounds must be clean, and with it off one
+ * must go wrong.  A table of what it took; the sanity test of a change.
+ */
+static int explore_all(struct race_opts *ro)
+{
+	unsigned long total = 0;
+	double t0 = now(), t;
+	unsigned int i;
+	int bad = 0, n = 0;
+	bool forked = false;
+
+	printf("Every race under the explorer (");
+	print_bounds(&ro->xo);
+	printf("), each way:\n\n");
+	printf("%-9s %-9s %-5s  %-34s  %s\n", "race", "era", "model",
+	       "fix on: schedules, time, rate", "fix off: went wrong at");
+	for (i = 0; i < NR_RACES; i++) {
+		const struct race *rc = races[i];
+		struct explore_result on, off;
+		char buf[64];
+		bool ok;
+
+		if (rc->custom || rc->no_explore || rc->fix < 0)
+			continue;
+		explore_one_way(rc, ro, false, &on);
+		explore_one_way(rc, ro, true, &off);
+		ok = on.exhausted && !on.failures && off.failures;
+		bad += !ok;
+		n++;
+		total += on.schedules + off.schedules;
+		forked |= !on.in_process;
+		snprintf(buf, sizeof(buf), "%lu %s, %.2f s, %.0f/s", on.schedules,
+			 on.failures ? "WENT WRONG" : on.exhausted ? "clean" :
+			 "NOT EXHAUSTED", on.seconds,
+			 on.seconds > 0 ? on.schedules / on.seconds : 0.0);
+		printf("%-9s %-9s %-5s  %-34s  ", rc->id, ksm_era_name(rc->era),
+		       sim_model_name(rc->model), buf);
+		if (off.failures)
+			printf("schedule %lu, %.2f s%s\n", off.schedules,
+			       off.seconds, ok ? "" : "   <- NOT AS EXPECTED");
+		else
+			printf("NOTHING FOUND in %lu   <- NOT AS EXPECTED\n",
+			       off.schedules);
+	}
+	t = now() - t0;
+	printf("\n%d races, %lu schedules in %.1f s (%.0f a second, %s): ", n,
+	       total, t, t > 0 ? total / t : 0.0,
+	       forked ? "a child each" : "in this process");
+	if (bad) {
+		printf("%d NOT AS EXPECTED\n", bad);
+		return EX_FAIL;
+	}
+	printf("every fix holds in every schedule, and each is needed\n");
+	return EX_PASS;
 }
 
 /** Free-running rounds until time is up; stop at the first harm. */
@@ -323,6 +400,11 @@ static int run_stress(const struct race *rc, struct race_opts *ro)
 	unsigned long rounds = 0, bad_rounds = 0;
 	bool quiet = ro->o.quiet;
 
+	if (rc->model != SIM_MODEL_SC)
+		printf("note: free runs cannot reorder these accesses (the "
+		       "simulation's own atomics keep\nthem in order, as x86 "
+		       "does): %s needs the %s model, under a script or\n"
+		       "--explore\n", rc->id, sim_model_name(rc->model));
 	ro->o.quiet = true;
 	while (now() - t0 < ro->seconds) {
 		struct audit_report r;
@@ -379,7 +461,8 @@ static bool race_takes_value(const char *name)
 
 static void usage(const char *prog)
 {
-	printf("Usage: %s RACE [options]\n       %s --list\n\n"
+	printf("Usage: %s RACE [options]\n       %s --list\n"
+	       "       %s --explore-all [--bound N] [--reorder N] [--fork]\n\n"
 	       "Runs a race of RACES.md on the simulated machine: by default "
 	       "its scripted\ninterleaving, with every fix on.\n\n"
 	       "  --broken           turn off the fix this race is about\n"
@@ -399,10 +482,17 @@ static void usage(const char *prog)
 	       "                     default 2)\n"
 	       "  --unbounded        no bound on either (small scenarios only)\n"
 	       "  --max-schedules N  stop the search after N schedules\n"
+	       "  --fork             run each schedule in a child process "
+	       "(slower; also\n"
+	       "                     what a sanitizer's build does)\n"
 	       "  --replay S         run schedule S, as --explore printed it\n"
+	       "  --explore-all      every race with a fix, explored with it on "
+	       "and off: a\n"
+	       "                     table, and exit 0 if each fix holds and is "
+	       "needed\n"
 	       "  --list             list the races\n"
 	       "  --story            what the race is about, in three lines\n\n%s",
-	       prog, prog, ex_common_help);
+	       prog, prog, prog, ex_common_help);
 	exit(EX_PASS);
 }
 
@@ -410,6 +500,7 @@ struct args {
 	struct race_opts ro;
 	const struct race *rc;
 	bool story;
+	bool explore_all;
 };
 
 static void race_option(void *ctx, const char *name, const char *val)
@@ -432,6 +523,8 @@ static void race_option(void *ctx, const char *name, const char *val)
 		a->story = true;
 	else if (!strcmp(name, "explore"))
 		a->ro.explore = true;
+	else if (!strcmp(name, "explore-all"))
+		a->explore_all = true;
 	else if (!strcmp(name, "bound"))
 		a->ro.xo.bound = (int)ex_parse_ulong(a->ro.o.prog, name, val,
 						     0, 20);
@@ -445,6 +538,8 @@ static void race_option(void *ctx, const char *name, const char *val)
 							val, 1, 100000000);
 	else if (!strcmp(name, "replay"))
 		a->ro.replay = val;
+	else if (!strcmp(name, "fork"))
+		a->ro.xo.fork = true;
 	else if (!strcmp(name, "seconds"))
 		a->ro.seconds = ex_parse_ulong(a->ro.o.prog, name, val, 1,
 					       3600);
@@ -477,6 +572,16 @@ int main(int argc, char **argv)
 
 	ex_parse_args(argc, argv, &a, race_takes_value, race_option,
 		      race_positional);
+	if (a.explore_all) {
+		if (a.rc || a.ro.o.era_set || a.ro.o.model_set ||
+		    a.ro.o.fixes_off || a.ro.broken || a.ro.stress ||
+		    a.ro.explore || a.ro.replay || a.story)
+			ex_usage_error(a.ro.o.prog, "--explore-all runs every "
+				       "race its own way: it takes only the "
+				       "search's options (--bound, --reorder, "
+				       "--unbounded, --max-schedules, --fork)");
+		return explore_all(&a.ro);
+	}
 	if (!a.rc)
 		ex_usage_error(a.ro.o.prog, "which race? (see --list)");
 	if (a.ro.broken && a.rc->fix < 0)
@@ -496,6 +601,9 @@ int main(int argc, char **argv)
 				       "runs only its own way", a.rc->id);
 		return a.rc->custom(&a.ro);
 	}
+	if ((a.ro.explore || a.ro.replay) && a.rc->no_explore)
+		ex_usage_error(a.ro.o.prog, "%s cannot be explored: %s",
+			       a.rc->id, a.rc->no_explore);
 	if (a.ro.replay && explore_parse(a.ro.replay, &prefix, &c.nr_prefix,
 					 err, sizeof(err)))
 		ex_usage_error(a.ro.o.prog, "%s", err);
@@ -507,8 +615,12 @@ int main(int argc, char **argv)
 		return run_explore(a.rc, &a.ro);
 	print_header(a.rc, &a.ro);
 	if (a.ro.replay) {
+		int ret;
+
 		c.prefix = prefix;
-		return run_once(a.rc, &a.ro, &c);
+		ret = run_once(a.rc, &a.ro, &c);
+		free(prefix);
+		return ret;
 	}
 	return run_once(a.rc, &a.ro, NULL);
 }

@@ -53,6 +53,11 @@ struct race {
 	 * while a free run only counts broken invariants.
 	 */
 	int (*check)(int run_err, const struct audit_report *r, bool scripted);
+	/**
+	 * Why the explorer cannot judge this scenario (its harm is a
+	 * moment in the scripted order, not a broken invariant), or NULL.
+	 */
+	const char *no_explore;
 	/** A scenario that is a measurement, not a race (R1): runs itself. */
 	int (*custom)(struct race_opts *ro);
 };

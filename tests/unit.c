@@ -306,6 +306,71 @@ static void test_numa(enum ksm_era era, const char *name)
 	finish(name);
 }
 
+/*
+ * A snapshot puts everything back - processes, KSM's trees, the swap
+ * device, a section taken away - and the machine runs on from it.
+ */
+static void test_snapshot(void)
+{
+	struct ksm_counters c0, c1;
+	struct sim_mem_stats m0, m1;
+	struct audit_report r;
+	struct mm_struct *a, *b, *c;
+	unsigned long i;
+	int err, round;
+
+	start(ERA_MIGRATION);
+	a = sim_process_create("A", 8);
+	b = sim_process_create("B", 8);
+	for (i = 0; i < 8; i++) {
+		sim_process_fill(a, i, i < 4 ? 'k' : 'a' + (int)i);
+		sim_process_fill(b, i, i < 4 ? 'k' : 'A' + (int)i);
+	}
+	sim_process_madvise(a, true);
+	sim_process_madvise(b, true);
+	ksm_scan_full(2);
+	sim_reclaim_process_page(a, 6);		/* one page out on swap */
+	err = sim_snapshot_take();
+	if (err == -EOPNOTSUPP) {
+		sim_exit();
+		printf("ok %s (no snapshots under a sanitizer)\n", __func__);
+		return;
+	}
+	CHECK(!err, "sim_snapshot_take: %d", err);
+	ksm_get_counters(&c0);
+	sim_mem_stats(-1, &m0);
+	for (round = 0; round < 3; round++) {
+		sim_process_fill(a, 0, 'x');		/* breaks COW */
+		sim_process_fill(a, 6, 'y');		/* swaps in */
+		sim_reclaim_process_page(b, 7);		/* swaps out */
+		sim_process_exit(b);
+		c = sim_process_create("C", 16);	/* reuses B's frames */
+		for (i = 0; i < 16; i++)
+			sim_process_fill(c, i, 'c');
+		ksm_scan_full(1);
+		CHECK(sim_offline_section(0) == 0, "offline, round %d", round);
+		sim_snapshot_restore();
+		ksm_get_counters(&c1);
+		sim_mem_stats(-1, &m1);
+		CHECK(!memcmp(&c0, &c1, sizeof(c0)), "KSM counters, round %d",
+		      round);
+		CHECK(m0.nr_free == m1.nr_free && m0.nr_used == m1.nr_used &&
+		      m0.nr_offline == m1.nr_offline, "frames, round %d",
+		      round);
+		CHECK(sim_process_verify(a, true) == 0 &&
+		      sim_process_verify(b, true) == 0, "bytes, round %d",
+		      round);
+		CHECK(!audit_machine(&r, false), "audit, round %d", round);
+	}
+	CHECK(sim_process_pfn(a, 0) == sim_process_pfn(b, 0),
+	      "A and B still share page 0");
+	sim_process_fill(b, 1, 'z');			/* and it runs on */
+	ksm_scan_full(2);
+	sim_snapshot_drop();
+	CHECK(sim_process_verify(b, true) == 0, "bytes after");
+	finish(__func__);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argv;
@@ -325,6 +390,7 @@ int main(int argc, char **argv)
 	test_offline_cancelled();
 	test_numa(ERA_HOTREMOVE, "numa_hotremove");
 	test_numa(ERA_MIGRATION, "numa_migration");
+	test_snapshot();
 	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures > 100 ? 100 : failures;
 }

@@ -2514,9 +2514,12 @@ static unsigned long model_load(_Atomic unsigned long *addr,
 	start[n - 1] = lo;
 choose:
 	c = n > 1 ? model_choose(SIM_CHOICE_LOAD, n, what) : 0;
-	if (c)
+	if (c && mask == ~0UL)
 		sim_trace("(model: %s is read from an older state: %#lx, not "
-			  "%#lx)", what, val[c] & mask, val[0] & mask);
+			  "%#lx)", what, val[c], val[0]);
+	else if (c)
+		sim_trace("(model: %s is read from an older state: %d, not %d)",
+			  what, !!(val[c] & mask), !!(val[0] & mask));
 	model_saw(cpu, addr, start[c]);
 	cpu->last = start[c];
 	if (cpu->vmax < start[c])
@@ -2914,6 +2917,26 @@ static void kfree(const void *p)
 #define BITS_PER_LONG	(8 * sizeof(long))
 
 /**
+ * A big ring buffer of state, kept out of the section ksm_ref_state so
+ * that a snapshot need not copy it whole: a restore puts back only the
+ * entries written since (snap_ring_touch()).
+ */
+struct snap_ring {
+	void *base;			/**< the array */
+	size_t elem;			/**< bytes per entry */
+	size_t nr;			/**< entries */
+	char *copy;			/**< the array at the snapshot */
+	size_t lo, hi;			/**< entries [lo, hi) written since */
+};
+
+/** The rings of state (see struct snap_ring). */
+enum {
+	SNAP_RING_QUARANTINE,		/**< quarantine_ring[] */
+	SNAP_RING_KSM_FREES,		/**< sim_ksm_frees[] */
+	NR_SNAP_RINGS
+};
+
+/**
  * The snapshot sim_snapshot_take() saved (not itself state), and what
  * has been touched since.
  */
@@ -2928,7 +2951,21 @@ static struct {
 	bool *mapped;			/**< which sections were mapped */
 	_Atomic unsigned long *dirty;	/**< bit per frame touched since */
 	_Atomic unsigned long *dirty_swap; /**< bit per swap slot touched */
+	struct snap_ring rings[NR_SNAP_RINGS];	/**< big rings of state */
 } snap;
+
+/** Entry \a i of ring \a r is about to be written. */
+static inline void snap_ring_touch(int r, size_t i)
+{
+	struct snap_ring *ring = &snap.rings[r];
+
+	if (likely(!snap.taken))
+		return;
+	if (i < ring->lo)
+		ring->lo = i;
+	if (i + 1 > ring->hi)
+		ring->hi = i + 1;
+}
 
 /** Is each section's memmap mapped now?  (section_map(); not state.) */
 static bool *section_mapped;
@@ -3521,7 +3558,7 @@ static struct {
 	const void *node;		/**< the node its mapping named */
 	unsigned long pfn;		/**< the frame */
 	unsigned long seqnr;		/**< ksm_scan.seqnr at the free */
-} sim_ksm_frees[SIM_KSM_FREES] __sim_state;
+} sim_ksm_frees[SIM_KSM_FREES];	/* state: a ring of the snapshot */
 /** Entries written to sim_ksm_frees, ever. */
 static unsigned long sim_ksm_frees_nr __sim_state;
 /** Full scans completed, as __free_page() may read it (see ksm_scan). */
@@ -3653,6 +3690,8 @@ static void __free_page(struct page *page)
 	if ((page_mapping_word(page) & PAGE_MAPPING_FLAGS) ==
 	    PAGE_MAPPING_FLAGS && page_rmapping(page)) {
 		pthread_mutex_lock(&zone_lock);
+		snap_ring_touch(SNAP_RING_KSM_FREES,
+				sim_ksm_frees_nr % SIM_KSM_FREES);
 		sim_ksm_frees[sim_ksm_frees_nr % SIM_KSM_FREES].node =
 			page_rmapping(page);
 		sim_ksm_frees[sim_ksm_frees_nr % SIM_KSM_FREES].pfn =
@@ -5330,10 +5369,12 @@ static unsigned int sim_next_node_id __sim_state = 1;
  * reused memory.  Only ksmd frees these, under ksm_thread_mutex.
  */
 static struct {
-	void *ring[SIM_QUARANTINE];	/**< freed objects, oldest at head */
 	unsigned long head;		/**< index of the oldest */
 	unsigned long nr;		/**< how many are held */
 } quarantine __sim_state;
+/** Freed objects in quarantine, oldest at quarantine.head (state: a ring
+ * of the snapshot). */
+static void *quarantine_ring[SIM_QUARANTINE];
 
 
 /**
@@ -5345,7 +5386,7 @@ static void sim_quarantine(void *p, size_t len)
 	unsigned long slot;
 
 	if (quarantine.nr == SIM_QUARANTINE) {
-		void *old = quarantine.ring[quarantine.head];
+		void *old = quarantine_ring[quarantine.head];
 
 		sim_asan_unpoison(old, sizeof(struct rmap_item) >
 				  sizeof(struct stable_node) ?
@@ -5356,7 +5397,8 @@ static void sim_quarantine(void *p, size_t len)
 		quarantine.nr--;
 	}
 	slot = (quarantine.head + quarantine.nr++) % SIM_QUARANTINE;
-	quarantine.ring[slot] = p;
+	snap_ring_touch(SNAP_RING_QUARANTINE, slot);
+	quarantine_ring[slot] = p;
 	sim_asan_poison(p, len);
 }
 
@@ -8791,7 +8833,7 @@ static bool audit_freed(const void *p)
 	unsigned long i;
 
 	for (i = 0; i < quarantine.nr; i++)
-		if (quarantine.ring[(quarantine.head + i) % SIM_QUARANTINE] == p)
+		if (quarantine_ring[(quarantine.head + i) % SIM_QUARANTINE] == p)
 			return true;
 	return false;
 }
@@ -9663,7 +9705,7 @@ static void ksm_teardown(void)
 	ksm_thread_pages_to_scan = 100;
 	ksm_thread_sleep_millisecs = 20;
 	while (quarantine.nr) {
-		void *p = quarantine.ring[quarantine.head];
+		void *p = quarantine_ring[quarantine.head];
 
 		sim_asan_unpoison(p, sizeof(struct rmap_item));
 		kfree(p);
@@ -9685,6 +9727,8 @@ extern char __start_ksm_ref_state[], __stop_ksm_ref_state[];
 
 void sim_snapshot_drop(void)
 {
+	int r;
+
 	free(snap.globals);
 	free(snap.arena);
 	free(snap.memmap);
@@ -9693,6 +9737,8 @@ void sim_snapshot_drop(void)
 	free(snap.mapped);
 	free((void *)snap.dirty);
 	free((void *)snap.dirty_swap);
+	for (r = 0; r < NR_SNAP_RINGS; r++)
+		free(snap.rings[r].copy);
 	memset(&snap, 0, sizeof(snap));
 }
 
@@ -9709,6 +9755,7 @@ int sim_snapshot_take(void)
 	size_t msz, fsz, words = machine.max_pfn / BITS_PER_LONG + 1;
 	size_t slots = swap.nr_slots / BITS_PER_LONG + 1;
 	unsigned long s;
+	int r;
 
 	if (!SIM_ARENA)
 		return -EOPNOTSUPP;
@@ -9741,6 +9788,24 @@ int sim_snapshot_take(void)
 		memcpy(snap.frames + s * fsz, machine.frames + s * fsz, fsz);
 	}
 	memcpy(snap.swap, swap.data, swap.nr_slots * PAGE_SIZE);
+	snap.rings[SNAP_RING_QUARANTINE] = (struct snap_ring){
+		.base = quarantine_ring, .elem = sizeof(quarantine_ring[0]),
+		.nr = SIM_QUARANTINE };
+	snap.rings[SNAP_RING_KSM_FREES] = (struct snap_ring){
+		.base = sim_ksm_frees, .elem = sizeof(sim_ksm_frees[0]),
+		.nr = SIM_KSM_FREES };
+	for (r = 0; r < NR_SNAP_RINGS; r++) {
+		struct snap_ring *ring = &snap.rings[r];
+
+		ring->copy = malloc(ring->elem * ring->nr);
+		if (!ring->copy) {
+			sim_snapshot_drop();
+			return -ENOMEM;
+		}
+		memcpy(ring->copy, ring->base, ring->elem * ring->nr);
+		ring->lo = ring->nr;
+		ring->hi = 0;
+	}
 	snap.taken = true;
 	return 0;
 }
@@ -9750,6 +9815,7 @@ void sim_snapshot_restore(void)
 	size_t glen = __stop_ksm_ref_state - __start_ksm_ref_state;
 	unsigned long s, pfn, slot;
 	size_t msz, fsz;
+	int r;
 
 	BUG_ON(!snap.taken || guard.armed);
 	sched_reset();
@@ -9782,6 +9848,51 @@ void sim_snapshot_restore(void)
 	       (machine.max_pfn / BITS_PER_LONG + 1) * sizeof(long));
 	memset((void *)snap.dirty_swap, 0,
 	       (swap.nr_slots / BITS_PER_LONG + 1) * sizeof(long));
+	for (r = 0; r < NR_SNAP_RINGS; r++) {
+		struct snap_ring *ring = &snap.rings[r];
+
+		if (ring->lo < ring->hi)
+			memcpy((char *)ring->base + ring->lo * ring->elem,
+			       ring->copy + ring->lo * ring->elem,
+			       (ring->hi - ring->lo) * ring->elem);
+		ring->lo = ring->nr;
+		ring->hi = 0;
+	}
+}
+
+/** Fold \a len bytes at \a p into the FNV-1a hash \a h. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *c = p;
+
+	while (len--)
+		h = (h ^ *c++) * 0x100000001b3ull;
+	return h;
+}
+
+uint64_t sim_selftest_state_digest(void)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t msz, fsz;
+	unsigned long s;
+	int r;
+
+	h = fnv1a(h, __start_ksm_ref_state,
+		  __stop_ksm_ref_state - __start_ksm_ref_state);
+	if (arena.base)
+		h = fnv1a(h, arena.base, arena.brk - arena.base);
+	section_sizes(&msz, &fsz);
+	for (s = 0; s < machine.cfg.nr_sections; s++)
+		if (section_mapped[s]) {
+			h = fnv1a(h, (char *)machine.vmemmap + s * msz, msz);
+			h = fnv1a(h, machine.frames + s * fsz, fsz);
+		}
+	h = fnv1a(h, swap.data, swap.nr_slots * PAGE_SIZE);
+	for (r = 0; r < NR_SNAP_RINGS; r++)
+		if (snap.rings[r].base)
+			h = fnv1a(h, snap.rings[r].base,
+				  snap.rings[r].elem * snap.rings[r].nr);
+	return h;
 }
 
 void sim_exit(void)

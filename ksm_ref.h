@@ -492,6 +492,11 @@ int sim_selftest_corrupt(int what);
 unsigned int sim_frame_checksum(unsigned long pfn);
 /** get_ksm_page()'s fast path \a n times on the first node (bench). */
 long sim_bench_get_ksm_page(unsigned long n);
+/**
+ * A hash of everything a snapshot saves (the state's globals, objects,
+ * memmap, frames, swap device): equal after a restore, if it is exact.
+ */
+uint64_t sim_selftest_state_digest(void);
 /** sizeof struct page, struct rmap_item and struct stable_node. */
 void sim_struct_sizes(size_t *page, size_t *rmap_item, size_t *stable_node);
 

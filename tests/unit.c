@@ -8,6 +8,7 @@
  * status is the number of failures (capped), 2 for bad arguments.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,6 +318,7 @@ static void test_snapshot(void)
 	struct audit_report r;
 	struct mm_struct *a, *b, *c;
 	unsigned long i;
+	uint64_t digest;
 	int err, round;
 
 	start(ERA_MIGRATION);
@@ -339,6 +341,7 @@ static void test_snapshot(void)
 	CHECK(!err, "sim_snapshot_take: %d", err);
 	ksm_get_counters(&c0);
 	sim_mem_stats(-1, &m0);
+	digest = sim_selftest_state_digest();
 	for (round = 0; round < 3; round++) {
 		sim_process_fill(a, 0, 'x');		/* breaks COW */
 		sim_process_fill(a, 6, 'y');		/* swaps in */
@@ -349,7 +352,11 @@ static void test_snapshot(void)
 			sim_process_fill(c, i, 'c');
 		ksm_scan_full(1);
 		CHECK(sim_offline_section(0) == 0, "offline, round %d", round);
+		CHECK(sim_selftest_state_digest() != digest,
+		      "the round changed nothing, round %d", round);
 		sim_snapshot_restore();
+		CHECK(sim_selftest_state_digest() == digest,
+		      "the state after restore differs, round %d", round);
 		ksm_get_counters(&c1);
 		sim_mem_stats(-1, &m1);
 		CHECK(!memcmp(&c0, &c1, sizeof(c0)), "KSM counters, round %d",

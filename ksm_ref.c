@@ -2926,7 +2926,8 @@ struct snap_ring {
 	size_t elem;			/**< bytes per entry */
 	size_t nr;			/**< entries */
 	char *copy;			/**< the array at the snapshot */
-	size_t lo, hi;			/**< entries [lo, hi) written since */
+	size_t lo;			/**< entries [lo, hi) were written */
+	size_t hi;			/**< ...since the snapshot */
 };
 
 /** The rings of state (see struct snap_ring). */

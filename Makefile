@@ -69,6 +69,8 @@ bench: $(B)/bench $(B)/race
 	./$(B)/bench
 	@echo
 	./$(B)/race R1
+	@echo
+	./$(B)/race --explore-all
 
 docs: | $(B)
 	doxygen Doxyfile

@@ -44,14 +44,22 @@
  *
  * Every line those seeds add is behind a fix switch (group fixes), each
  * year's design is an era, and each race has named race windows where a
- * script, or the explorer, decides which actor runs (group sim).
+ * script, or the explorer, decides which actor runs (group sim).  Two of
+ * the races (R10, R11) need a CPU that reorders memory accesses, which
+ * x86 never does to these: runs under the scheduler can follow a model of
+ * a weakly ordered CPU instead (group model).  So that the explorer can
+ * run a scenario thousands of times from one state, that state can be
+ * saved and put back (group arena).
  *
  * Contents (each a Doxygen group and a chapter of walkthrough.md):
  *   basics     lists, bits, assertions
- *   sim        actors, scheduling points, race windows, timelines
+ *   sim        actors, fibers, scheduling points, race windows, scripts,
+ *              the explorer's decisions, timelines
  *   locks      mutexes, spinlocks, rw_semaphores, wait_event()
  *   fixes      eras and fix switches
- *   barriers   once-accesses and barriers, and their C11 meaning
+ *   model      the memory model of a weakly ordered CPU (and of Alpha)
+ *   barriers   once-accesses and barriers: their C11 and model meaning
+ *   arena      the machine's state: kzalloc(), snapshots
  *   memmap     sections, struct page, references, the page lock, the LRU
  *   alloc      the page allocator, bad pages, injected failures
  *   anon       processes: anon_vma, page tables, faults, fork, exit
@@ -59,6 +67,7 @@
  *   ksm        KSM: the scanner, the two trees, the keyhole
  *   swap       the swap device, the swap cache, swap-in, reclaim
  *   migrate    page migration
+ *   hotplug    memory hotplug: offlining and onlining sections
  *   audit      the auditor
  *   selftest   self-tests of the machinery
  *   setup      building and tearing down the machine
@@ -443,6 +452,7 @@ static void model_stop(void);
 static void model_release(void);
 static void model_acquire(void);
 static void model_full(void);
+static bool model_catch_up(void);
 
 /** @} */
 
@@ -675,6 +685,18 @@ static void sched_next(struct sim_actor *me, enum sim_point_kind kind,
 	if (!alive) {
 		sched.running = NULL;		/* the run is over */
 		goto over;
+	}
+	if (stuck == alive && kind == SP_YIELD && model_catch_up()) {
+		/*
+		 * Nobody can move, but under a weak model the spinners' view
+		 * of memory lags: let time pass, and them look again.
+		 */
+		for (i = 0; i < sched.nr_actors; i++)
+			if (atomic_load(&sched.actors[i]->state) ==
+			    ACTOR_YIELDED)
+				atomic_store(&sched.actors[i]->state,
+					     ACTOR_RUNNABLE);
+		stuck = 0;
 	}
 	if (stuck == alive) {
 		/* Nobody can move.  A spinner alone spins forever. */
@@ -2235,6 +2257,10 @@ const char *ksm_fix_doc(enum ksm_fix fix)
  *    computes a pointer from a loaded value): floor = last under WEAK;
  *    nothing under ALPHA, where smp_read_barrier_depends() (an mb on
  *    Alpha) commits the buffer and sets floor = now.
+ *  - When every actor is spinning (cpu_relax()) their view of memory
+ *    catches up: buffers commit, floors rise to now (model_catch_up()).
+ *    A store becomes visible in the end; only a spin that sees nothing
+ *    new after that is a livelock.
  *
  * So with smp_wmb() off, two stores may become visible in either order;
  * with smp_rmb() off, two loads may be satisfied in either order; and the
@@ -2575,6 +2601,32 @@ static void model_full(void)
 		model_drain(cpu);
 		cpu->floor = mdl.clock;
 	}
+}
+
+/**
+ * Every actor is spinning, waiting for memory to change: on a real CPU
+ * what the others stored becomes visible in the end.  Let it: every
+ * spinner's store buffer is committed and its floor raised to now.
+ * Returns whether that changed anything (if not, the spin is forever).
+ */
+static bool model_catch_up(void)
+{
+	bool changed = false;
+	int i;
+
+	if (!atomic_load_explicit(&mdl.on, memory_order_relaxed))
+		return false;
+	for (i = 0; i < sched.nr_actors; i++) {
+		struct sim_actor *a = sched.actors[i];
+
+		if (atomic_load(&a->state) != ACTOR_YIELDED ||
+		    (!a->cpu.nr && a->cpu.floor == mdl.clock))
+			continue;
+		model_drain(&a->cpu);
+		a->cpu.floor = mdl.clock;
+		changed = true;
+	}
+	return changed;
 }
 
 /**

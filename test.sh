@@ -189,6 +189,11 @@ explore_same() {	# explore_same ID ARGS...
 }
 explore_same R8
 explore_same R10 --broken
+# R9's spin under the weak model: a spinner's view catches up in the end.
+expect_grep 0 '^R9: every schedule clean' explore-R9-weak $G/race R9 \
+	--explore --model weak
+expect_grep 1 '^R9: WENT WRONG' explore-R9-weak-without-wmb $G/race R9 \
+	--explore --model weak --without wmb
 expect_grep 0 'every fix holds in every schedule, and each is needed' \
 	explore-all $G/race --explore-all
 # The one line of the seeds no schedule needs (see walkthrough.md).

@@ -93,7 +93,7 @@ static void list_races(void)
 	unsigned int i;
 
 	for (i = 0; i < NR_RACES; i++)
-		printf("%-9s seed %s, era %-9s fix %-20s %s\n", races[i]->id,
+		printf("%-9s seed %-9s era %-9s fix %-20s %s\n", races[i]->id,
 		       races[i]->seed, ksm_era_name(races[i]->era),
 		       races[i]->fix >= 0 ? ksm_fix_name(races[i]->fix) : "-",
 		       races[i]->title);

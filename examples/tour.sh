@@ -34,7 +34,7 @@ race() {
 	"$B/race" "$1" --quiet | grep -E '^(  HARM|R[0-9.a-z]+: (clean|WENT))' | indent
 	[ "$?" = 0 ] || true
 	"$B/race" "$1" --quiet >/dev/null 2>&1 || failed=$((failed + 1))
-	say "    With it off ($("$B/race" --list | awk -v r="$1" '$1==r{print $7}')):"
+	say "    With it off ($("$B/race" --list | awk -v r="$1" '$1==r{for (i = 2; i < NF; i++) if ($i == "fix") print $(i + 1)}')):"
 	"$B/race" "$1" --broken --quiet 2>&1 |
 		grep -E '^(  HARM|R[0-9.a-z]+: (clean|WENT)|kernel BUG)' | indent
 	"$B/race" "$1" --broken --quiet >/dev/null 2>&1 && failed=$((failed + 1))
@@ -55,9 +55,17 @@ say "" "Stop 2. $("$B/race" R1 --story | head -1)"
 pause
 
 for r in R2 R2.check R3 R3.life R3.gpuz R5 R6 R6.cancel R7 R7.skip \
-	 R8 R9 R4 R12; do
+	 R8 R9 R4 R12 R10 R10.rmb R11; do
 	race "$r"
 done
+
+stop=$((stop + 1))
+say "" "Stop $stop. Every schedule: each race under the explorer, its fix" \
+    "on (every schedule up to 2 preemptions must be clean) and off (one" \
+    "must go wrong)."
+"$B/race" --explore-all | sed -n '/^race /,$p' | indent
+"$B/race" --explore-all >/dev/null 2>&1 || failed=$((failed + 1))
+pause
 
 say "" "End of the tour: $stop stops, $failed not as the book says." \
     "Read walkthrough.md (or 'make docs') for the why of each line."

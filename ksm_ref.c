@@ -1493,6 +1493,19 @@ enum race_window {
 	RW_NUMA_CHECKED,	/**< NUMA path checked PageKsm, not isolated */
 	RW_OFFLINE_GOING,	/**< MEM_GOING_OFFLINE has been sent */
 	RW_OFFLINE_ISOLATED,	/**< every frame free; before MEM_OFFLINE */
+	RW_FIND_GET_PAGE_SLOT,	/**< read the slot, no reference yet */
+	RW_FIND_GET_PAGE_GOT,	/**< reference taken, slot not rechecked */
+	RW_FILE_READ_GOT,	/**< read(2) has the page, has not copied */
+	RW_WRITEBACK_IO,	/**< page under writeback, I/O not yet done */
+	RW_PFN_WALK_GOT,	/**< a pfn walker holds a reference */
+	RW_XCHG_LOCKED_FIRST,	/**< exchange holds from_page's lock */
+	RW_XCHG_UNMAPPED,	/**< both pages' ptes are migration entries */
+	RW_XCHG_TO_FROZEN,	/**< the file page's count is frozen */
+	RW_XCHG_FROZEN,		/**< both counts frozen (or checked) */
+	RW_XCHG_SWAPPED,	/**< mappings exchanged (or keyed in advance) */
+	RW_XCHG_KPFN,		/**< a stable node's kpfn names the other */
+	RW_XCHG_UNFROZEN,	/**< counts unfrozen */
+	RW_XCHG_EXCHANGED,	/**< bytes exchanged, flags not yet */
 	NR_RACE_WINDOWS
 };
 
@@ -1516,6 +1529,19 @@ static const char *const race_window_names[NR_RACE_WINDOWS] = {
 	[RW_NUMA_CHECKED] = "check_pte_range:checked",
 	[RW_OFFLINE_GOING] = "offline_pages:going",
 	[RW_OFFLINE_ISOLATED] = "offline_pages:isolated",
+	[RW_FIND_GET_PAGE_SLOT] = "find_get_page:slot",
+	[RW_FIND_GET_PAGE_GOT] = "find_get_page:got",
+	[RW_FILE_READ_GOT] = "file_read:got",
+	[RW_WRITEBACK_IO] = "writeback:io",
+	[RW_PFN_WALK_GOT] = "pfn_walk:got",
+	[RW_XCHG_LOCKED_FIRST] = "unmap_and_exchange:locked_first",
+	[RW_XCHG_UNMAPPED] = "unmap_and_exchange:unmapped",
+	[RW_XCHG_TO_FROZEN] = "exchange_page_move_mapping:to_frozen",
+	[RW_XCHG_FROZEN] = "exchange_page_move_mapping:frozen",
+	[RW_XCHG_SWAPPED] = "exchange_page_move_mapping:swapped",
+	[RW_XCHG_KPFN] = "ksm_exchange_page:kpfn",
+	[RW_XCHG_UNFROZEN] = "exchange_page_move_mapping:unfrozen",
+	[RW_XCHG_EXCHANGED] = "exchange_page:exchanged",
 };
 
 /** Is \a name (optionally with "#n") a race window?  For scripts. */
@@ -2100,6 +2126,30 @@ static const struct ksm_fix_info ksm_fixes[NR_FIXES] = {
 	[FIX_NUMA_SKIP_KSM] = { "numa_skip_ksm",
 		"004, R7: mbind and move_pages skip PageKsm early, as they "
 		"skip PageReserved" },
+	[FIX_XCHG_WAIT_WRITEBACK] = { "xchg_wait_writeback",
+		"003, R13.writeback: unmap_and_exchange() waits for the file "
+		"page's writeback to end (synchronous mode)" },
+	[FIX_XCHG_FREEZE_FROM] = { "xchg_freeze_from",
+		"003, R13.freeze: the anonymous page's count is frozen too, "
+		"not only checked, before page_ref_unfreeze() sets it" },
+	[FIX_XCHG_UNFREEZE_ON_EAGAIN] = { "xchg_unfreeze_on_eagain",
+		"003, R13.eagain: when the second freeze fails, the first "
+		"page is unfrozen before -EAGAIN" },
+	[FIX_XCHG_SLOT_BEFORE_UNFREEZE] = { "xchg_slot_before_unfreeze",
+		"003, R13: the page cache slot is switched before either "
+		"count is unfrozen" },
+	[FIX_XCHG_MOVE_PRIVATE] = { "xchg_move_private",
+		"003, R13.private: buffer heads, PG_private and their "
+		"reference move to the page now in the cache" },
+	[FIX_XCHG_MOVE_COUNTERS] = { "xchg_move_counters",
+		"003, R13.counters: NR_FILE_PAGES and NR_FILE_DIRTY move to "
+		"the node of the page now in the cache" },
+	[FIX_XCHG_CLEAR_UPTODATE] = { "xchg_clear_uptodate",
+		"ours, R13.uptodate: the anonymous page enters the cache not "
+		"uptodate, until its bytes are the file's" },
+	[FIX_XCHG_KSM_ADVANCE] = { "xchg_ksm_advance",
+		"ours, R14: a KSM page's key is set on the other page in "
+		"advance, then kpfn, then the old page loses it" },
 };
 
 /** Names of the eras; the index is enum ksm_era. */
@@ -2115,6 +2165,8 @@ static const char *const ksm_era_names[NR_ERAS] = {
 static enum ksm_era ksm_era = ERA_KEYHOLE;
 /** Fixes switched off: a bit per enum ksm_fix. */
 static unsigned long ksm_fixes_off;
+/** With FIX_XCHG_KSM_ADVANCE off: which broken order (R14). */
+static enum xchg_ksm_order xchg_ksm_order;
 
 /** Is \a fix on?  Cheap enough for every fast path. */
 static inline bool fix_on(enum ksm_fix fix)
@@ -2142,7 +2194,14 @@ int ksm_set_era(enum ksm_era era)
 		return -EBUSY;
 	ksm_era = era;
 	ksm_fixes_off = 0;
+	xchg_ksm_order = XCHG_KSM_RFC;
 	return 0;
+}
+
+void ksm_set_exchange_order(enum xchg_ksm_order order)
+{
+	xchg_ksm_order = order == XCHG_KSM_KPFN_FIRST ? XCHG_KSM_KPFN_FIRST :
+			 XCHG_KSM_RFC;
 }
 
 enum ksm_era ksm_get_era(void)
@@ -3296,6 +3355,18 @@ static inline void SetPageUptodate(struct page *page)
 	set_bit(PG_uptodate, &page->flags);
 }
 
+/** Are the page's contents valid?  (read(2) copies only such a page.) */
+static inline bool PageUptodate(const struct page *page)
+{
+	return test_bit(PG_uptodate, &page->flags);
+}
+
+/** Clear PG_uptodate (exchange, while the bytes are not yet the file's). */
+static inline void ClearPageUptodate(struct page *page)
+{
+	clear_bit(PG_uptodate, &page->flags);
+}
+
 /** The raw mapping word of \a page (tag bits included). */
 static inline unsigned long page_mapping_word(const struct page *page)
 {
@@ -3571,6 +3642,8 @@ enum sim_fail_site {
 	FAIL_MM_SLOT,		/**< alloc_mm_slot() */
 	FAIL_ANON_VMA,		/**< anon_vma_alloc() */
 	FAIL_MIGRATE_TARGET,	/**< a migration's new page */
+	FAIL_PAGE_CACHE,	/**< a page cache page read from disk */
+	FAIL_BUFFER_HEAD,	/**< a page's buffer heads */
 	NR_FAIL_SITES
 };
 
@@ -3635,6 +3708,13 @@ static bool prep_new_page(struct page *page)
 	return true;
 }
 
+/** Frames handed out since sim_init() (zone_lock), for the benchmark. */
+static unsigned long sim_nr_allocated __sim_state;
+/** Bytes written by migration's and exchange's copies, likewise. */
+static _Atomic unsigned long sim_bytes_copied __sim_state;
+/** Exchanges done (group exchange). */
+static _Atomic unsigned long sim_exchanges __sim_state;
+
 /** Take the first usable frame of section \a s.  Holds zone_lock. */
 static struct page *rmqueue(struct mem_section *ms)
 {
@@ -3647,6 +3727,7 @@ static struct page *rmqueue(struct mem_section *ms)
 		if (!prep_new_page(page))
 			continue;	/* leave it out, as the kernel does */
 		ms->nr_used++;
+		sim_nr_allocated++;
 		return page;
 	}
 	return NULL;
@@ -3791,7 +3872,10 @@ int sim_mem_stats(int section, struct sim_mem_stats *st)
 		st->nr_free += ms->nr_free;
 		st->nr_used += ms->nr_used;
 	}
+	st->nr_allocated = sim_nr_allocated;
 	pthread_mutex_unlock(&zone_lock);
+	st->bytes_copied = atomic_load(&sim_bytes_copied);
+	st->nr_exchanged = atomic_load(&sim_exchanges);
 	return 0;
 }
 
@@ -4131,7 +4215,38 @@ struct anon_vma {
 	struct list_head sim_all;	/**< sim_anon_vmas, for teardown */
 };
 
-/** The one mapping of a process. */
+/**
+ * struct address_space: a file, and its page cache.  The cache is an
+ * index-to-page array under tree_lock (the kernel's i_pages xarray and its
+ * lock): a page in it has the file as its mapping (no tag bits) and its
+ * offset as its index, and the cache holds one reference on it, and one
+ * more while the page carries private data (buffer heads).  Lookups need
+ * no lock (find_get_page()).  Processes map a file shared; i_mmap lists
+ * their vmas, the reverse map of every page of the file.
+ */
+struct address_space {
+	spinlock_t tree_lock;		/**< guards the slots' contents */
+	struct page *_Atomic *slots;	/**< index -> page, read without lock */
+	unsigned long nrpages;		/**< pages in the cache */
+	spinlock_t i_mmap_lock;		/**< guards i_mmap */
+	struct list_head i_mmap;	/**< vmas mapping the file */
+	/**
+	 * Its pages carry buffer heads (PG_private and a reference): its
+	 * a_ops->migratepage is buffer_migrate_page().  Otherwise it has
+	 * none, and migration falls back (fallback_migrate_page()).
+	 */
+	bool buffers;
+	/* simulation only: */
+	unsigned long sim_nr_pages;	/**< size in pages */
+	unsigned char *sim_disk;	/**< its bytes on disk */
+	unsigned char *sim_shadow;	/**< what was last written to it */
+	pthread_mutex_t sim_write_lock;	/**< one write, page and shadow */
+	atomic_int sim_users;		/**< processes mapping it */
+	char sim_name[24];		/**< for reports */
+	struct list_head sim_list;	/**< sim_files */
+};
+
+/** The one mapping of a process: anonymous, or a shared file mapping. */
 struct vm_area_struct {
 	struct mm_struct *vm_mm;	/**< the process */
 	unsigned long vm_start;		/**< first byte address */
@@ -4141,6 +4256,8 @@ struct vm_area_struct {
 	 * without it (as the kernel does), hence atomic. */
 	struct anon_vma *_Atomic anon_vma;
 	struct list_head anon_vma_node;	/**< on anon_vma->head */
+	struct address_space *vm_file;	/**< the file it maps, or NULL */
+	struct list_head shared;	/**< on vm_file->i_mmap */
 };
 
 /** A simulated process. */
@@ -4373,6 +4490,12 @@ static bool reuse_swap_page(struct page *page);
 static int swap_duplicate(swp_entry_t entry);
 static void free_swap_and_cache(swp_entry_t entry);
 static int swap_peek(swp_entry_t entry, unsigned char *buf);
+/* Defined with files: */
+static int filemap_fault(struct mm_struct *mm, unsigned long address);
+static void file_write(struct page *page, unsigned long offset,
+		       const void *buf, size_t len);
+static void file_peek(struct address_space *mapping, unsigned long index,
+		      unsigned char *buf);
 
 /**
  * A fault on an empty pte: give the process a zeroed page of its own
@@ -4491,7 +4614,8 @@ static int handle_mm_fault(struct mm_struct *mm, unsigned long address,
 	pte = *pte_offset(mm, address);
 	spin_unlock(&mm->page_table_lock);
 	if (pte_none(pte))
-		return do_anonymous_page(mm, address);
+		return mm->vma.vm_file ? filemap_fault(mm, address) :
+		       do_anonymous_page(mm, address);
 	if (is_swap_pte(pte)) {
 		if (is_migration_entry(pte_to_swp_entry(pte))) {
 			migration_entry_wait(mm, address);
@@ -4499,8 +4623,15 @@ static int handle_mm_fault(struct mm_struct *mm, unsigned long address,
 		}
 		return do_swap_page(mm, address, pte, write);
 	}
-	if (write && !pte_write(pte))
-		return do_wp_page(mm, address, pte);
+	if (write && !pte_write(pte)) {
+		if (!mm->vma.vm_file)
+			return do_wp_page(mm, address, pte);
+		/* A shared mapping writes the file's page itself. */
+		spin_lock(&mm->page_table_lock);
+		if (pte_same(*pte_offset(mm, address), pte))
+			*pte_offset(mm, address) = pte | _PAGE_RW;
+		spin_unlock(&mm->page_table_lock);
+	}
 	return 0;
 }
 
@@ -4513,7 +4644,9 @@ static int peek_page(struct mm_struct *mm, unsigned long vpn,
 
 	spin_lock(&mm->page_table_lock);
 	pte = mm->pgd[vpn];
-	if (pte_none(pte))
+	if (pte_none(pte) && mm->vma.vm_file)
+		file_peek(mm->vma.vm_file, vpn, buf);
+	else if (pte_none(pte))
 		memset(buf, 0, PAGE_SIZE);
 	else if (pte_present(pte))
 		memcpy(buf, page_address(pfn_to_page(pte_pfn(pte))),
@@ -4555,6 +4688,7 @@ static struct mm_struct *mm_alloc(const char *name, unsigned long nr_pages)
 	mm->vma.vm_start = SIM_VM_START;
 	mm->vma.vm_end = SIM_VM_START + (nr_pages << PAGE_SHIFT);
 	INIT_LIST_HEAD(&mm->vma.anon_vma_node);
+	INIT_LIST_HEAD(&mm->vma.shared);
 	init_rwsem(&mm->mmap_sem, "mmap_sem");
 	mutex_init(&mm->page_table_lock, "page_table_lock");
 	atomic_store(&mm->mm_users, 1);
@@ -4569,6 +4703,27 @@ static void mmdrop(struct mm_struct *mm)
 		return;
 	kfree(mm->sim_shadow);
 	kfree(mm);
+}
+
+/** Put \a vma on \a f's reverse map (vma_link() for a file mapping). */
+static void file_vma_link(struct vm_area_struct *vma, struct address_space *f)
+{
+	vma->vm_file = f;
+	spin_lock(&f->i_mmap_lock);
+	list_add_tail(&vma->shared, &f->i_mmap);
+	spin_unlock(&f->i_mmap_lock);
+	atomic_fetch_add(&f->sim_users, 1);
+}
+
+/** Take \a vma off its file's reverse map (unlink_file_vma()). */
+static void file_vma_unlink(struct vm_area_struct *vma)
+{
+	struct address_space *f = vma->vm_file;
+
+	spin_lock(&f->i_mmap_lock);
+	list_del_init(&vma->shared);
+	spin_unlock(&f->i_mmap_lock);
+	atomic_fetch_sub(&f->sim_users, 1);
 }
 
 struct mm_struct *sim_process_create(const char *name, unsigned long nr_pages)
@@ -4658,9 +4813,15 @@ static int process_access(struct mm_struct *mm, unsigned long vpn,
 					  "%lu)", mm->sim_name,
 					  printable(*(unsigned char *)buf), vpn,
 					  pte_pfn(*ptep));
-				memcpy(p + offset, buf, len);
-				memcpy(mm->sim_shadow + (vpn << PAGE_SHIFT) +
-				       offset, buf, len);
+				if (mm->vma.vm_file) {
+					file_write(pfn_to_page(pte_pfn(*ptep)),
+						   offset, buf, len);
+				} else {
+					memcpy(p + offset, buf, len);
+					memcpy(mm->sim_shadow +
+					       (vpn << PAGE_SHIFT) + offset,
+					       buf, len);
+				}
 			} else {
 				memcpy(buf, p + offset, len);
 			}
@@ -4750,7 +4911,9 @@ long sim_process_verify(struct mm_struct *mm, bool report)
 	if (!buf)
 		return -ENOMEM;
 	for (vpn = 0; vpn < mm->sim_nr_pages && mm->pgd; vpn++) {
-		const unsigned char *want = mm->sim_shadow +
+		const unsigned char *want = (mm->vma.vm_file ?
+					     mm->vma.vm_file->sim_shadow :
+					     mm->sim_shadow) +
 					    (vpn << PAGE_SHIFT);
 		unsigned long i;
 		int err = peek_page(mm, vpn, buf);
@@ -4799,14 +4962,17 @@ struct mm_struct *sim_process_fork(struct mm_struct *parent, const char *name)
 	down_write(&parent->mmap_sem);
 	child->vma.vm_flags = parent->vma.vm_flags;
 	child->vma.anon_vma = parent->vma.anon_vma;
-	if (test_bit(MMF_VM_MERGEABLE, &parent->flags) &&
+	if (parent->vma.vm_file)
+		file_vma_link(&child->vma, parent->vma.vm_file);
+	else if (test_bit(MMF_VM_MERGEABLE, &parent->flags) &&
 	    __ksm_enter(child)) {
 		up_write(&parent->mmap_sem);
 		kfree(child->pgd);
 		mmdrop(child);
 		return NULL;
 	}
-	anon_vma_link(&child->vma);
+	if (!parent->vma.vm_file)
+		anon_vma_link(&child->vma);
 	/*
 	 * Both page table locks, the child's first (copy_pte_range()): the
 	 * child is on the anon_vma already, and an rmap walk (migration
@@ -4822,7 +4988,8 @@ struct mm_struct *sim_process_fork(struct mm_struct *parent, const char *name)
 		if (is_swap_pte(pte)) {
 			swp_entry_t entry = pte_to_swp_entry(pte);
 
-			if (swp_type(entry) == SWP_MIGRATION_WRITE) {
+			if (swp_type(entry) == SWP_MIGRATION_WRITE &&
+			    !parent->vma.vm_file) {
 				/* Both must copy on write once it is done. */
 				entry = swp_entry(SWP_MIGRATION_READ,
 						  swp_offset(entry));
@@ -4834,7 +5001,9 @@ struct mm_struct *sim_process_fork(struct mm_struct *parent, const char *name)
 			child->pgd[vpn] = pte;
 			continue;
 		}
-		pte = parent->pgd[vpn] = pte_wrprotect(pte);
+		/* A shared file mapping stays writable in both. */
+		if (!parent->vma.vm_file)
+			pte = parent->pgd[vpn] = pte_wrprotect(pte);
 		get_page(pfn_to_page(pte_pfn(pte)));
 		page_dup_rmap(pfn_to_page(pte_pfn(pte)));
 		child->pgd[vpn] = pte;
@@ -4875,7 +5044,10 @@ static void exit_mmap(struct mm_struct *mm)
 	pgd = mm->pgd;
 	mm->pgd = NULL;
 	spin_unlock(&mm->page_table_lock);
-	anon_vma_unlink(&mm->vma);
+	if (mm->vma.vm_file)
+		file_vma_unlink(&mm->vma);
+	else
+		anon_vma_unlink(&mm->vma);
 	kfree(pgd);
 }
 
@@ -4904,6 +5076,8 @@ int sim_process_madvise(struct mm_struct *mm, bool mergeable)
 	if (!sim_mm_valid(mm) || ksm_test_exit(mm))
 		return -EINVAL;
 	vma = &mm->vma;
+	if (mergeable && vma->vm_file)
+		return -EINVAL;		/* KSM merges anonymous memory only */
 	down_write(&mm->mmap_sem);
 	if (mergeable) {
 		/* ksm_madvise(MADV_MERGEABLE) */
@@ -4923,6 +5097,605 @@ int sim_process_madvise(struct mm_struct *mm, bool mergeable)
 	}
 	up_write(&mm->mmap_sem);
 	return err;
+}
+
+/** @} */
+
+/* ================================================================ */
+/** \defgroup file Files: the page cache, writeback, shared mappings
+ *
+ * Just enough of the page cache for seed 003 to exchange an anonymous
+ * page with a file's page: struct address_space (group anon) with its
+ * slots, the page cache's reference and the one buffer heads add
+ * (expected_page_refs()), the lockless lookup find_get_page(), faults
+ * that map a file shared, dirty pages and the flusher's writeback, and
+ * the per-node counters NR_FILE_PAGES and NR_FILE_DIRTY.
+ *
+ * What it leaves out: truncation (a file loses its cache only when it is
+ * destroyed, at a quiescent point), reclaim of file pages (shrink_page()
+ * keeps every page that is not swap-backed), read-ahead, and holes: every
+ * page of a file exists on its disk.
+ *
+ * Invariants the auditor checks: a cached page names its file and index
+ * and is in that slot; it holds the cache's reference, and one more with
+ * its buffer heads, whose b_page is the page; no anonymous page carries
+ * buffer heads; the node counters are a recount of the cache; every page
+ * holds what was last written to it, and a clean page's bytes are on disk.
+ * @{ */
+
+/** A page's buffer heads (one per page here): the filesystem's data. */
+struct buffer_head {
+	struct page *b_page;		/**< the page whose bytes it maps */
+	unsigned long b_blocknr;	/**< its block: the file page index */
+};
+
+/** Every file; an atomic step guards the list. */
+static struct list_head sim_files __sim_state = { &sim_files, &sim_files };
+/** Guards sim_files. */
+static pthread_mutex_t sim_files_lock __sim_state = PTHREAD_MUTEX_INITIALIZER;
+
+/** NR_FILE_PAGES and NR_FILE_DIRTY, per node (mod_node_page_state()). */
+static struct {
+	atomic_long pages[64];		/**< pages in some page cache */
+	atomic_long dirty[64];		/**< ...of which dirty */
+} node_stat __sim_state;
+
+/**
+ * The file of a page cache page, or NULL for an anonymous page
+ * (page_mapping()).  Of 2019's page_mapping() this leaves out the swap
+ * cache: exchange refuses swap cache pages before it asks.
+ */
+static inline struct address_space *page_mapping(const struct page *page)
+{
+	unsigned long mapping = page_mapping_word(page);
+
+	if (!mapping || (mapping & PAGE_MAPPING_ANON))
+		return NULL;
+	return (struct address_space *)mapping;
+}
+
+/** Clear bit \a nr; return whether it was set (a full barrier). */
+static inline bool test_and_clear_bit(int nr, _Atomic unsigned long *addr)
+{
+	struct model_cpu *cpu = model_cpu();
+	unsigned long old;
+
+	if (!cpu)
+		return (atomic_fetch_and(addr, ~(1UL << nr)) >> nr) & 1;
+	model_drain(cpu);
+	old = atomic_fetch_and_explicit(addr, ~(1UL << nr),
+					memory_order_relaxed);
+	model_log(cpu, addr, old, old & ~(1UL << nr));
+	cpu->floor = mdl.clock;
+	return (old >> nr) & 1;
+}
+
+/**
+ * Mark a file page dirty, counting it once (set_page_dirty()).  Callers
+ * hold the file's write lock, and the page is mapped: exchange and the
+ * flusher, which clear or move PG_dirty, hold the page lock with the page
+ * unmapped or not yet dirtied again, so the count follows the flag.
+ */
+static void set_page_dirty(struct page *page)
+{
+	if (!test_and_set_bit(PG_dirty, &page->flags))
+		atomic_fetch_add(&node_stat.dirty[page_to_nid(page)], 1);
+}
+
+/**
+ * Clear PG_dirty before writing the page out, uncounting it
+ * (clear_page_dirty_for_io()).  Returns whether it was dirty.  Caller
+ * holds the page lock.
+ */
+static bool clear_page_dirty_for_io(struct page *page)
+{
+	VM_BUG_ON(!PageLocked(page));
+	if (!test_and_clear_bit(PG_dirty, &page->flags))
+		return false;
+	atomic_fetch_sub(&node_stat.dirty[page_to_nid(page)], 1);
+	return true;
+}
+
+/** The wait queue key of a page's writeback (not its lock's). */
+static inline const void *page_writeback_key(struct page *page)
+{
+	return &page->index;
+}
+
+/** The I/O of a page is over (end_page_writeback()). */
+static void end_page_writeback(struct page *page)
+{
+	if (!test_and_clear_bit(PG_writeback, &page->flags))
+		sim_oops("end_page_writeback", "a page not under writeback");
+	wake_up_key(page_writeback_key(page));
+}
+
+/** Sleep until \a page is not under writeback (wait_on_page_writeback()). */
+static void wait_on_page_writeback(struct page *page)
+{
+	if (PageWriteback(page))
+		sim_trace("waits for the writeback of pfn %lu",
+			  page_to_pfn(page));
+	wait_event(page_writeback_key(page), !PageWriteback(page));
+}
+
+/**
+ * Give a page cache page its buffer heads: PG_private, page->private, and
+ * a reference of their own (attach_page_buffers()).
+ */
+static void attach_page_buffers(struct page *page, struct buffer_head *bh)
+{
+	bh->b_page = page;
+	bh->b_blocknr = page->index;
+	get_page(page);
+	page->private = (unsigned long)bh;
+	SetPagePrivate(page);
+}
+
+/**
+ * Insert \a page at \a index of \a mapping, with the cache's reference,
+ * and put it on the LRU (add_to_page_cache_lru()).  -EEXIST if another
+ * page got there first, -ENOMEM.
+ */
+static int add_to_page_cache_lru(struct page *page,
+				 struct address_space *mapping,
+				 unsigned long index)
+{
+	struct buffer_head *bh = NULL;
+
+	if (mapping->buffers) {
+		if (sim_should_fail(FAIL_BUFFER_HEAD))
+			return -ENOMEM;
+		bh = kzalloc(sizeof(*bh));
+		if (!bh)
+			return -ENOMEM;
+	}
+	spin_lock(&mapping->tree_lock);
+	if (atomic_load(&mapping->slots[index])) {
+		spin_unlock(&mapping->tree_lock);
+		kfree(bh);
+		return -EEXIST;
+	}
+	get_page(page);			/* the page cache's reference */
+	page->index = index;
+	tracked_write(&page->mapping, (unsigned long)mapping);
+	if (bh)
+		attach_page_buffers(page, bh);
+	atomic_store(&mapping->slots[index], page);
+	mapping->nrpages++;
+	atomic_fetch_add(&node_stat.pages[page_to_nid(page)], 1);
+	spin_unlock(&mapping->tree_lock);
+	lru_cache_add(page);
+	return 0;
+}
+
+/**
+ * Look page \a index of \a mapping up without a lock (find_get_page(),
+ * the speculative page cache of 2008).  A page in the slot may be freed,
+ * reused, migrated or exchanged at any moment: take a reference only if
+ * its count is not zero, then check that it is still in the slot.  A
+ * frozen count means somebody is moving it: try again.  Returns the page
+ * with a reference, or NULL if the file has no page cached there.
+ */
+static struct page *find_get_page(struct address_space *mapping,
+				  unsigned long index)
+{
+	struct page *page;
+
+repeat:
+	page = atomic_load(&mapping->slots[index]);
+	if (!page)
+		return NULL;
+	race_window(RW_FIND_GET_PAGE_SLOT);
+	if (!get_page_unless_zero(page)) {
+		cpu_relax();		/* frozen: wait for the mover */
+		goto repeat;
+	}
+	race_window(RW_FIND_GET_PAGE_GOT);
+	/* Has the page moved out of the slot meanwhile? */
+	if (page != atomic_load(&mapping->slots[index])) {
+		put_page(page);
+		goto repeat;
+	}
+	return page;
+}
+
+/**
+ * Read page \a index of \a mapping from disk into a new page cache page on
+ * node \a nid (page_cache_read()).  0 (or -EEXIST: someone else did),
+ * -ENOMEM.
+ */
+static int page_cache_read(struct address_space *mapping, unsigned long index,
+			   int nid)
+{
+	struct page *page = alloc_page_node(nid, FAIL_PAGE_CACHE);
+	int err;
+
+	if (!page)
+		return -ENOMEM;
+	memcpy(page_address(page), mapping->sim_disk + (index << PAGE_SHIFT),
+	       PAGE_SIZE);
+	SetPageUptodate(page);
+	err = add_to_page_cache_lru(page, mapping, index);
+	put_page(page);			/* the cache has it, or not */
+	return err;
+}
+
+/** Add a pte mapping of a file page (page_add_file_rmap()). */
+static inline void page_add_file_rmap(struct page *page)
+{
+	atomic_fetch_add(&page->_mapcount, 1);
+}
+
+/**
+ * A fault on an empty pte of a file mapping (filemap_fault() with
+ * do_shared_fault()): find the page in the cache or read it, lock it,
+ * check that it is still the file's page at that index (it may have been
+ * exchanged while we waited for the lock), and map it, writable: writes
+ * dirty it as they happen.  Caller holds mmap_sem for read.
+ */
+static int filemap_fault(struct mm_struct *mm, unsigned long address)
+{
+	struct vm_area_struct *vma = &mm->vma;
+	struct address_space *mapping = vma->vm_file;
+	unsigned long index = linear_page_index(vma, address);
+	struct page *page;
+	pte_t *ptep;
+	int err;
+
+retry:
+	page = find_get_page(mapping, index);
+	if (!page) {
+		err = page_cache_read(mapping, index, mm->sim_nid);
+		if (err && err != -EEXIST)
+			return err;
+		goto retry;
+	}
+	lock_page(page);
+	if (page_mapping(page) != mapping || page->index != index) {
+		unlock_page(page);
+		put_page(page);
+		goto retry;
+	}
+	spin_lock(&mm->page_table_lock);
+	ptep = pte_offset(mm, address);
+	if (!pte_none(*ptep)) {
+		spin_unlock(&mm->page_table_lock);
+		unlock_page(page);
+		put_page(page);		/* somebody else mapped it */
+		return 0;
+	}
+	page_add_file_rmap(page);
+	*ptep = mk_pte(page, true);	/* our reference becomes the pte's */
+	spin_unlock(&mm->page_table_lock);
+	unlock_page(page);
+	sim_trace("%s maps pfn %lu, page %lu of file %s", mm->sim_name,
+		  page_to_pfn(page), index, mapping->sim_name);
+	return 0;
+}
+
+/**
+ * A process writes \a len bytes at \a offset of the file page \a page,
+ * which its pte maps.  Page bytes, the file's record of what was written
+ * and PG_dirty change together, under the file's write lock.  Caller
+ * holds the page table lock.
+ */
+static void file_write(struct page *page, unsigned long offset,
+		       const void *buf, size_t len)
+{
+	struct address_space *mapping = page_mapping(page);
+
+	pthread_mutex_lock(&mapping->sim_write_lock);
+	memcpy(page_address(page) + offset, buf, len);
+	memcpy(mapping->sim_shadow + (page->index << PAGE_SHIFT) + offset,
+	       buf, len);
+	set_page_dirty(page);
+	pthread_mutex_unlock(&mapping->sim_write_lock);
+}
+
+/**
+ * The bytes of page \a index of \a mapping as a reader would see them now:
+ * the cached page's, or the disk's.  For verification at quiescent points.
+ */
+static void file_peek(struct address_space *mapping, unsigned long index,
+		      unsigned char *buf)
+{
+	struct page *page;
+
+	spin_lock(&mapping->tree_lock);
+	page = atomic_load(&mapping->slots[index]);
+	memcpy(buf, page ? page_address(page) :
+	       mapping->sim_disk + (index << PAGE_SHIFT), PAGE_SIZE);
+	spin_unlock(&mapping->tree_lock);
+}
+
+/** Is \a f a live file?  Guards the public calls. */
+static bool sim_file_valid(struct address_space *f)
+{
+	struct list_head *pos;
+	bool found = false;
+
+	if (!f || !machine.initialized)
+		return false;
+	pthread_mutex_lock(&sim_files_lock);
+	for (pos = sim_files.next; pos != &sim_files; pos = pos->next)
+		if (list_entry(pos, struct address_space, sim_list) == f) {
+			found = true;
+			break;
+		}
+	pthread_mutex_unlock(&sim_files_lock);
+	return found;
+}
+
+struct address_space *sim_file_create(const char *name, unsigned long nr_pages,
+				      int byte, bool buffers)
+{
+	struct address_space *f;
+
+	if (!machine.initialized || !name || !nr_pages || nr_pages > (1UL << 20))
+		return NULL;
+	f = kzalloc(sizeof(*f));
+	if (!f)
+		return NULL;
+	f->slots = kzalloc(nr_pages * sizeof(*f->slots));
+	f->sim_disk = kzalloc(nr_pages << PAGE_SHIFT);
+	f->sim_shadow = kzalloc(nr_pages << PAGE_SHIFT);
+	if (!f->slots || !f->sim_disk || !f->sim_shadow) {
+		kfree(f->slots);
+		kfree(f->sim_disk);
+		kfree(f->sim_shadow);
+		kfree(f);
+		return NULL;
+	}
+	memset(f->sim_disk, byte, nr_pages << PAGE_SHIFT);
+	memset(f->sim_shadow, byte, nr_pages << PAGE_SHIFT);
+	mutex_init(&f->tree_lock, "tree_lock");
+	mutex_init(&f->i_mmap_lock, "i_mmap_lock");
+	INIT_LIST_HEAD(&f->i_mmap);
+	pthread_mutex_init(&f->sim_write_lock, NULL);
+	f->buffers = buffers;
+	f->sim_nr_pages = nr_pages;
+	snprintf(f->sim_name, sizeof(f->sim_name), "%s", name);
+	pthread_mutex_lock(&sim_files_lock);
+	list_add_tail(&f->sim_list, &sim_files);
+	pthread_mutex_unlock(&sim_files_lock);
+	return f;
+}
+
+/**
+ * Take page \a index out of \a mapping's cache and drop the cache's
+ * references (delete_from_page_cache() and try_to_release_page(), at a
+ * quiescent point: nobody else holds it).
+ */
+static void file_drop_page(struct address_space *mapping, unsigned long index)
+{
+	struct page *page = atomic_load(&mapping->slots[index]);
+	int nid;
+
+	if (!page)
+		return;
+	nid = page_to_nid(page);
+	spin_lock(&mapping->tree_lock);
+	atomic_store(&mapping->slots[index], NULL);
+	mapping->nrpages--;
+	atomic_fetch_sub(&node_stat.pages[nid], 1);
+	if (test_and_clear_bit(PG_dirty, &page->flags))
+		atomic_fetch_sub(&node_stat.dirty[nid], 1);
+	if (PagePrivate(page)) {
+		kfree((void *)page->private);
+		page->private = 0;
+		ClearPagePrivate(page);
+		put_page(page);
+	}
+	tracked_write(&page->mapping, 0);
+	spin_unlock(&mapping->tree_lock);
+	put_page(page);
+}
+
+int sim_file_destroy(struct address_space *f)
+{
+	unsigned long i;
+
+	if (!sim_file_valid(f))
+		return -EINVAL;
+	if (atomic_load(&f->sim_users))
+		return -EBUSY;
+	for (i = 0; i < f->sim_nr_pages; i++)
+		file_drop_page(f, i);
+	pthread_mutex_lock(&sim_files_lock);
+	list_del_init(&f->sim_list);
+	pthread_mutex_unlock(&sim_files_lock);
+	pthread_mutex_destroy(&f->sim_write_lock);
+	kfree(f->slots);
+	kfree(f->sim_disk);
+	kfree(f->sim_shadow);
+	kfree(f);
+	return 0;
+}
+
+int sim_file_cache_page(struct address_space *f, unsigned long index, int nid)
+{
+	int err;
+
+	if (!sim_file_valid(f) || index >= f->sim_nr_pages || nid < 0 ||
+	    nid >= (int)machine.cfg.nr_nodes)
+		return -EINVAL;
+	err = page_cache_read(f, index, nid);
+	return err == -EEXIST ? 0 : err;
+}
+
+long sim_file_pfn(struct address_space *f, unsigned long index)
+{
+	struct page *page;
+
+	if (!sim_file_valid(f) || index >= f->sim_nr_pages)
+		return -EINVAL;
+	page = atomic_load(&f->slots[index]);
+	return page ? (long)page_to_pfn(page) : -ENOENT;
+}
+
+int sim_file_read(struct address_space *f, unsigned long index, void *buf)
+{
+	struct page *page;
+	int err;
+
+	if (!sim_file_valid(f) || index >= f->sim_nr_pages || !buf)
+		return -EINVAL;
+retry:
+	page = find_get_page(f, index);
+	if (!page) {
+		err = page_cache_read(f, index, 0);
+		if (err && err != -EEXIST)
+			return err;
+		goto retry;
+	}
+	race_window(RW_FILE_READ_GOT);
+	/*
+	 * generic_file_buffered_read(): an uptodate page is copied with no
+	 * lock and no look at page->mapping; only a page not yet uptodate is
+	 * locked (and waited for), then checked.
+	 */
+	if (!PageUptodate(page)) {
+		lock_page(page);
+		if (page_mapping(page) != f || page->index != index) {
+			unlock_page(page);
+			put_page(page);
+			goto retry;
+		}
+		unlock_page(page);
+	}
+	memcpy(buf, page_address(page), PAGE_SIZE);
+	sim_trace("read(%s, page %lu) copies pfn %lu: '%c'...", f->sim_name,
+		  index, page_to_pfn(page), printable(*(unsigned char *)buf));
+	put_page(page);
+	return 0;
+}
+
+long sim_file_writeback(struct address_space *f)
+{
+	unsigned long index;
+	long written = 0;
+
+	if (!sim_file_valid(f))
+		return -EINVAL;
+	for (index = 0; index < f->sim_nr_pages; index++) {
+		struct page *page = find_get_page(f, index);
+
+		if (!page)
+			continue;
+		lock_page(page);
+		if (page_mapping(page) != f || !clear_page_dirty_for_io(page)) {
+			unlock_page(page);
+			put_page(page);
+			continue;
+		}
+		/*
+		 * write_cache_pages(), writepage(): PG_writeback, then the
+		 * page is unlocked and the I/O runs on its own.  The bio
+		 * names the page but holds no reference: nothing may free
+		 * or reuse a page under writeback, which is why migration
+		 * and exchange wait for it.
+		 */
+		SetPageWriteback(page);
+		unlock_page(page);
+		put_page(page);
+		sim_trace("writeback of %s page %lu from pfn %lu starts",
+			  f->sim_name, index, page_to_pfn(page));
+		race_window(RW_WRITEBACK_IO);
+		pthread_mutex_lock(&f->sim_write_lock);
+		memcpy(f->sim_disk + (index << PAGE_SHIFT), page_address(page),
+		       PAGE_SIZE);
+		pthread_mutex_unlock(&f->sim_write_lock);
+		end_page_writeback(page);
+		written++;
+	}
+	return written;
+}
+
+long sim_file_verify(struct address_space *f, bool report)
+{
+	unsigned char *buf;
+	unsigned long index;
+	long bad = 0;
+
+	if (!sim_file_valid(f))
+		return -EINVAL;
+	buf = malloc(PAGE_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	for (index = 0; index < f->sim_nr_pages; index++) {
+		const unsigned char *want = f->sim_shadow + (index << PAGE_SHIFT);
+		const unsigned char *disk = f->sim_disk + (index << PAGE_SHIFT);
+		struct page *page = atomic_load(&f->slots[index]);
+		const char *what = NULL;
+		unsigned long i;
+
+		file_peek(f, index, buf);
+		if (memcmp(buf, want, PAGE_SIZE)) {
+			what = page ? "its cached page" : "the disk";
+		} else if ((!page || (!PageDirty(page) &&
+				      !PageWriteback(page))) &&
+			   memcmp(disk, want, PAGE_SIZE)) {
+			what = "the disk, under a clean page,";
+			memcpy(buf, disk, PAGE_SIZE);
+		}
+		if (!what)
+			continue;
+		bad++;
+		for (i = 0; buf[i] == want[i]; i++)
+			;
+		if (report)
+			sim_report("    file %s page %lu: byte %lu of %s reads "
+				   "0x%02x '%c' but 0x%02x '%c' was written",
+				   f->sim_name, index, i, what, buf[i],
+				   printable(buf[i]), want[i],
+				   printable(want[i]));
+	}
+	free(buf);
+	return bad;
+}
+
+int sim_node_file_stats(int nid, unsigned long *file_pages,
+			unsigned long *file_dirty)
+{
+	if (!machine.initialized || nid < 0 ||
+	    nid >= (int)machine.cfg.nr_nodes)
+		return -EINVAL;
+	if (file_pages)
+		*file_pages = (unsigned long)atomic_load(&node_stat.pages[nid]);
+	if (file_dirty)
+		*file_dirty = (unsigned long)atomic_load(&node_stat.dirty[nid]);
+	return 0;
+}
+
+struct mm_struct *sim_process_map_file(const char *name,
+				       struct address_space *f)
+{
+	struct mm_struct *mm;
+
+	if (!sim_file_valid(f) || !name)
+		return NULL;
+	mm = mm_alloc(name, f->sim_nr_pages);
+	if (!mm)
+		return NULL;
+	file_vma_link(&mm->vma, f);
+	pthread_mutex_lock(&sim_mm_lock);
+	list_add_tail(&mm->sim_list, &sim_mm_list);
+	pthread_mutex_unlock(&sim_mm_lock);
+	return mm;
+}
+
+/** Destroy every file (sim_exit()). */
+static void sim_files_teardown(void)
+{
+	while (!list_empty(&sim_files)) {
+		struct address_space *f = list_first_entry(&sim_files,
+				struct address_space, sim_list);
+
+		atomic_store(&f->sim_users, 0);
+		sim_file_destroy(f);
+	}
+	memset(&node_stat, 0, sizeof(node_stat));
 }
 
 /** @} */
@@ -7645,11 +8418,44 @@ again:
 }
 
 /**
- * rmap_walk_ksm() callback for try_to_unmap_ksm(): once nothing maps the
- * page, the walk can stop (SWAP_SUCCESS ends it).
+ * Walk the reverse map of a file page (rmap_walk_file()): every vma on its
+ * file's i_mmap maps it at the same offset.  The page lock keeps it in
+ * its file meanwhile.
  */
-static int try_to_unmap_ksm_one(struct page *page, struct vm_area_struct *vma,
-				unsigned long address, void *arg)
+static int rmap_walk_file(struct page *page,
+			  int (*rmap_one)(struct page *, struct vm_area_struct *,
+					  unsigned long, void *), void *arg)
+{
+	struct address_space *mapping = page_mapping(page);
+	struct list_head *pos;
+	int ret = SWAP_AGAIN;
+
+	if (!mapping)
+		return ret;
+	spin_lock(&mapping->i_mmap_lock);
+	for (pos = mapping->i_mmap.next; pos != &mapping->i_mmap;
+	     pos = pos->next) {
+		struct vm_area_struct *vma = list_entry(pos,
+				struct vm_area_struct, shared);
+		unsigned long address = vma->vm_start +
+					(page->index << PAGE_SHIFT);
+
+		if (address >= vma->vm_end)
+			continue;
+		ret = rmap_one(page, vma, address, arg);
+		if (ret != SWAP_AGAIN)
+			break;
+	}
+	spin_unlock(&mapping->i_mmap_lock);
+	return ret;
+}
+
+/**
+ * rmap_walk_ksm() and rmap_walk_file() callback for try_to_unmap(): once
+ * nothing maps the page, the walk can stop (SWAP_SUCCESS ends it).
+ */
+static int try_to_unmap_walk_one(struct page *page, struct vm_area_struct *vma,
+				 unsigned long address, void *arg)
 {
 	int ret = try_to_unmap_one(page, vma, address, *(int *)arg);
 
@@ -7666,9 +8472,11 @@ static int try_to_unmap(struct page *page, int flags)
 
 	VM_BUG_ON(!PageLocked(page));
 	if (PageKsm(page))
-		ret = rmap_walk_ksm(page, try_to_unmap_ksm_one, &flags);
-	else
+		ret = rmap_walk_ksm(page, try_to_unmap_walk_one, &flags);
+	else if (PageAnon(page))
 		ret = try_to_unmap_anon(page, flags);
+	else
+		ret = rmap_walk_file(page, try_to_unmap_walk_one, &flags);
 	if (ret != SWAP_FAIL && !page_mapped(page))
 		ret = SWAP_SUCCESS;
 	return ret;
@@ -7941,7 +8749,7 @@ static int rmap_walk_anon(struct page *page,
 	return ret;
 }
 
-/** Walk \a page's reverse map, KSM or anonymous (rmap_walk()). */
+/** Walk \a page's reverse map: KSM, anonymous or file (rmap_walk()). */
 static int rmap_walk(struct page *page,
 		     int (*rmap_one)(struct page *, struct vm_area_struct *,
 				     unsigned long, void *), void *arg)
@@ -7949,7 +8757,9 @@ static int rmap_walk(struct page *page,
 	VM_BUG_ON(!PageLocked(page));
 	if (PageKsm(page))
 		return rmap_walk_ksm(page, rmap_one, arg);
-	return rmap_walk_anon(page, rmap_one, arg);
+	if (PageAnon(page))
+		return rmap_walk_anon(page, rmap_one, arg);
+	return rmap_walk_file(page, rmap_one, arg);
 }
 
 /**
@@ -7974,7 +8784,10 @@ static int remove_migration_pte(struct page *new, struct vm_area_struct *vma,
 		goto out;
 	get_page(new);
 	*ptep = mk_pte(new, swp_type(entry) == SWP_MIGRATION_WRITE);
-	page_add_anon_rmap(new, vma, addr);
+	if (PageAnon(new))
+		page_add_anon_rmap(new, vma, addr);
+	else
+		page_add_file_rmap(new);
 out:
 	spin_unlock(&mm->page_table_lock);
 	return SWAP_AGAIN;
@@ -7990,8 +8803,55 @@ static void remove_migration_ptes(struct page *old, struct page *new)
 }
 
 /**
+ * Move the page cache slot of the file page \a page to \a newpage, with
+ * the cache's reference, the buffer heads and their reference, and the
+ * node counters (migrate_page_move_mapping() and buffer_migrate_page()
+ * in one).  The count is frozen at its expected value, isolation + cache
+ * + buffers, under tree_lock: a speculative find_get_page() either got
+ * its reference before (and the freeze fails) or retries after.
+ */
+static int migrate_file_page_move_mapping(struct page *newpage,
+					  struct page *page)
+{
+	struct address_space *mapping = page_mapping(page);
+	int expected_count = 2 + PagePrivate(page);
+	struct page *_Atomic *slot = &mapping->slots[page->index];
+	int nid = page_to_nid(page), newnid = page_to_nid(newpage);
+
+	spin_lock(&mapping->tree_lock);
+	if (page_count(page) != expected_count || atomic_load(slot) != page ||
+	    !page_freeze_refs(page, expected_count)) {
+		spin_unlock(&mapping->tree_lock);
+		return -EAGAIN;
+	}
+	get_page(newpage);		/* the cache's reference */
+	if (PagePrivate(page)) {
+		struct buffer_head *bh = (struct buffer_head *)page->private;
+
+		get_page(newpage);	/* the buffers' reference */
+		newpage->private = page->private;
+		page->private = 0;
+		ClearPagePrivate(page);
+		bh->b_page = newpage;	/* set_bh_page() */
+		SetPagePrivate(newpage);
+	}
+	atomic_store(slot, newpage);
+	page_unfreeze_refs(page, 1);	/* only the isolation's is left */
+	if (nid != newnid) {
+		atomic_fetch_sub(&node_stat.pages[nid], 1);
+		atomic_fetch_add(&node_stat.pages[newnid], 1);
+		if (PageDirty(page)) {
+			atomic_fetch_sub(&node_stat.dirty[nid], 1);
+			atomic_fetch_add(&node_stat.dirty[newnid], 1);
+		}
+	}
+	spin_unlock(&mapping->tree_lock);
+	return 0;
+}
+
+/**
  * Move the swap cache's reference from \a page to \a newpage
- * (migrate_page_move_mapping()).  An anonymous page outside the swap cache
+ * (migrate_page_move_mapping()); a file page's slot moves as above.  An anonymous page outside the swap cache
  * has nothing to move: only the count, 1 (the isolation reference) once
  * every pte is a migration entry, is checked.  A swap cache page's count
  * is frozen at its expected value while the cache slot is switched: this
@@ -8003,6 +8863,8 @@ static int migrate_page_move_mapping(struct page *newpage, struct page *page)
 	int expected_count = 2;		/* isolation + swap cache */
 	struct page **slot;
 
+	if (page_mapping(page))
+		return migrate_file_page_move_mapping(newpage, page);
 	if (!PageSwapCache(page)) {
 		if (page_count(page) != 1)
 			return -EAGAIN;
@@ -8082,6 +8944,7 @@ static void ksm_migrate_page(struct page *newpage, struct page *oldpage)
 static void migrate_page_copy(struct page *newpage, struct page *page)
 {
 	memcpy(page_address(newpage), page_address(page), PAGE_SIZE);
+	atomic_fetch_add(&sim_bytes_copied, PAGE_SIZE);
 	/* Its smp_wmb() publishes newpage->mapping before the new kpfn. */
 	SetPageUptodate(newpage);
 	if (PageDirty(page)) {
@@ -8190,6 +9053,12 @@ static int unmap_and_move(new_page_t get_new_page, unsigned long private,
 			  page_to_pfn(page));
 		rc = -EBUSY;
 		goto unlock;
+	}
+	/* A file page under writeback: its I/O still reads this frame. */
+	if (PageWriteback(page)) {
+		if (!force)
+			goto unlock;
+		wait_on_page_writeback(page);
 	}
 	if (PageAnon(page) && !PageKsm(page))
 		anon_vma = page_get_anon_vma(page);
@@ -8567,6 +9436,666 @@ int sim_unpin_page(unsigned long pfn)
 /** @} */
 
 /* ================================================================ */
+/** \defgroup exchange Exchanging pages (seed 003, the 2019 RFC)
+ *
+ * Two in-use pages swap contents and identities in place of two
+ * migrations: no new page to allocate, none to free, the same bytes
+ * moved.  exchange_two_pages()
+ * isolates both; unmap_and_exchange() locks both, turns the ptes of both
+ * into migration entries, and calls exchange_from_to_pages(), which
+ * exchanges the mappings (exchange_page_move_mapping()), the bytes
+ * (exchange_page()) and the flags (exchange_page_flags(), which tells
+ * KSM); then each page's old ptes are pointed at the other page.
+ *
+ * Seed 003 adds the anonymous-with-file case.  "from" is always the
+ * anonymous page ("to" may be either); the two counts are frozen under
+ * the file's tree_lock, the slot is switched to the anonymous page, and
+ * the cache's reference moves with it, as do the buffer heads.
+ *
+ * Lines here that the RFC does not have, each a fix switch: the anonymous
+ * page enters the cache not uptodate (FIX_XCHG_CLEAR_UPTODATE,
+ * R13.uptodate), and a KSM page's key reaches the other page before kpfn
+ * names it (FIX_XCHG_KSM_ADVANCE, R14).  Pages in the swap cache are
+ * refused: the RFC's anonymous case exchanges no swap cache slot.
+ * @{ */
+
+/** How hard an exchange may try (enum migrate_mode). */
+enum migrate_mode {
+	MIGRATE_ASYNC,		/**< never sleep on a lock */
+	MIGRATE_SYNC_LIGHT,	/**< sleep on locks, not on writeback */
+	MIGRATE_SYNC,		/**< sleep on both: exchange_two_pages() */
+};
+
+/**
+ * What an exchange of a KSM page under FIX_XCHG_KSM_ADVANCE leaves for
+ * ksm_exchange_page(): the page that still holds the key, and the mapping
+ * it is to take once kpfn names the other.
+ */
+struct exchange_state {
+	struct page *ksm_page;		/**< old KSM page, still keyed */
+	struct page *other;		/**< new KSM page, keyed in advance */
+	unsigned long ksm_mapping;	/**< ksm_page's mapping to come */
+	bool from_uptodate;		/**< PG_uptodate of from, before */
+};
+
+/**
+ * References a page holds besides its ptes when isolated: the isolation's,
+ * and for a page cache page the cache's and its buffer heads'
+ * (expected_page_refs(), which seed 003 exports).
+ */
+static int expected_page_refs(struct address_space *mapping,
+			      struct page *page)
+{
+	int expected_count = 1;
+
+	if (mapping)
+		expected_count += 1 + PagePrivate(page);
+	return expected_count;
+}
+
+/**
+ * The mapping word \a page is to take in the exchange, with its index.
+ * Through WRITE_ONCE(): a lockless get_ksm_page() may be reading it (R14).
+ */
+static void exchange_set_mapping(struct page *page, unsigned long mapping,
+				 unsigned long index)
+{
+	page->index = index;
+	WRITE_ONCE(page->mapping, mapping);
+}
+
+/**
+ * The issue's ordered alternative (R14, XCHG_KSM_KPFN_FIRST): each stable
+ * node names the other page before the mappings are exchanged.
+ */
+static void ksm_exchange_kpfn_first(struct page *to_page,
+				    struct page *from_page)
+{
+	struct stable_node *to_node = page_stable_node(to_page);
+	struct stable_node *from_node = page_stable_node(from_page);
+
+	if (to_node)
+		WRITE_ONCE(to_node->kpfn, page_to_pfn(from_page));
+	if (from_node)
+		WRITE_ONCE(from_node->kpfn, page_to_pfn(to_page));
+	smp_wmb();
+	if (to_node || from_node) {
+		sim_trace("exchange: kpfn names the other page, mappings not "
+			  "yet exchanged");
+		race_window(RW_XCHG_KPFN);
+	}
+}
+
+/**
+ * Exchange mapping and index of the two pages, in the order the KSM
+ * setting asks (R14).  The RFC writes from's, then to's; kpfn follows in
+ * ksm_exchange_page().  With FIX_XCHG_KSM_ADVANCE the page that is to
+ * become the KSM page takes the key now, while the old KSM page keeps it
+ * until ksm_exchange_page() has pointed kpfn at the new one: as migration
+ * sets newpage->mapping in advance.
+ */
+static void exchange_page_mappings(struct page *to_page, struct page *from_page,
+				   struct exchange_state *st)
+{
+	unsigned long to_mapping_value = page_mapping_word(to_page);
+	unsigned long from_mapping_value = page_mapping_word(from_page);
+	unsigned long to_page_index = to_page->index;
+	unsigned long from_page_index = from_page->index;
+
+	if (fix_on(FIX_XCHG_KSM_ADVANCE) &&
+	    (PageKsm(to_page) || PageKsm(from_page))) {
+		struct page *ksm = PageKsm(to_page) ? to_page : from_page;
+		struct page *other = ksm == to_page ? from_page : to_page;
+
+		st->ksm_page = ksm;
+		st->other = other;
+		st->ksm_mapping = page_mapping_word(other);
+		exchange_set_mapping(other, page_mapping_word(ksm), ksm->index);
+		ksm->index = ksm == to_page ? from_page_index : to_page_index;
+		sim_trace("exchange: pfn %lu keyed in advance",
+			  page_to_pfn(other));
+		race_window(RW_XCHG_SWAPPED);
+		return;
+	}
+	if (!fix_on(FIX_XCHG_KSM_ADVANCE) &&
+	    xchg_ksm_order == XCHG_KSM_KPFN_FIRST)
+		ksm_exchange_kpfn_first(to_page, from_page);
+	exchange_set_mapping(from_page, to_mapping_value, to_page_index);
+	exchange_set_mapping(to_page, from_mapping_value, from_page_index);
+	if (PageKsm(to_page) || PageKsm(from_page))
+		sim_trace("exchange: mappings exchanged; kpfn %s",
+			  xchg_ksm_order == XCHG_KSM_KPFN_FIRST ?
+			  "was updated first" : "not yet updated");
+	race_window(RW_XCHG_SWAPPED);
+}
+
+/**
+ * Exchange the mappings of the two locked, unmapped pages
+ * (exchange_page_move_mapping()).  Both anonymous: their counts must be
+ * the expected ones (no freeze: an anonymous page outside the swap cache
+ * has no slot, and nothing sets its count).  Anonymous \a from_page with
+ * file \a to_page: under the file's tree_lock freeze to_page, then
+ * from_page (-EAGAIN, to_page unfrozen, if that fails), exchange, switch
+ * the slot to from_page, and unfreeze with the cache's reference moved.
+ * Returns 0 or -EAGAIN.
+ */
+static int exchange_page_move_mapping(struct address_space *to_mapping,
+				      struct address_space *from_mapping,
+				      struct page *to_page,
+				      struct page *from_page,
+				      struct exchange_state *st)
+{
+	int to_expected_count = expected_page_refs(to_mapping, to_page);
+	int from_expected_count = expected_page_refs(from_mapping, from_page);
+	bool to_swapbacked = PageSwapBacked(to_page);
+	bool from_swapbacked = PageSwapBacked(from_page);
+	struct page *_Atomic *slot;
+	int to_nid, from_nid;
+	bool dirty;
+
+	VM_BUG_ON(to_mapping != page_mapping(to_page));
+	VM_BUG_ON(from_mapping != page_mapping(from_page));
+
+	if (!to_mapping) {
+		/* Anonymous page without mapping */
+		if (page_count(to_page) != to_expected_count)
+			return -EAGAIN;
+	}
+	if (!from_mapping) {
+		/* Anonymous page without mapping */
+		if (page_count(from_page) != from_expected_count)
+			return -EAGAIN;
+	}
+
+	if (!from_mapping && !to_mapping) {
+		/* both are anonymous pages */
+		exchange_page_mappings(to_page, from_page, st);
+		ClearPageSwapBacked(from_page);
+		if (to_swapbacked)
+			SetPageSwapBacked(from_page);
+		ClearPageSwapBacked(to_page);
+		if (from_swapbacked)
+			SetPageSwapBacked(to_page);
+		return 0;
+	}
+	BUG_ON(from_mapping);	/* file<->anon is folded by the caller */
+
+	/* from is anonymous, to is file-backed */
+	to_nid = page_to_nid(to_page);
+	from_nid = page_to_nid(from_page);
+	slot = &to_mapping->slots[to_page->index];
+	spin_lock(&to_mapping->tree_lock);
+	if (page_count(to_page) != to_expected_count ||
+	    atomic_load(slot) != to_page) {
+		spin_unlock(&to_mapping->tree_lock);
+		return -EAGAIN;
+	}
+	if (!page_freeze_refs(to_page, to_expected_count)) {
+		spin_unlock(&to_mapping->tree_lock);
+		return -EAGAIN;
+	}
+	sim_trace("exchange: file pfn %lu frozen at %d", page_to_pfn(to_page),
+		  to_expected_count);
+	race_window(RW_XCHG_TO_FROZEN);
+	/*
+	 * Seed 003 (R13.freeze): freeze from_page too.  A count that is only
+	 * checked can be raised a moment later by any get_page_unless_zero()
+	 * - and the unfreeze below sets the count, erasing that reference.
+	 */
+	if (fix_on(FIX_XCHG_FREEZE_FROM) ?
+	    !page_freeze_refs(from_page, from_expected_count) :
+	    page_count(from_page) != from_expected_count) {
+		/* Seed 003 (R13.eagain): do not leave to_page frozen. */
+		if (fix_on(FIX_XCHG_UNFREEZE_ON_EAGAIN))
+			page_unfreeze_refs(to_page, to_expected_count);
+		spin_unlock(&to_mapping->tree_lock);
+		sim_trace("exchange: anon pfn %lu is busy: -EAGAIN",
+			  page_to_pfn(from_page));
+		return -EAGAIN;
+	}
+	race_window(RW_XCHG_FROZEN);
+	/*
+	 * Now we know that no one else is looking at the page:
+	 * no turning back from here.
+	 *
+	 * Ours (R13.uptodate): from_page is about to be the file's page,
+	 * findable by find_get_page(), but its bytes are the anonymous ones
+	 * until exchange_page().  read(2) copies an uptodate page without
+	 * taking its lock: so clear PG_uptodate until the bytes are right
+	 * (a page new to the cache is never uptodate before its read).
+	 */
+	st->from_uptodate = PageUptodate(from_page);
+	if (fix_on(FIX_XCHG_CLEAR_UPTODATE))
+		ClearPageUptodate(from_page);
+	ClearPageSwapBacked(from_page);
+	ClearPageSwapBacked(to_page);
+	exchange_page_mappings(to_page, from_page, st);
+	if (to_swapbacked)
+		SetPageSwapBacked(from_page);
+	if (from_swapbacked)
+		SetPageSwapBacked(to_page);
+	dirty = PageDirty(to_page);
+
+	/* Seed 003 (R13): the slot names from_page before anyone can look. */
+	if (fix_on(FIX_XCHG_SLOT_BEFORE_UNFREEZE))
+		atomic_store(slot, from_page);
+	/* move cache reference */
+	page_unfreeze_refs(to_page, to_expected_count - 1);
+	if (fix_on(FIX_XCHG_FREEZE_FROM))
+		page_unfreeze_refs(from_page, from_expected_count + 1);
+	else	/* page_ref_unfreeze() is an atomic_set(): */
+		atomic_store(&from_page->_count, from_expected_count + 1);
+	sim_trace("exchange: counts unfrozen: file pfn %lu now %d, anon pfn "
+		  "%lu now %d", page_to_pfn(to_page), page_count(to_page),
+		  page_to_pfn(from_page), page_count(from_page));
+	race_window(RW_XCHG_UNFROZEN);
+	if (!fix_on(FIX_XCHG_SLOT_BEFORE_UNFREEZE))
+		atomic_store(slot, from_page);
+	spin_unlock(&to_mapping->tree_lock);
+
+	/*
+	 * Seed 003 (R13.counters): if moved to a different node then also
+	 * account the page for that node.
+	 */
+	if (to_nid != from_nid && fix_on(FIX_XCHG_MOVE_COUNTERS)) {
+		atomic_fetch_sub(&node_stat.pages[to_nid], 1);
+		atomic_fetch_add(&node_stat.pages[from_nid], 1);
+		if (dirty) {
+			atomic_fetch_sub(&node_stat.dirty[to_nid], 1);
+			atomic_fetch_add(&node_stat.dirty[from_nid], 1);
+		}
+	}
+	return 0;
+}
+
+/**
+ * Exchange the bytes of the two pages (exchange_page()): word by word,
+ * as the RFC does, with no third page.
+ */
+static void exchange_page(struct page *to, struct page *from)
+{
+	unsigned long *a = (unsigned long *)page_address(to);
+	unsigned long *b = (unsigned long *)page_address(from);
+	size_t i;
+
+	for (i = 0; i < PAGE_SIZE / sizeof(*a); i++) {
+		unsigned long t = a[i];
+
+		a[i] = b[i];
+		b[i] = t;
+	}
+	atomic_fetch_add(&sim_bytes_copied, 2 * PAGE_SIZE);
+}
+
+/**
+ * Tell KSM that a KSM page and its partner have exchanged
+ * (ksm_exchange_page()).  Both pages are locked and unmapped.
+ *
+ * The RFC: the mapping words were exchanged already; now each stable
+ * node's kpfn is pointed at the page that holds its key, with smp_wmb().
+ * Between the two, get_ksm_page() finds the old page without the key and
+ * kpfn unchanged: a live node is judged stale (R14).
+ *
+ * Ours (FIX_XCHG_KSM_ADVANCE): the other page has held the key since
+ * exchange_page_mappings(); publish that before the new kpfn, and the new
+ * kpfn before the old page loses the key - ksm_migrate_page()'s order.
+ */
+static void ksm_exchange_page(struct page *to_page, struct page *from_page,
+			      struct exchange_state *st)
+{
+	struct stable_node *to_stable_node, *from_stable_node;
+
+	VM_BUG_ON(!PageLocked(to_page));
+	VM_BUG_ON(!PageLocked(from_page));
+
+	if (fix_on(FIX_XCHG_KSM_ADVANCE)) {
+		struct stable_node *node;
+
+		if (!st->ksm_page)
+			return;
+		node = page_stable_node(st->other);
+		smp_wmb();
+		WRITE_ONCE(node->kpfn, page_to_pfn(st->other));
+		sim_trace("ksm_exchange_page: node %u kpfn %lu -> %lu",
+			  node->sim_id, page_to_pfn(st->ksm_page),
+			  page_to_pfn(st->other));
+		race_window(RW_XCHG_KPFN);
+		/* Seed 000's smp_wmb() of ksm_migrate_page(), here too (R10). */
+		if (fix_on(FIX_WMB))
+			smp_wmb();
+		WRITE_ONCE(st->ksm_page->mapping, st->ksm_mapping);
+		return;
+	}
+	if (xchg_ksm_order == XCHG_KSM_KPFN_FIRST)
+		return;			/* done before the exchange */
+
+	to_stable_node = page_stable_node(to_page);
+	from_stable_node = page_stable_node(from_page);
+	if (to_stable_node) {
+		VM_BUG_ON(to_stable_node->kpfn != page_to_pfn(from_page));
+		WRITE_ONCE(to_stable_node->kpfn, page_to_pfn(to_page));
+		smp_wmb();
+	}
+	if (from_stable_node) {
+		VM_BUG_ON(from_stable_node->kpfn != page_to_pfn(to_page));
+		WRITE_ONCE(from_stable_node->kpfn, page_to_pfn(from_page));
+		smp_wmb();
+	}
+	if (to_stable_node || from_stable_node)
+		race_window(RW_XCHG_KPFN);
+}
+
+/**
+ * Exchange the flags that travel with the contents (exchange_page_flags()):
+ * uptodate and dirty here (PG_swapcache and PG_writeback are clear on both:
+ * refused, waited for), then tell KSM.
+ */
+static void exchange_page_flags(struct page *to_page, struct page *from_page,
+				struct exchange_state *st)
+{
+	bool to_uptodate = PageUptodate(to_page);
+	bool from_uptodate = st->from_uptodate;
+	bool to_dirty = PageDirty(to_page), from_dirty = PageDirty(from_page);
+
+	ClearPageUptodate(to_page);
+	ClearPageUptodate(from_page);
+	ClearPageDirty(to_page);
+	ClearPageDirty(from_page);
+	if (from_uptodate)
+		SetPageUptodate(to_page);
+	if (to_uptodate)
+		SetPageUptodate(from_page);
+	if (from_dirty)
+		SetPageDirty(to_page);
+	if (to_dirty)
+		SetPageDirty(from_page);
+	ksm_exchange_page(to_page, from_page, st);
+}
+
+/**
+ * Write a dirty file page out before trying again (writeout(), which seed
+ * 003 exports): its ptes come back, the page is unlocked for the I/O and
+ * locked again.  The exchange cannot succeed this time: -EAGAIN.
+ */
+static int writeout(struct address_space *mapping, struct page *page)
+{
+	if (!clear_page_dirty_for_io(page))
+		return -EAGAIN;		/* someone else started a write */
+	remove_migration_ptes(page, page);
+	SetPageWriteback(page);
+	unlock_page(page);
+	pthread_mutex_lock(&mapping->sim_write_lock);
+	memcpy(mapping->sim_disk + (page->index << PAGE_SHIFT),
+	       page_address(page), PAGE_SIZE);
+	pthread_mutex_unlock(&mapping->sim_write_lock);
+	end_page_writeback(page);
+	lock_page(page);
+	return -EAGAIN;
+}
+
+/**
+ * Exchange everything of the two locked, unmapped pages
+ * (exchange_from_to_pages()): mappings first, then bytes and flags.
+ * \a from_page is anonymous; \a to_page anonymous or a file's.
+ */
+static int exchange_from_to_pages(struct page *to_page, struct page *from_page,
+				  enum migrate_mode mode)
+{
+	struct address_space *to_page_mapping = page_mapping(to_page);
+	struct address_space *from_page_mapping = page_mapping(from_page);
+	struct exchange_state st = { 0 };
+	struct buffer_head *to_head = NULL;
+	int rc;
+
+	VM_BUG_ON(!PageLocked(from_page));
+	VM_BUG_ON(!PageLocked(to_page));
+
+	/* from_page has to be anonymous page */
+	BUG_ON(from_page_mapping);
+	BUG_ON(PageWriteback(from_page));
+	/* writeback has to finish */
+	BUG_ON(PageWriteback(to_page));
+
+	st.from_uptodate = PageUptodate(from_page);
+	if (!to_page_mapping) {
+		/* to_page is anonymous */
+exchange_mappings:
+		rc = exchange_page_move_mapping(to_page_mapping,
+						from_page_mapping, to_page,
+						from_page, &st);
+	} else if (to_page_mapping->buffers) {
+		/* a_ops->migratepage == buffer_migrate_page */
+		if (!PagePrivate(to_page))
+			goto exchange_mappings;
+		to_head = (struct buffer_head *)to_page->private;
+		rc = exchange_page_move_mapping(to_page_mapping,
+						from_page_mapping, to_page,
+						from_page, &st);
+		if (rc)
+			return rc;
+		/*
+		 * Seed 003 (R13.private): the buffer heads, PG_private and
+		 * their reference go to the page now in the cache.  (The
+		 * buffers' own locks are left out: only the page lock, held,
+		 * guards them here.)
+		 */
+		if (fix_on(FIX_XCHG_MOVE_PRIVATE)) {
+			ClearPagePrivate(to_page);
+			from_page->private = to_page->private;
+			to_page->private = 0;
+			/* transfer private page count */
+			put_page(to_page);
+			get_page(from_page);
+			to_head->b_page = from_page;	/* set_bh_page() */
+			SetPagePrivate(from_page);
+		}
+	} else {
+		/* no migratepage: fallback_migrate_page() */
+		if (PageDirty(to_page)) {
+			if (mode != MIGRATE_SYNC)
+				return -EBUSY;
+			return writeout(to_page_mapping, to_page);
+		}
+		goto exchange_mappings;
+	}
+	if (rc)
+		return rc;
+
+	/* actual page data exchange */
+	exchange_page(to_page, from_page);
+	sim_trace("exchange: bytes of pfn %lu and pfn %lu exchanged",
+		  page_to_pfn(to_page), page_to_pfn(from_page));
+	race_window(RW_XCHG_EXCHANGED);
+	exchange_page_flags(to_page, from_page, &st);
+	return 0;
+}
+
+/**
+ * Exchange two isolated pages (unmap_and_exchange()): lock both, wait for
+ * the file page's writeback, replace every pte of both by migration
+ * entries, exchange, and point the ptes at the page that now holds their
+ * contents - or back at their own page if the exchange failed.
+ *
+ * The locks are taken as the RFC takes them, from_page then to_page, with
+ * no order between the two pages; that cannot deadlock, because both are
+ * isolated first: no other exchange (nor migration) can be holding either
+ * as one of its pair, and every other path that sleeps on a page lock
+ * holds no other page lock meanwhile (KSM trylocks its second page,
+ * migration its new one).  The one exception, writeout(), relocks to_page
+ * while holding from_page, which nobody else can hold.
+ */
+static int unmap_and_exchange(struct page *from_page, struct page *to_page,
+			      enum migrate_mode mode)
+{
+	struct anon_vma *from_anon_vma = NULL, *to_anon_vma = NULL;
+	bool from_page_was_mapped = false, to_page_was_mapped = false;
+	int rc = -EAGAIN;
+
+	if (!trylock_page(from_page)) {
+		if (mode == MIGRATE_ASYNC)
+			goto out;
+		lock_page(from_page);
+	}
+	sim_trace("exchange: locked pfn %lu", page_to_pfn(from_page));
+	race_window(RW_XCHG_LOCKED_FIRST);
+	if (!trylock_page(to_page)) {
+		if (mode == MIGRATE_ASYNC)
+			goto out_unlock_from;
+		lock_page(to_page);
+	}
+
+	/* from_page is supposed to be an anonymous page */
+	VM_BUG_ON(PageWriteback(from_page));
+	if (PageWriteback(to_page)) {
+		/*
+		 * Only in the case of a full synchronous migration is it
+		 * necessary to wait for PageWriteback.  (Seed 003,
+		 * R13.writeback.)
+		 */
+		if (mode != MIGRATE_SYNC) {
+			rc = -EBUSY;
+			goto out_unlock;
+		}
+		if (fix_on(FIX_XCHG_WAIT_WRITEBACK))
+			wait_on_page_writeback(to_page);
+	}
+	/*
+	 * Not in the RFC's path: a swap cache page has a slot the anonymous
+	 * case does not move.  And with FIX_XCHG_KSM_ADVANCE: two KSM pages
+	 * (their keys cannot both be set in advance), or a KSM page with a
+	 * file page (its count would be frozen, and get_ksm_page() takes a
+	 * frozen page that is not in the swap cache for a freed one).
+	 */
+	if (PageSwapCache(from_page) || PageSwapCache(to_page) ||
+	    (fix_on(FIX_XCHG_KSM_ADVANCE) &&
+	     ((PageKsm(from_page) && PageKsm(to_page)) ||
+	      ((PageKsm(from_page) || PageKsm(to_page)) &&
+	       page_mapping(to_page))))) {
+		rc = -EBUSY;
+		goto out_unlock;
+	}
+
+	/*
+	 * By try_to_unmap(), page->mapcount goes down to 0 here: hold the
+	 * anon_vmas meanwhile (see unmap_and_move()).
+	 */
+	if (PageAnon(from_page) && !PageKsm(from_page))
+		from_anon_vma = page_get_anon_vma(from_page);
+	if (PageAnon(to_page) && !PageKsm(to_page))
+		to_anon_vma = page_get_anon_vma(to_page);
+
+	/* Establish migration ptes */
+	if (page_mapped(from_page)) {
+		try_to_unmap(from_page, TTU_MIGRATION);
+		from_page_was_mapped = true;
+	}
+	if (page_mapped(to_page)) {
+		try_to_unmap(to_page, TTU_MIGRATION);
+		to_page_was_mapped = true;
+	}
+	race_window(RW_XCHG_UNMAPPED);
+	if (!page_mapped(from_page) && !page_mapped(to_page))
+		rc = exchange_from_to_pages(to_page, from_page, mode);
+
+	if (rc) {
+		if (from_page_was_mapped)
+			remove_migration_ptes(from_page, from_page);
+		if (to_page_was_mapped)
+			remove_migration_ptes(to_page, to_page);
+	} else {
+		if (from_page_was_mapped)
+			remove_migration_ptes(from_page, to_page);
+		if (to_page_was_mapped)
+			remove_migration_ptes(to_page, from_page);
+		atomic_fetch_add(&sim_exchanges, 1);
+	}
+	if (from_anon_vma)
+		put_anon_vma(from_anon_vma);
+	if (to_anon_vma)
+		put_anon_vma(to_anon_vma);
+out_unlock:
+	unlock_page(to_page);
+out_unlock_from:
+	unlock_page(from_page);
+out:
+	return rc;
+}
+
+/**
+ * Exchange two pages on the LRU (exchange_two_pages()): isolate both,
+ * fold file<->anon into anon<->file, refuse two file pages, exchange
+ * synchronously, and put both back.
+ */
+static int exchange_two_pages(struct page *page1, struct page *page2)
+{
+	struct page *from_page = page1, *to_page = page2;
+	int rc;
+
+	if (!(PageLRU(page1) && PageLRU(page2)))
+		return -EBUSY;
+	if (isolate_lru_page(page1))
+		return -EBUSY;
+	if (isolate_lru_page(page2)) {
+		putback_lru_page(page1);
+		return -EBUSY;
+	}
+	if (page_mapping(page1) && page_mapping(page2)) {
+		rc = -EINVAL;	/* both file-backed: not exchanged */
+	} else {
+		if (page_mapping(from_page)) {
+			/* file<->anon: fold this to the anon<->file case */
+			from_page = page2;
+			to_page = page1;
+		}
+		rc = unmap_and_exchange(from_page, to_page, MIGRATE_SYNC);
+	}
+	putback_lru_page(page1);
+	putback_lru_page(page2);
+	return rc;
+}
+
+int sim_exchange_pfns(unsigned long pfn1, unsigned long pfn2)
+{
+	if (!machine.initialized || !pfn_valid(pfn1) || !pfn_valid(pfn2) ||
+	    pfn1 == pfn2)
+		return -EINVAL;
+	if (ksm_era != ERA_EXCHANGE)
+		return -EOPNOTSUPP;
+	return exchange_two_pages(pfn_to_page(pfn1), pfn_to_page(pfn2));
+}
+
+int sim_exchange_pages(struct mm_struct *mm1, unsigned long vpn1,
+		       struct mm_struct *mm2, unsigned long vpn2)
+{
+	long pfn1 = sim_process_pfn(mm1, vpn1);
+	long pfn2 = sim_process_pfn(mm2, vpn2);
+
+	if (pfn1 == -EINVAL || pfn2 == -EINVAL)
+		return -EINVAL;
+	if (pfn1 < 0 || pfn2 < 0)
+		return -ENOENT;
+	return sim_exchange_pfns((unsigned long)pfn1, (unsigned long)pfn2);
+}
+
+int sim_pfn_walk(unsigned long pfn)
+{
+	struct page *page;
+
+	if (!machine.initialized || !pfn_valid(pfn))
+		return -EINVAL;
+	page = pfn_to_page(pfn);
+	if (!get_page_unless_zero(page))
+		return 0;
+	sim_trace("a pfn walker holds pfn %lu (count %d)", pfn,
+		  page_count(page));
+	race_window(RW_PFN_WALK_GOT);
+	put_page(page);
+	return 1;
+}
+
+/** @} */
+
+/* ================================================================ */
 /** \defgroup hotplug Memory hotplug: offlining and onlining sections
  *
  * offline_pages() as in 2009: isolate the section from the allocator,
@@ -8784,6 +10313,7 @@ static const char *const audit_kind_names[NR_AUDIT_KINDS] = {
 	[AUDIT_DATA] = "data",
 	[AUDIT_STALE] = "stale-node",
 	[AUDIT_DUPLICATE] = "duplicate",
+	[AUDIT_FILE] = "file",
 };
 
 const char *audit_kind_name(enum audit_kind kind)
@@ -9183,6 +10713,17 @@ static void audit_page_tables(struct audit_frame *fr)
 				audit_ksm_pte(mm, vpn, page, items);
 				continue;
 			}
+			if (mm->vma.vm_file) {
+				if (page_mapping(page) != mm->vma.vm_file ||
+				    page->index != vpn)
+					audit_fail(AUDIT_RMAP_PTE, "%s page %lu "
+						   "maps pfn %lu, which is not "
+						   "page %lu of file %s",
+						   mm->sim_name, vpn,
+						   pte_pfn(pte), vpn,
+						   mm->vma.vm_file->sim_name);
+				continue;
+			}
 			if (!PageAnon(page)) {
 				audit_fail(AUDIT_RMAP_PTE, "%s page %lu maps "
 					   "pfn %lu, which no reverse map leads "
@@ -9263,6 +10804,77 @@ static void audit_swap(struct audit_frame *fr)
 	free(refs);
 }
 
+/**
+ * Files: each slot's page names its file and index; its references (the
+ * cache's, the buffers') go into \a fr; buffer heads point back at their
+ * page; nrpages and the node counters are recounts.
+ */
+static void audit_files(struct audit_frame *fr)
+{
+	unsigned long pages[64] = { 0 }, dirty[64] = { 0 };
+	struct list_head *pos;
+	unsigned int nid;
+
+	pthread_mutex_lock(&sim_files_lock);
+	for (pos = sim_files.next; pos != &sim_files; pos = pos->next) {
+		struct address_space *f = list_entry(pos, struct address_space,
+						     sim_list);
+		unsigned long index, n = 0;
+
+		for (index = 0; index < f->sim_nr_pages; index++) {
+			struct page *page = atomic_load(&f->slots[index]);
+			struct buffer_head *bh;
+
+			if (!page)
+				continue;
+			n++;
+			if (PageBuddy(page)) {
+				audit_fail(AUDIT_FILE, "file %s page %lu is pfn "
+					   "%lu, which is free", f->sim_name,
+					   index, page_to_pfn(page));
+				continue;
+			}
+			if (page_mapping(page) != f || page->index != index)
+				audit_fail(AUDIT_FILE, "file %s page %lu is pfn "
+					   "%lu, which says it is %s page %lu",
+					   f->sim_name, index, page_to_pfn(page),
+					   page_mapping(page) ? "a file's" :
+					   "an anonymous", page->index);
+			fr[page_to_pfn(page)].extra += 1 + PagePrivate(page);
+			pages[page_to_nid(page)]++;
+			dirty[page_to_nid(page)] += PageDirty(page);
+			if (f->buffers != PagePrivate(page))
+				audit_fail(AUDIT_FILE, "file %s page %lu (pfn "
+					   "%lu) %s buffer heads", f->sim_name,
+					   index, page_to_pfn(page),
+					   f->buffers ? "has lost its" :
+					   "has");
+			bh = PagePrivate(page) ?
+			     (struct buffer_head *)page->private : NULL;
+			if (bh && (bh->b_page != page ||
+				   bh->b_blocknr != index))
+				audit_fail(AUDIT_FILE, "file %s page %lu (pfn "
+					   "%lu): its buffer heads name pfn %lu",
+					   f->sim_name, index, page_to_pfn(page),
+					   page_to_pfn(bh->b_page));
+		}
+		if (n != f->nrpages)
+			audit_fail(AUDIT_FILE, "file %s caches %lu pages, "
+				   "nrpages says %lu", f->sim_name, n,
+				   f->nrpages);
+	}
+	pthread_mutex_unlock(&sim_files_lock);
+	for (nid = 0; nid < machine.cfg.nr_nodes; nid++)
+		if ((long)pages[nid] != atomic_load(&node_stat.pages[nid]) ||
+		    (long)dirty[nid] != atomic_load(&node_stat.dirty[nid]))
+			audit_fail(AUDIT_FILE, "node %u: NR_FILE_PAGES %ld and "
+				   "NR_FILE_DIRTY %ld, but a recount of the "
+				   "page cache gives %lu and %lu", nid,
+				   atomic_load(&node_stat.pages[nid]),
+				   atomic_load(&node_stat.dirty[nid]),
+				   pages[nid], dirty[nid]);
+}
+
 /** Pages: counts and mapcounts, KSM pages naming live nodes, duplicates. */
 static void audit_pages(struct audit_frame *fr)
 {
@@ -9307,6 +10919,9 @@ static void audit_pages(struct audit_frame *fr)
 					   page_count(page), want,
 					   page_count(page) > want && !want ?
 					   " (leaked)" : "");
+			if (PagePrivate(page) && !page_mapping(page))
+				audit_fail(AUDIT_FILE, "pfn %lu is not a file's "
+					   "page but carries buffer heads", pfn);
 			if (!PageKsm(page))
 				continue;
 			if (page_stable_node(page)) {
@@ -9378,6 +10993,7 @@ static void audit_data(void)
 {
 	struct list_head *pos;
 	struct mm_struct *mms[256];
+	struct address_space *files[256];
 	int n = 0, i;
 
 	pthread_mutex_lock(&sim_mm_lock);
@@ -9387,6 +11003,20 @@ static void audit_data(void)
 	pthread_mutex_unlock(&sim_mm_lock);
 	for (i = 0; i < n; i++) {
 		long bad = sim_process_verify(mms[i], audit.verbose);
+
+		while (bad-- > 0) {
+			audit.r->count[AUDIT_DATA]++;
+			audit.r->total++;
+		}
+	}
+	n = 0;
+	pthread_mutex_lock(&sim_files_lock);
+	for (pos = sim_files.next; pos != &sim_files && n < 256;
+	     pos = pos->next)
+		files[n++] = list_entry(pos, struct address_space, sim_list);
+	pthread_mutex_unlock(&sim_files_lock);
+	for (i = 0; i < n; i++) {
+		long bad = sim_file_verify(files[i], audit.verbose);
 
 		while (bad-- > 0) {
 			audit.r->count[AUDIT_DATA]++;
@@ -9425,6 +11055,7 @@ unsigned long audit_machine(struct audit_report *r, bool verbose)
 	audit_rmap_items();
 	audit_page_tables(fr);
 	audit_swap(fr);
+	audit_files(fr);
 	audit_pages(fr);
 	mutex_unlock(&ksm_thread_mutex);
 	audit_data();
@@ -9975,6 +11606,7 @@ void sim_exit(void)
 		mmdrop(slot->mm);
 		kfree(slot);
 	}
+	sim_files_teardown();
 	ksm_teardown();
 	swap_exit();
 	while (!list_empty(&sim_anon_vmas)) {

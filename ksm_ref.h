@@ -61,6 +61,14 @@ enum ksm_fix {
 	FIX_OFFLINE_CANCEL_UNLOCK, /**< 004: let ksmd go at MEM_CANCEL_OFFLINE */
 	FIX_MIGRATE_REFUSE_KSM,	/**< 004: unmap_and_move() refuses KSM pages */
 	FIX_NUMA_SKIP_KSM,	/**< 004: NUMA paths skip PageKsm early */
+	FIX_XCHG_WAIT_WRITEBACK, /**< 003, R13.writeback: wait for writeback */
+	FIX_XCHG_FREEZE_FROM,	/**< 003, R13.freeze: freeze the anon page too */
+	FIX_XCHG_UNFREEZE_ON_EAGAIN, /**< 003, R13.eagain: unfreeze the first */
+	FIX_XCHG_SLOT_BEFORE_UNFREEZE, /**< 003, R13: switch the slot first */
+	FIX_XCHG_MOVE_PRIVATE,	/**< 003, R13.private: move buffers and ref */
+	FIX_XCHG_MOVE_COUNTERS,	/**< 003, R13.counters: per-node file counts */
+	FIX_XCHG_CLEAR_UPTODATE, /**< ours, R13.uptodate: not uptodate in slot */
+	FIX_XCHG_KSM_ADVANCE,	/**< ours, R14: KSM key set in advance */
 	NR_FIXES
 };
 
@@ -76,6 +84,16 @@ bool ksm_fix_on(enum ksm_fix fix);
 int ksm_era_by_name(const char *name);
 /** Fix by name ("keyhole_recheck", ...); -1 if unknown. */
 int ksm_fix_by_name(const char *name);
+/**
+ * How an exchange of a KSM page orders its stores when FIX_XCHG_KSM_ADVANCE
+ * is off (R14): the RFC's order, or the issue's alternative.
+ */
+enum xchg_ksm_order {
+	XCHG_KSM_RFC,		/**< swap the mappings, later update kpfn */
+	XCHG_KSM_KPFN_FIRST,	/**< kpfn first, smp_wmb(), then the swap */
+};
+/** Choose the broken order R14 shows (default XCHG_KSM_RFC). */
+void ksm_set_exchange_order(enum xchg_ksm_order order);
 /** Name of an era, or NULL. */
 const char *ksm_era_name(enum ksm_era era);
 /** Name of a fix, or NULL. */
@@ -145,6 +163,11 @@ struct sim_mem_stats {
 	unsigned long nr_free;		/**< on the allocator's free lists */
 	unsigned long nr_used;		/**< allocated */
 	unsigned long nr_offline;	/**< in sections that are offline */
+	unsigned long nr_allocated;	/**< machine-wide: frames handed out
+					     since sim_init() */
+	unsigned long bytes_copied;	/**< machine-wide: bytes written by
+					     migration and exchange copies */
+	unsigned long nr_exchanged;	/**< machine-wide: exchanges done */
 };
 /** Counts for one section, or for all when \a section < 0. */
 int sim_mem_stats(int section, struct sim_mem_stats *st);
@@ -262,6 +285,83 @@ int sim_online_section(unsigned long s);
 /** @} */
 
 /* ---------------------------------------------------------------- */
+/** \name Files: the page cache, writeback, shared file mappings */
+/** @{ */
+
+/** A simulated file and its page cache (struct address_space). */
+struct address_space;
+
+/**
+ * Create a file of \a nr_pages pages, every byte \a byte on disk.  With
+ * \a buffers its cached pages carry buffer heads (PagePrivate and one more
+ * reference; a_ops->migratepage is buffer_migrate_page()); without, it has
+ * no migratepage and migration falls back.  NULL on bad arguments.
+ */
+struct address_space *sim_file_create(const char *name, unsigned long nr_pages,
+				      int byte, bool buffers);
+/** Drop the page cache and the file.  -EBUSY while a process maps it. */
+int sim_file_destroy(struct address_space *f);
+/**
+ * A process whose one mapping is all of \a f, mapped shared: its faults
+ * read the file through the page cache, its writes dirty the cached pages.
+ * Such a process cannot be made MADV_MERGEABLE (-EINVAL).
+ */
+struct mm_struct *sim_process_map_file(const char *name,
+				       struct address_space *f);
+/** Put page \a index of \a f in the page cache on node \a nid.  0, -errno. */
+int sim_file_cache_page(struct address_space *f, unsigned long index, int nid);
+/** The frame caching page \a index of \a f, or -ENOENT, -EINVAL. */
+long sim_file_pfn(struct address_space *f, unsigned long index);
+/**
+ * Write back every dirty page of \a f, as the flusher does: lock, clear
+ * dirty, mark writeback, unlock, then the I/O (race window writeback:io),
+ * then end writeback.  Returns the pages written, or -EINVAL.
+ */
+long sim_file_writeback(struct address_space *f);
+/**
+ * read(2) of page \a index of \a f into \a buf (generic_file_read()):
+ * find_get_page() without a lock; the page lock only if not uptodate.
+ * 0, -EINVAL, -ENOMEM.
+ */
+int sim_file_read(struct address_space *f, unsigned long index, void *buf);
+/**
+ * Check that every cached page of \a f holds what was last written there,
+ * and that every clean page not cached or not under writeback is on disk.
+ * Returns the pages wrong (reported when \a report), or -EINVAL.
+ */
+long sim_file_verify(struct address_space *f, bool report);
+/** Counters of node \a nid, as NR_FILE_PAGES and NR_FILE_DIRTY. */
+int sim_node_file_stats(int nid, unsigned long *file_pages,
+			unsigned long *file_dirty);
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
+/** \name Exchanging pages (seed 003, the 2019 RFC) */
+/** @{ */
+
+/**
+ * Exchange the pages in frames \a pfn1 and \a pfn2 (exchange_two_pages()):
+ * each takes the other's contents, mapping, index and ptes.  Anonymous
+ * with anonymous, or anonymous with file-backed; never two file pages.
+ * Exchange era only.  Returns 0, -EBUSY (not on the LRU, writeback, swap
+ * cache, refused), -EAGAIN (a count was not the expected one), -EINVAL,
+ * -EOPNOTSUPP (another era).
+ */
+int sim_exchange_pfns(unsigned long pfn1, unsigned long pfn2);
+/** Exchange the pages mapped at \a vpn1 of \a mm1 and \a vpn2 of \a mm2. */
+int sim_exchange_pages(struct mm_struct *mm1, unsigned long vpn1,
+		       struct mm_struct *mm2, unsigned long vpn2);
+/**
+ * Another reference taker (a pfn walker: compaction's scanner, page_idle,
+ * memory-failure): get_page_unless_zero() on frame \a pfn, race window
+ * pfn_walk:got, put_page().  1 if it held a reference, 0 if not, -EINVAL.
+ */
+int sim_pfn_walk(unsigned long pfn);
+
+/** @} */
+
+/* ---------------------------------------------------------------- */
 /** \name KSM: knobs, counters, ksmd */
 /** @{ */
 
@@ -322,6 +422,7 @@ enum audit_kind {
 	AUDIT_DATA,		/**< a process sees bytes it never wrote */
 	AUDIT_STALE,		/**< a stale node survived a full scan */
 	AUDIT_DUPLICATE,	/**< two KSM pages with the same content */
+	AUDIT_FILE,		/**< page cache, buffers or file counters */
 	NR_AUDIT_KINDS
 };
 

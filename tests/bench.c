@@ -351,6 +351,81 @@ static void time_to_failure(const char *stress, const char *fix)
 		       fix, "-", failed);
 }
 
+/*
+ * Issue 7: exchanging N pairs of pages across nodes, against the two
+ * back-to-back migrations that would otherwise move each pair (first
+ * page to the second's node, second page to the first's).  The same
+ * pairs each way: anonymous with anonymous, and anonymous with a file's.
+ */
+static void exchange_table(void)
+{
+	static const char *const kinds[] = { "anon<->anon", "anon<->file" };
+	const unsigned long n = 512;
+	int kind, how;
+
+	printf("moving %lu pairs of pages across nodes (4 KiB pages)\n", n);
+	printf("  %-12s %-22s %8s %10s %12s %10s\n", "pairs", "how",
+	       "moved", "frames", "bytes", "us/pair");
+	for (kind = 0; kind < 2; kind++)
+		for (how = 0; how < 2; how++) {
+			struct sim_config cfg = { .nr_sections = 16,
+						  .era = ERA_EXCHANGE };
+			struct sim_mem_stats s0, s1;
+			struct address_space *f = NULL;
+			struct mm_struct *a, *b;
+			unsigned long i, moved = 0;
+			double t0, t;
+
+			sim_init(&cfg);
+			sim_set_quiet(true);
+			a = sim_process_create("A", n);
+			sim_process_set_node(a, 0);
+			if (kind) {
+				f = sim_file_create("F", n, 'F', true);
+				b = sim_process_map_file("B", f);
+				for (i = 0; i < n; i++)
+					sim_file_cache_page(f, i, 1);
+			} else {
+				b = sim_process_create("B", n);
+				sim_process_set_node(b, 1);
+			}
+			for (i = 0; i < n; i++) {
+				char buf[4];
+
+				sim_process_fill(a, i, 'a');
+				if (kind)
+					sim_process_read(b, i, 0, buf, 1);
+				else
+					sim_process_fill(b, i, 'b');
+			}
+			sim_mem_stats(-1, &s0);
+			t0 = now();
+			for (i = 0; i < n; i++) {
+				if (how) {
+					moved += !sim_exchange_pages(a, i, b, i);
+					continue;
+				}
+				moved += !sim_migrate_pfn((unsigned long)
+					sim_process_pfn(a, i), 1, false) &&
+					 !sim_migrate_pfn((unsigned long)
+					sim_process_pfn(b, i), 0, false);
+			}
+			t = now() - t0;
+			sim_mem_stats(-1, &s1);
+			printf("  %-12s %-22s %8lu %10lu %12lu %10.2f\n",
+			       kinds[kind], how ? "one exchange" :
+			       "two migrations", moved,
+			       s1.nr_allocated - s0.nr_allocated,
+			       s1.bytes_copied - s0.bytes_copied,
+			       t * 1e6 / (double)n);
+			if (audit_machine(NULL, true) ||
+			    sim_process_verify(a, true) ||
+			    sim_process_verify(b, true))
+				printf("  (the audit found violations)\n");
+			sim_exit();
+		}
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "all";
@@ -358,9 +433,10 @@ int main(int argc, char **argv)
 	const char *slash = strrchr(argv[0], '/');
 
 	if (argc > 2 || (strcmp(what, "all") && strcmp(what, "scan") &&
-			 strcmp(what, "offline") && strcmp(what, "migrate"))) {
-		fprintf(stderr, "usage: %s [all|scan|offline|migrate]\n",
-			argv[0]);
+			 strcmp(what, "offline") && strcmp(what, "migrate") &&
+			 strcmp(what, "exchange"))) {
+		fprintf(stderr, "usage: %s [all|scan|offline|migrate|exchange]"
+			"\n", argv[0]);
 		return 2;
 	}
 	snprintf(stress, sizeof(stress), "%.*sstress",
@@ -380,6 +456,10 @@ int main(int argc, char **argv)
 		time_to_failure(stress, "swapcache_spin");
 		time_to_failure(stress, "search_lock");
 		time_to_failure(stress, "keyhole_lock_recheck");
+		printf("\n");
+	}
+	if (!strcmp(what, "all") || !strcmp(what, "exchange")) {
+		exchange_table();
 		printf("\n");
 	}
 	if (!strcmp(what, "all") || !strcmp(what, "scan"))

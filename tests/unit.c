@@ -378,6 +378,119 @@ static void test_snapshot(void)
 	finish(__func__);
 }
 
+/*
+ * Files: a shared mapping faults the page cache in, writes dirty it, the
+ * flusher writes it back, a fork shares it, migration moves it with its
+ * buffer heads and the node counters; and bad arguments are refused.
+ */
+static void test_file_pages(void)
+{
+	struct address_space *f;
+	struct mm_struct *m, *c;
+	unsigned long pages, dirty, pages1;
+	unsigned char buf[4096];
+	long pfn;
+
+	start(ERA_MIGRATION);
+	CHECK(!sim_file_create(NULL, 1, 0, true) &&
+	      !sim_file_create("f", 0, 0, true), "bad files accepted");
+	f = sim_file_create("f", 4, 'F', true);
+	m = sim_process_map_file("m", f);
+	CHECK(f && m, "file or mapping failed");
+	CHECK(sim_process_madvise(m, true) == -EINVAL,
+	      "a file mapping made mergeable");
+	CHECK(sim_file_pfn(f, 1) == -ENOENT && sim_file_pfn(f, 4) == -EINVAL,
+	      "an uncached or out-of-range page has a pfn");
+	CHECK(sim_process_write(m, 1, 0, "hello", 5) == 0, "write failed");
+	pfn = sim_file_pfn(f, 1);
+	CHECK(pfn >= 0 && pfn == sim_process_pfn(m, 1),
+	      "the mapping does not map the cached page");
+	sim_node_file_stats(0, &pages, &dirty);
+	CHECK(pages == 1 && dirty == 1, "counters %lu %lu after one write",
+	      pages, dirty);
+	CHECK(sim_file_read(f, 1, buf) == 0 && !memcmp(buf, "helloF", 6),
+	      "read(2) does not see the write");
+	c = sim_process_fork(m, "c");
+	CHECK(c && sim_process_pfn(c, 1) == pfn, "the fork does not share");
+	CHECK(sim_process_write(c, 1, 0, "J", 1) == 0 &&
+	      sim_process_pfn(c, 1) == pfn, "a shared write copied the page");
+	CHECK(sim_file_writeback(f) == 1, "writeback wrote no page");
+	sim_node_file_stats(0, &pages, &dirty);
+	CHECK(dirty == 0, "still %lu dirty after writeback", dirty);
+	CHECK(sim_migrate_pfn((unsigned long)pfn, 1, false) == 0,
+	      "migration of a file page failed");
+	CHECK(sim_file_pfn(f, 1) != pfn && sim_process_pfn(m, 1) ==
+	      sim_file_pfn(f, 1), "the cache or the pte still names the old "
+	      "page");
+	sim_node_file_stats(1, &pages1, NULL);
+	CHECK(pages1 == 1, "NR_FILE_PAGES did not move to node 1");
+	CHECK(sim_file_verify(f, true) == 0, "the file lost bytes");
+	CHECK(sim_file_destroy(f) == -EBUSY, "destroyed while mapped");
+	sim_process_exit(c);
+	sim_process_exit(m);
+	CHECK(sim_file_destroy(f) == 0, "destroy failed");
+	CHECK(sim_file_destroy(f) == -EINVAL, "destroyed twice");
+	finish(__func__);
+}
+
+/*
+ * Exchange: anon<->file both ways, with and without buffer heads,
+ * anon<->anon, a dirty page without migratepage written out first
+ * (-EAGAIN, then done), two file pages refused, other eras refused; the
+ * bytes follow the identities.
+ */
+static void test_exchange(void)
+{
+	struct address_space *f, *g;
+	struct mm_struct *m, *n, *a;
+	unsigned char buf[4096];
+	long pa, pf;
+	int i;
+
+	start(ERA_MIGRATION);
+	a = sim_process_create("a", 1);
+	sim_process_fill(a, 0, 'a');
+	CHECK(sim_exchange_pages(a, 0, a, 0) == -EINVAL, "a page with itself");
+	CHECK(sim_exchange_pfns(0, 1) == -EOPNOTSUPP,
+	      "exchange outside its era");
+	sim_exit();
+
+	start(ERA_EXCHANGE);
+	f = sim_file_create("f", 4, 'F', true);
+	g = sim_file_create("g", 4, 'G', false);
+	m = sim_process_map_file("m", f);
+	n = sim_process_map_file("n", g);
+	a = sim_process_create("a", 4);
+	CHECK(f && g && m && n && a, "setup failed");
+	for (i = 0; i < 4; i++) {
+		sim_process_fill(a, i, 'a' + i);
+		sim_process_read(m, i, 0, buf, 1);
+		sim_process_read(n, i, 0, buf, 1);
+	}
+	pa = sim_process_pfn(a, 0);
+	pf = sim_file_pfn(f, 0);
+	CHECK(sim_exchange_pages(a, 0, m, 0) == 0, "anon<->file failed");
+	CHECK(sim_process_pfn(a, 0) == pf && sim_file_pfn(f, 0) == pa &&
+	      sim_process_pfn(m, 0) == pa, "the identities did not move");
+	CHECK(sim_exchange_pages(m, 1, a, 1) == 0, "file<->anon failed");
+	CHECK(sim_exchange_pages(a, 2, a, 3) == 0, "anon<->anon failed");
+	CHECK(sim_exchange_pages(a, 0, n, 0) == 0, "anon<->file (no "
+	      "buffers) failed");
+	sim_process_fill(n, 1, 'z');
+	CHECK(sim_exchange_pages(a, 1, n, 1) == -EAGAIN, "a dirty page with "
+	      "no migratepage was not written out first");
+	CHECK(sim_exchange_pages(a, 1, n, 1) == 0, "the clean page failed");
+	CHECK(sim_exchange_pages(m, 2, n, 2) == -EINVAL, "file<->file done");
+	CHECK(sim_file_read(f, 0, buf) == 0 && buf[0] == 'F' &&
+	      sim_file_read(g, 1, buf) == 0 && buf[0] == 'z',
+	      "read(2) after the exchanges");
+	CHECK(sim_process_read(a, 3, 0, buf, 1) == 0 && buf[0] == 'd',
+	      "the process's bytes after the exchanges");
+	CHECK(sim_process_verify(a, true) == 0 && sim_file_verify(f, true) == 0
+	      && sim_file_verify(g, true) == 0, "bytes lost");
+	finish(__func__);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argv;
@@ -398,6 +511,8 @@ int main(int argc, char **argv)
 	test_numa(ERA_HOTREMOVE, "numa_hotremove");
 	test_numa(ERA_MIGRATION, "numa_migration");
 	test_snapshot();
+	test_file_pages();
+	test_exchange();
 	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures > 100 ? 100 : failures;
 }

@@ -20,7 +20,8 @@ LDLIBS := -lpthread
 B ?= build
 
 EXAMPLES := merge_tour stress
-RACES := explore r1_pinned r2_reuse r3_stale r5_hotremove r8_migration
+RACES := explore r1_pinned r2_reuse r3_stale r5_hotremove r8_migration \
+	 r13_exchange
 TESTS := unit bench
 PROGS := $(addprefix $(B)/,$(EXAMPLES) race litmus $(TESTS))
 

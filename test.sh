@@ -149,6 +149,24 @@ expect_grep 0 '^R11: clean' race-R11-broken-weak $G/race R11 --broken \
 expect_grep 0 'free runs cannot reorder' race-R10-stress-broken $G/race R10 --stress \
 	--broken --seconds 1
 
+# Exchange (seed 003): R13 against a lockless page cache lookup and
+# another reference taker, each line of the seed on and off; R13.uptodate
+# (ours) even with all of them; R14, a KSM page in an exchange, in the
+# RFC's order and in the alternative.
+race_both R13 "HARM: read\\(2\\) of the file returned 'a'"
+race_both R13.uptodate "HARM: read\\(2\\) of the file returned 'a'"
+race_both R13.freeze "HARM: a page's count is not its references: one was lost"
+race_both R13.eagain 'HARM: a page was freed while in use'
+race_both R13.private "audit: file: pfn [0-9]+ is not a file's page but carries buffer heads"
+race_both R13.counters 'audit: file: node 0: NR_FILE_PAGES 1'
+race_both R13.writeback 'kernel BUG at .*PageWriteback\(to_page\)'
+race_both R14 'HARM: a live stable node was removed'
+race_both R14.kpfn 'HARM: a live stable node was removed'
+for r in R13 R13.uptodate R13.freeze R13.eagain R13.writeback R14 R14.kpfn; do
+	expect_grep 0 'all clean' "race-$r-stress" $G/race "$r" --stress \
+		--seconds 1
+done
+
 # ---------------------------------------------------------------------
 # The explorer: the memory model against the kernel memory model's
 # verdicts, then every race under every schedule within the bounds (2
@@ -156,7 +174,8 @@ expect_grep 0 'free runs cannot reorder' race-R10-stress-broken $G/race R10 --st
 # counterexample, replayed in full.
 expect_grep 0 '11 tests: 11 verdicts as expected' litmus $G/litmus
 for r in R2 R3 R3.life R3.gpuz R4 R5 R6 R6.cancel R7 R7.skip R8 R9 R10 \
-	 R10.rmb R11 R12; do
+	 R10.rmb R11 R12 R13 R13.uptodate R13.freeze R13.eagain R13.private \
+	 R13.counters R13.writeback R14 R14.kpfn; do
 	expect_grep 0 "^$r: every schedule clean" "explore-$r-fixed" \
 		$G/race "$r" --explore
 	expect_grep 1 "^$r: WENT WRONG" "explore-$r-broken" \
@@ -170,7 +189,7 @@ explore_replay() {	# explore_replay ID
 	expect_grep 1 "^$1: WENT WRONG" "explore-$1-replay" \
 		$G/race "$1" --broken --replay "${sched:-none}"
 }
-for r in R2 R8 R10 R11; do
+for r in R2 R8 R10 R11 R13 R14; do
 	explore_replay "$r"
 done
 # Forked children and in-process snapshots run the very same schedules.
@@ -194,6 +213,13 @@ expect_grep 0 '^R9: every schedule clean' explore-R9-weak $G/race R9 \
 	--explore --model weak
 expect_grep 1 '^R9: WENT WRONG' explore-R9-weak-without-wmb $G/race R9 \
 	--explore --model weak --without wmb
+# R14's order on a weakly ordered CPU: it needs seed 000's two barriers.
+expect_grep 0 '^R14: every schedule clean' explore-R14-weak $G/race R14 \
+	--explore --model weak
+for fix in wmb rmb; do
+	expect_grep 1 '^R14: WENT WRONG' "explore-R14-weak-without-$fix" \
+		$G/race R14 --explore --model weak --without $fix
+done
 expect_grep 0 'every fix holds in every schedule, and each is needed' \
 	explore-all $G/race --explore-all
 # The one line of the seeds no schedule needs (see walkthrough.md).
@@ -220,6 +246,10 @@ expect_grep 1 'VIOLATIONS FOUND' stress-migrate-without-kpfn_recheck \
 # shellcheck disable=SC2086
 expect_grep 1 'VIOLATIONS FOUND' stress-migrate-without-swapcache_spin \
 	$G/stress $STRESS_BROKEN --without swapcache_spin
+# ...and an exchanger with files of its own: no process or file byte lost.
+expect_grep 0 'every audit clean, every byte as written' stress-exchange \
+	$G/stress --seconds 8 --exchange --migrate --hotplug --workers 2 \
+	--jitter --audit-ms 100
 
 # ---------------------------------------------------------------------
 # Bad input: a clear message and exit status 2, never a crash.
@@ -283,6 +313,7 @@ sbad() {	# sbad NAME ARGS...: the stress program must refuse ARGS
 sbad workers-too-many --workers 99
 sbad pages-negative --pages -1
 sbad audit-ms-junk --audit-ms 10x
+sbad exchange-wrong-era --exchange --era keyhole
 
 # ---------------------------------------------------------------------
 # Sanitizers: AddressSanitizer with UndefinedBehaviorSanitizer, and
@@ -294,13 +325,14 @@ expect_grep 0 '8 of 8 scenarios' asan-merge-tour build/asan/merge_tour
 expect_grep 0 '^0 failures' tsan-unit build/tsan/unit
 expect_grep 0 '8 of 8 scenarios' tsan-merge-tour build/tsan/merge_tour
 for r in R2 R2.check R3 R3.life R3.gpuz R4 R5 R6 R6.cancel R7 R7.skip \
-	 R8 R9 R12; do
+	 R8 R9 R12 R13 R13.uptodate R13.freeze R13.eagain R13.private \
+	 R13.counters R13.writeback R14 R14.kpfn; do
 	expect_grep 0 "^$r: clean" "asan-race-$r" build/asan/race "$r"
 done
 expect_grep 0 'keyhole frees every page' asan-race-R1 build/asan/race R1
 # With a barrier off, migration then walks the node ksmd freed: ASan
 # names the use after free that the auditor names elsewhere.
-for r in R10 R10.rmb R11; do
+for r in R10 R10.rmb R11 R14; do
 	expect_grep 1 "WENT WRONG|AddressSanitizer: use-after-poison" \
 		"asan-race-$r-broken" build/asan/race "$r" --broken
 done
@@ -321,6 +353,10 @@ expect_grep 0 'every audit clean' tsan-stress build/tsan/stress --seconds 5 \
 	--era hotremove --hotplug --workers 3
 expect_grep 0 'every audit clean' tsan-stress-migrate build/tsan/stress \
 	--seconds 5 --era migration --migrate --hotplug --workers 2
+expect_grep 0 'every audit clean' tsan-stress-exchange build/tsan/stress \
+	--seconds 5 --exchange --migrate --workers 2
+expect_grep 0 'every audit clean' asan-stress-exchange build/asan/stress \
+	--seconds 4 --exchange --migrate --hotplug --workers 2
 
 # ---------------------------------------------------------------------
 # Documentation: Doxygen, every static function, zero warnings.

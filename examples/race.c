@@ -31,7 +31,9 @@ static const struct race *const races[] = {
 	&race_r1, &race_r2, &race_r2_check, &race_r3, &race_r3_life,
 	&race_r3_gpuz, &race_r4, &race_r5, &race_r6, &race_r6_cancel,
 	&race_r7, &race_r7_skip, &race_r8, &race_r9, &race_r10,
-	&race_r10_rmb, &race_r11, &race_r12,
+	&race_r10_rmb, &race_r11, &race_r12, &race_r13, &race_r13_uptodate,
+	&race_r13_freeze, &race_r13_eagain, &race_r13_private,
+	&race_r13_counters, &race_r13_writeback, &race_r14, &race_r14_kpfn,
 };
 #define NR_RACES (sizeof(races) / sizeof(races[0]))
 
@@ -93,7 +95,7 @@ static void list_races(void)
 	unsigned int i;
 
 	for (i = 0; i < NR_RACES; i++)
-		printf("%-9s seed %-9s era %-9s fix %-20s %s\n", races[i]->id,
+		printf("%-13s seed %-12s era %-9s fix %-25s %s\n", races[i]->id,
 		       races[i]->seed, ksm_era_name(races[i]->era),
 		       races[i]->fix >= 0 ? ksm_fix_name(races[i]->fix) : "-",
 		       races[i]->title);
@@ -351,7 +353,7 @@ static int explore_all(struct race_opts *ro)
 	printf("Every race under the explorer (");
 	print_bounds(&ro->xo);
 	printf("), each way:\n\n");
-	printf("%-9s %-9s %-5s  %-34s  %s\n", "race", "era", "model",
+	printf("%-13s %-9s %-5s  %-34s  %s\n", "race", "era", "model",
 	       "fix on: schedules, time, rate", "fix off: went wrong at");
 	for (i = 0; i < NR_RACES; i++) {
 		const struct race *rc = races[i];
@@ -372,7 +374,7 @@ static int explore_all(struct race_opts *ro)
 			 on.failures ? "WENT WRONG" : on.exhausted ? "clean" :
 			 "NOT EXHAUSTED", on.seconds,
 			 on.seconds > 0 ? on.schedules / on.seconds : 0.0);
-		printf("%-9s %-9s %-5s  %-34s  ", rc->id, ksm_era_name(rc->era),
+		printf("%-13s %-9s %-5s  %-34s  ", rc->id, ksm_era_name(rc->era),
 		       sim_model_name(rc->model), buf);
 		if (off.failures)
 			printf("schedule %lu, %.2f s%s\n", off.schedules,

@@ -3,7 +3,9 @@
  * stress.c - every actor at once, free-running, for a bounded time: ksmd
  * (the real ksm_scan_thread()), reclaim with the swap cache, and process
  * churn (create, write pages drawn from a small set of contents so that
- * much is mergeable, fork, copy-on-write, read back, exit).  At regular
+ * much is mergeable, fork, copy-on-write, read back, exit); on request
+ * memory hotplug, two migrators, and an exchanger with files of its own
+ * (exchanges, file writes, read(2), writeback).  At regular
  * quiescent points, and at the end, the auditor checks every invariant
  * and every process its bytes.  Exit 0 if nothing was ever wrong.
  */
@@ -24,7 +26,7 @@
 struct stress {
 	struct ex_opts o;
 	unsigned long seconds, workers, pages, seed, audit_ms;
-	bool jitter, hotplug, migrate;
+	bool jitter, hotplug, migrate, exchange;
 };
 
 /* The auditor takes this for writing to stop the world; actors hold it
@@ -36,7 +38,8 @@ static struct stress st;
 
 static _Atomic unsigned long n_creates, n_forks, n_exits, n_writes, n_reads,
 	n_reclaimed, n_reclaim_scans, n_offlined, n_cancelled, n_onlined,
-	n_compactions, n_compacted;
+	n_compactions, n_compacted, n_exchanges, n_exchange_tries,
+	n_file_writes, n_writebacks;
 
 static unsigned int xorshift(unsigned int *x)
 {
@@ -203,6 +206,79 @@ static void migrator(void *arg)
 }
 
 /**
+ * Exchange (seed 003): two files, one with buffer heads and one without,
+ * each mapped by a process of the actor's own, written to and written
+ * back now and then, and an anonymous process of its own, mergeable,
+ * whose pages take the churn's contents (so some are KSM pages).  Each
+ * exchange pairs two of: its anonymous pages, the file pages, any frame
+ * (many are refused: free, isolated, busy, swap cache, two file pages).
+ * Every byte is checked by the audits.
+ */
+static void exchanger(void *arg)
+{
+	struct timespec ts = { 0, 200 * 1000 };
+	unsigned int rnd = (unsigned int)st.seed * 13 + 5;
+	const struct sim_config *cfg = sim_get_config();
+	unsigned long frames = cfg->nr_sections * cfg->pages_per_section;
+	unsigned long index;
+	struct address_space *f[2];
+	struct mm_struct *m[2], *anon;
+	int i;
+
+	(void)arg;
+	pthread_rwlock_rdlock(&quiesce);
+	f[0] = sim_file_create("fb", 8, 'B', true);
+	f[1] = sim_file_create("fn", 8, 'N', false);
+	m[0] = f[0] ? sim_process_map_file("xb", f[0]) : NULL;
+	m[1] = f[1] ? sim_process_map_file("xn", f[1]) : NULL;
+	anon = sim_process_create("xa", 16);
+	for (index = 0; anon && index < 16; index++)
+		sim_process_fill(anon, index, 'a' + (int)(index % 8));
+	if (anon)
+		sim_process_madvise(anon, true);
+	pthread_rwlock_unlock(&quiesce);
+	if (!m[0] || !m[1] || !anon)
+		return;
+	while (!atomic_load(&stop)) {
+		unsigned int r = xorshift(&rnd);
+		long pfn1 = (long)(xorshift(&rnd) % frames), pfn2;
+
+		index = r % 8;
+
+		i = (r >> 4) & 1;
+		pthread_rwlock_rdlock(&quiesce);
+		if (r % 16 < 3) {
+			char buf[24];
+
+			snprintf(buf, sizeof(buf), "file %u", r);
+			sim_process_write(m[i], index, 0, buf, strlen(buf));
+			n_file_writes++;
+		} else if (r % 16 == 3) {
+			n_writebacks += sim_file_writeback(f[i]) > 0;
+		} else if (r % 16 == 4) {
+			char buf[8];
+
+			sim_process_read(m[i], index, 0, buf, sizeof(buf));
+		} else if (r % 16 == 5) {
+			sim_process_fill(anon, r % 16, 'a' + (int)(r % 8));
+		} else {
+			if (r % 3)
+				pfn1 = sim_process_pfn(anon, (r >> 8) % 16);
+			pfn2 = r % 3 == 1 ? (long)(xorshift(&rnd) % frames) :
+			       sim_file_pfn(f[i], index);
+			if (pfn1 >= 0 && pfn2 >= 0 && pfn2 != pfn1) {
+				n_exchanges += !sim_exchange_pfns(
+					(unsigned long)pfn1,
+					(unsigned long)pfn2);
+				n_exchange_tries++;
+			}
+		}
+		pthread_rwlock_unlock(&quiesce);
+		nanosleep(&ts, NULL);
+	}
+}
+
+/**
  * Stop the world for an audit.  If no quiescent point comes within 3 s,
  * an actor loops or waits for ever (a corrupted list, a lock never
  * released): report the soft lockup and stop.  Returns 0 with the world
@@ -283,7 +359,9 @@ static void usage(const char *prog)
 	       "  --jitter           random delays at race windows\n"
 	       "  --hotplug          offline and online sections meanwhile\n"
 	       "  --migrate          two migrators: compaction, and a process\n"
-	       "                     moving all its pages on one fault in 16\n\n%s",
+	       "                     moving all its pages on one fault in 16\n"
+	       "  --exchange         an exchanger with files of its own (era\n"
+	       "                     exchange: implies --era exchange)\n\n%s",
 	       prog, MAX_WORKERS, ex_common_help);
 	exit(EX_PASS);
 }
@@ -313,13 +391,15 @@ static void stress_option(void *ctx, const char *name, const char *val)
 		s->hotplug = true;
 	else if (!strcmp(name, "migrate"))
 		s->migrate = true;
+	else if (!strcmp(name, "exchange"))
+		s->exchange = true;
 	else
 		ex_usage_error(s->o.prog, "unknown option '--%s'", name);
 }
 
 int main(int argc, char **argv)
 {
-	struct sim_actor_spec actors[MAX_WORKERS + 4];
+	struct sim_actor_spec actors[MAX_WORKERS + 5];
 	unsigned long result[2] = { 0, 0 }, bad;
 	struct ksm_counters c;
 	unsigned int i, n = 0;
@@ -343,8 +423,10 @@ int main(int argc, char **argv)
 	}
 	st.o.cfg.nr_sections = 16;
 	st.o.cfg.swap_slots = 1 << 16;
+	if (st.exchange && st.o.era_set && st.o.cfg.era != ERA_EXCHANGE)
+		ex_usage_error(st.o.prog, "--exchange needs the exchange era");
 	if (!st.o.era_set)
-		st.o.cfg.era = ERA_KEYHOLE;
+		st.o.cfg.era = st.exchange ? ERA_EXCHANGE : ERA_KEYHOLE;
 	ex_start(&st.o);
 	sim_set_death_hook(stress_death);
 	sim_set_jitter(st.jitter);
@@ -367,6 +449,9 @@ int main(int argc, char **argv)
 						       NULL };
 		sim_set_migrate_on_fault(16);
 	}
+	if (st.exchange)
+		actors[n++] = (struct sim_actor_spec){ "exchange", exchanger,
+						       NULL };
 	actors[n++] = (struct sim_actor_spec){ "auditor", auditor, result };
 	err = sim_run_free(actors, (int)n, (unsigned int)(st.seconds + 30) *
 			   1000);
@@ -396,6 +481,12 @@ int main(int argc, char **argv)
 		printf("  %lu compactions, %lu of them emptied their block\n",
 		       (unsigned long)n_compactions,
 		       (unsigned long)n_compacted);
+	if (st.exchange)
+		printf("  %lu exchanges done of %lu tried, %lu file writes, "
+		       "%lu writebacks\n", (unsigned long)n_exchanges,
+		       (unsigned long)n_exchange_tries,
+		       (unsigned long)n_file_writes,
+		       (unsigned long)n_writebacks);
 	printf("stress: %s\n", bad ? "VIOLATIONS FOUND" :
 	       "every audit clean, every byte as written");
 	sim_exit();

@@ -22,7 +22,7 @@ B ?= build
 EXAMPLES := merge_tour stress
 RACES := explore r1_pinned r2_reuse r3_stale r5_hotremove r8_migration \
 	 r13_exchange
-TESTS := unit bench
+TESTS := unit bench faults
 PROGS := $(addprefix $(B)/,$(EXAMPLES) race litmus $(TESTS))
 
 all: $(PROGS)

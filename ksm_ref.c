@@ -3634,17 +3634,18 @@ static void bad_page(struct page *page, const char *reason)
 		  reason);
 }
 
-/** Places where an allocation can be made to fail (failslab style). */
-enum sim_fail_site {
-	FAIL_PAGE,		/**< a page for a fault or a copy */
-	FAIL_STABLE_NODE,	/**< alloc_stable_node() */
-	FAIL_RMAP_ITEM,		/**< alloc_rmap_item() */
-	FAIL_MM_SLOT,		/**< alloc_mm_slot() */
-	FAIL_ANON_VMA,		/**< anon_vma_alloc() */
-	FAIL_MIGRATE_TARGET,	/**< a migration's new page */
-	FAIL_PAGE_CACHE,	/**< a page cache page read from disk */
-	FAIL_BUFFER_HEAD,	/**< a page's buffer heads */
-	NR_FAIL_SITES
+/** Names of the allocation sites, as sim_fail_site_by_name() takes them. */
+static const char *const sim_fail_site_names[NR_FAIL_SITES] = {
+	[FAIL_PAGE] = "page",
+	[FAIL_STABLE_NODE] = "stable_node",
+	[FAIL_RMAP_ITEM] = "rmap_item",
+	[FAIL_MM_SLOT] = "mm_slot",
+	[FAIL_ANON_VMA] = "anon_vma",
+	[FAIL_MIGRATE_TARGET] = "migrate_target",
+	[FAIL_PAGE_CACHE] = "page_cache",
+	[FAIL_BUFFER_HEAD] = "buffer_head",
+	[FAIL_SWAP_SLOT] = "swap_slot",
+	[FAIL_MM_STRUCT] = "mm_struct",
 };
 
 /** Failure injection: fail the nth call at a site, or at random. */
@@ -3652,20 +3653,85 @@ static struct {
 	_Atomic unsigned long calls[NR_FAIL_SITES];
 	unsigned long nth[NR_FAIL_SITES];	/**< 0: never */
 	unsigned int percent;			/**< at every site */
+	unsigned long seed;			/**< of the random failures */
+	_Atomic unsigned long draws;		/**< random draws so far */
 	_Atomic unsigned long injected;
 } failslab __sim_state;
 
-/** Should this allocation at \a site fail?  (should_failslab()) */
+/** A 64-bit mix of \a x (splitmix64's finalizer). */
+static unsigned long mix64(unsigned long x)
+{
+	x += 0x9e3779b97f4a7c15UL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9UL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebUL;
+	return x ^ (x >> 31);
+}
+
+/**
+ * Should this allocation at \a site fail?  (should_failslab())  The
+ * random failures are a function of the seed and of how many draws came
+ * before: a single-threaded run fails the same calls every time.
+ */
 static bool sim_should_fail(enum sim_fail_site site)
 {
 	unsigned long n = atomic_fetch_add(&failslab.calls[site], 1) + 1;
+	bool fail = failslab.nth[site] && n == failslab.nth[site];
 
-	if ((failslab.nth[site] && n == failslab.nth[site]) ||
-	    (failslab.percent && sim_rand() % 100 < failslab.percent)) {
+	if (!fail && failslab.percent)
+		fail = mix64(failslab.seed ^ mix64(atomic_fetch_add(
+				&failslab.draws, 1))) % 100 < failslab.percent;
+	if (fail) {
 		atomic_fetch_add(&failslab.injected, 1);
-		return true;
+		sim_trace("failslab: %s allocation fails",
+			  sim_fail_site_names[site]);
 	}
-	return false;
+	return fail;
+}
+
+int sim_fail_nth(enum sim_fail_site site, unsigned long nth)
+{
+	if ((unsigned int)site >= NR_FAIL_SITES)
+		return -EINVAL;
+	failslab.nth[site] = nth ? atomic_load(&failslab.calls[site]) + nth :
+			     0;
+	return 0;
+}
+
+int sim_fail_random(unsigned int percent, unsigned long seed)
+{
+	if (percent > 100)
+		return -EINVAL;
+	failslab.percent = percent;
+	failslab.seed = seed;
+	atomic_store(&failslab.draws, 0);
+	return 0;
+}
+
+unsigned long sim_fail_calls(enum sim_fail_site site)
+{
+	return (unsigned int)site < NR_FAIL_SITES ?
+	       atomic_load(&failslab.calls[site]) : 0;
+}
+
+unsigned long sim_fail_injected(void)
+{
+	return atomic_load(&failslab.injected);
+}
+
+const char *sim_fail_site_name(enum sim_fail_site site)
+{
+	return (unsigned int)site < NR_FAIL_SITES ?
+	       sim_fail_site_names[site] : NULL;
+}
+
+int sim_fail_site_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; name && i < NR_FAIL_SITES; i++)
+		if (!strcmp(name, sim_fail_site_names[i]))
+			return i;
+	return -1;
 }
 
 /** Per-node hint: the section freed into last. */
@@ -3851,6 +3917,8 @@ static void __free_page(struct page *page)
 	pthread_mutex_unlock(&zone_lock);
 }
 
+static unsigned long swap_slots_used(void);
+
 int sim_mem_stats(int section, struct sim_mem_stats *st)
 {
 	unsigned long s;
@@ -3875,6 +3943,7 @@ int sim_mem_stats(int section, struct sim_mem_stats *st)
 	st->nr_allocated = sim_nr_allocated;
 	pthread_mutex_unlock(&zone_lock);
 	st->bytes_copied = atomic_load(&sim_bytes_copied);
+	st->swap_used = swap_slots_used();
 	st->nr_exchanged = atomic_load(&sim_exchanges);
 	return 0;
 }
@@ -4670,7 +4739,11 @@ static int unmerge_ksm_pages(struct vm_area_struct *vma, unsigned long start,
 /** Allocate a process's structures (not yet on the list). */
 static struct mm_struct *mm_alloc(const char *name, unsigned long nr_pages)
 {
-	struct mm_struct *mm = kzalloc(sizeof(*mm));
+	struct mm_struct *mm;
+
+	if (sim_should_fail(FAIL_MM_STRUCT))
+		return NULL;
+	mm = kzalloc(sizeof(*mm));
 
 	if (!mm)
 		return NULL;
@@ -7889,15 +7962,29 @@ static unsigned char *swap_slot_data(unsigned long offset)
 	return swap.data + offset * PAGE_SIZE;
 }
 
+/** Swap slots in use (sim_mem_stats()). */
+static unsigned long swap_slots_used(void)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&swap_lock);
+	n = swap.nr_used;
+	pthread_mutex_unlock(&swap_lock);
+	return n;
+}
+
 /**
  * Allocate a free slot for a page entering the swap cache; it starts with
- * SWAP_HAS_CACHE.  Returns the entry, or val 0 when swap is full.
+ * SWAP_HAS_CACHE.  Returns the entry, or val 0 when swap is full (or an
+ * injected failure says so).
  */
 static swp_entry_t get_swap_page(void)
 {
 	unsigned long i, off;
 	swp_entry_t entry = { 0 };
 
+	if (sim_should_fail(FAIL_SWAP_SLOT))
+		return entry;		/* as if the device were full */
 	pthread_mutex_lock(&swap_lock);
 	for (i = 1; i < swap.nr_slots; i++) {
 		off = swap.cursor++;
@@ -11579,19 +11666,24 @@ uint64_t sim_selftest_state_digest(void)
 	return h;
 }
 
+void sim_exit_processes(void)
+{
+	if (!machine.initialized)
+		return;
+	while (!list_empty(&sim_mm_list))
+		sim_process_exit(list_first_entry(&sim_mm_list,
+						  struct mm_struct, sim_list));
+	sim_files_teardown();
+}
+
 void sim_exit(void)
 {
-	struct list_head *pos;
-
 	if (!machine.initialized)
 		return;
 	sim_snapshot_drop();
 	ksm_stop_thread();
 	/* Every process exits; then ksmd's leftovers are forgotten. */
-	while (!list_empty(&sim_mm_list)) {
-		pos = sim_mm_list.next;
-		sim_process_exit(list_entry(pos, struct mm_struct, sim_list));
-	}
+	sim_exit_processes();
 	while (!list_empty(&ksm_mm_head.mm_list)) {
 		struct mm_slot *slot = list_first_entry(&ksm_mm_head.mm_list,
 							struct mm_slot,

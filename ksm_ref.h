@@ -141,6 +141,11 @@ struct sim_config {
  * -ENOMEM when the address space cannot be reserved.  Not thread safe.
  */
 int sim_init(const struct sim_config *cfg);
+/**
+ * Every process exits and every file is destroyed, as at the end of a
+ * scenario; the machine stays up.  No actor may be running.
+ */
+void sim_exit_processes(void);
 /** Tear everything down (processes, KSM, memory).  Not thread safe. */
 void sim_exit(void);
 /**
@@ -168,9 +173,46 @@ struct sim_mem_stats {
 	unsigned long bytes_copied;	/**< machine-wide: bytes written by
 					     migration and exchange copies */
 	unsigned long nr_exchanged;	/**< machine-wide: exchanges done */
+	unsigned long swap_used;	/**< machine-wide: swap slots in use */
 };
 /** Counts for one section, or for all when \a section < 0. */
 int sim_mem_stats(int section, struct sim_mem_stats *st);
+
+/**
+ * Places where an allocation can be made to fail, as the kernel's
+ * failslab and fail_page_alloc make them fail.
+ */
+enum sim_fail_site {
+	FAIL_PAGE,		/**< a page for a fault or a copy-on-write */
+	FAIL_STABLE_NODE,	/**< alloc_stable_node() */
+	FAIL_RMAP_ITEM,		/**< alloc_rmap_item() */
+	FAIL_MM_SLOT,		/**< alloc_mm_slot() */
+	FAIL_ANON_VMA,		/**< anon_vma_alloc() */
+	FAIL_MIGRATE_TARGET,	/**< a migration's new page */
+	FAIL_PAGE_CACHE,	/**< a page cache page read from disk */
+	FAIL_BUFFER_HEAD,	/**< a page's buffer heads */
+	FAIL_SWAP_SLOT,		/**< get_swap_page(): as if swap were full */
+	FAIL_MM_STRUCT,		/**< a process's mm_struct (create, fork) */
+	NR_FAIL_SITES
+};
+/**
+ * Make the \a nth call from now at \a site fail (0: none).  0, or
+ * -EINVAL for a bad site.
+ */
+int sim_fail_nth(enum sim_fail_site site, unsigned long nth);
+/**
+ * Make \a percent of all calls at every site fail, drawn from \a seed (0:
+ * none).  A run on one thread fails the same calls for the same seed.
+ */
+int sim_fail_random(unsigned int percent, unsigned long seed);
+/** Calls made at \a site since sim_init(). */
+unsigned long sim_fail_calls(enum sim_fail_site site);
+/** Failures injected since sim_init(). */
+unsigned long sim_fail_injected(void);
+/** Name of a site ("stable_node", ...), or NULL. */
+const char *sim_fail_site_name(enum sim_fail_site site);
+/** The site called \a name, or -1. */
+int sim_fail_site_by_name(const char *name);
 
 /** @} */
 

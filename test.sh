@@ -251,6 +251,11 @@ expect_grep 0 'every audit clean, every byte as written' stress-exchange \
 	$G/stress --seconds 8 --exchange --migrate --hotplug --workers 2 \
 	--jitter --audit-ms 100
 
+# Fault injection: every allocation site failed at each of its calls in
+# turn, then at random from 20 seeds; the auditor stays clean, every byte
+# stays as written, and after every exit no frame or swap slot is in use.
+expect_grep 0 ' 0 bad$' faults $G/faults
+
 # ---------------------------------------------------------------------
 # Bad input: a clear message and exit status 2, never a crash.
 bad() {	# bad NAME ARGS...: the merge tour must refuse ARGS with status 2
@@ -314,6 +319,8 @@ sbad workers-too-many --workers 99
 sbad pages-negative --pages -1
 sbad audit-ms-junk --audit-ms 10x
 sbad exchange-wrong-era --exchange --era keyhole
+expect_grep 2 "Try '.*--help' for more information" bad-input-faults-junk \
+	$G/faults --seeds many
 
 # ---------------------------------------------------------------------
 # Sanitizers: AddressSanitizer with UndefinedBehaviorSanitizer, and
@@ -322,6 +329,7 @@ expect 0 build-asan make -s B=build/asan CC=clang CFLAGS="$SAN_ASAN"
 expect 0 build-tsan make -s B=build/tsan CC=clang CFLAGS="$SAN_TSAN"
 expect_grep 0 '^0 failures' asan-unit build/asan/unit
 expect_grep 0 '8 of 8 scenarios' asan-merge-tour build/asan/merge_tour
+expect_grep 0 ' 0 bad$' asan-faults build/asan/faults
 expect_grep 0 '^0 failures' tsan-unit build/tsan/unit
 expect_grep 0 '8 of 8 scenarios' tsan-merge-tour build/tsan/merge_tour
 for r in R2 R2.check R3 R3.life R3.gpuz R4 R5 R6 R6.cancel R7 R7.skip \

@@ -73,10 +73,15 @@ bench: $(B)/bench $(B)/race
 	@echo
 	./$(B)/race --explore-all
 
+# Every actor at once for DURATION seconds (default 10 minutes), audited.
+DURATION ?= 600
+soak: $(B)/stress
+	./$(B)/stress --soak --seconds $(DURATION) --workers 3
+
 docs: | $(B)
 	doxygen Doxyfile
 
 clean:
 	rm -rf build
 
-.PHONY: all test tour bench docs clean
+.PHONY: all test tour bench soak docs clean

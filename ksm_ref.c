@@ -3917,6 +3917,26 @@ static void __free_page(struct page *page)
 	pthread_mutex_unlock(&zone_lock);
 }
 
+/** What the machine has done since sim_init() (sim_get_activity()). */
+static struct {
+	_Atomic unsigned long merges, unmerges, migrations, swap_outs,
+		offlines, bytes_verified;
+} activity __sim_state;
+
+int sim_get_activity(struct sim_activity *a)
+{
+	if (!machine.initialized || !a)
+		return -EINVAL;
+	a->merges = atomic_load(&activity.merges);
+	a->unmerges = atomic_load(&activity.unmerges);
+	a->migrations = atomic_load(&activity.migrations);
+	a->exchanges = atomic_load(&sim_exchanges);
+	a->swap_outs = atomic_load(&activity.swap_outs);
+	a->offlines = atomic_load(&activity.offlines);
+	a->bytes_verified = atomic_load(&activity.bytes_verified);
+	return 0;
+}
+
 static unsigned long swap_slots_used(void);
 
 int sim_mem_stats(int section, struct sim_mem_stats *st)
@@ -4659,6 +4679,8 @@ static int do_wp_page(struct mm_struct *mm, unsigned long address,
 		sim_trace("%s copies pfn %lu%s to pfn %lu on write",
 			  mm->sim_name, page_to_pfn(old),
 			  PageKsm(old) ? " (KSM)" : "", page_to_pfn(new));
+		if (PageKsm(old))
+			atomic_fetch_add(&activity.unmerges, 1);
 		page_remove_rmap(old);
 		put_page(old);		/* the pte's reference */
 		new = NULL;
@@ -5001,6 +5023,7 @@ long sim_process_verify(struct mm_struct *mm, bool report)
 					   "swap slot lost");
 			continue;
 		}
+		atomic_fetch_add(&activity.bytes_verified, PAGE_SIZE);
 		if (!memcmp(buf, want, PAGE_SIZE))
 			continue;
 		for (i = 0; buf[i] == want[i]; i++)
@@ -5704,6 +5727,7 @@ long sim_file_verify(struct address_space *f, bool report)
 		unsigned long i;
 
 		file_peek(f, index, buf);
+		atomic_fetch_add(&activity.bytes_verified, PAGE_SIZE);
 		if (memcmp(buf, want, PAGE_SIZE)) {
 			what = page ? "its cached page" : "the disk";
 		} else if ((!page || (!PageDirty(page) &&
@@ -7064,6 +7088,8 @@ static int try_to_merge_one_page(struct vm_area_struct *vma,
 			err = 0;
 		} else if (pages_identical(page, kpage)) {
 			err = replace_page(vma, page, kpage, orig_pte);
+			if (!err)
+				atomic_fetch_add(&activity.merges, 1);
 		}
 	}
 	unlock_page(page);
@@ -8595,6 +8621,7 @@ static void pageout(struct page *page)
 	memcpy(swap_slot_data(swp_offset(entry)), page_address(page),
 	       PAGE_SIZE);
 	ClearPageDirty(page);
+	atomic_fetch_add(&activity.swap_outs, 1);
 }
 
 /**
@@ -9158,6 +9185,8 @@ skip_unmap:
 		rc = move_to_new_page(newpage, page);
 	if (rc)
 		remove_migration_ptes(page, page);
+	else
+		atomic_fetch_add(&activity.migrations, 1);
 	if (anon_vma)
 		put_anon_vma(anon_vma);
 unlock:
@@ -10332,6 +10361,7 @@ int sim_offline_section(unsigned long s)
 	memory_notify(MEM_OFFLINE, &arg);
 	section_map(s, 0);		/* the memmap really goes away */
 	sim_trace("offline section %lu: memmap and frames removed", s);
+	atomic_fetch_add(&activity.offlines, 1);
 	return 0;
 
 failed_removal:
@@ -11723,6 +11753,10 @@ void sim_exit(void)
 	signal(SIGBUS, SIG_DFL);
 	memset(&machine, 0, sizeof(machine));
 	memset(&failslab, 0, sizeof(failslab));
+	memset(&activity, 0, sizeof(activity));
+	sim_nr_allocated = 0;
+	atomic_store(&sim_bytes_copied, 0);
+	atomic_store(&sim_exchanges, 0);
 	memset(&sim_pins, 0, sizeof(sim_pins));
 	sim_migrate_on_fault = 0;
 	arena_reset();

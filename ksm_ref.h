@@ -177,6 +177,19 @@ struct sim_mem_stats {
 };
 /** Counts for one section, or for all when \a section < 0. */
 int sim_mem_stats(int section, struct sim_mem_stats *st);
+/** What the machine has done since sim_init(), for the soak's report. */
+struct sim_activity {
+	unsigned long merges;		/**< ptes pointed at a KSM page */
+	unsigned long unmerges;		/**< KSM pages copied on write */
+	unsigned long migrations;	/**< pages migrated */
+	unsigned long exchanges;	/**< pairs of pages exchanged */
+	unsigned long swap_outs;	/**< pages written to swap */
+	unsigned long offlines;		/**< sections offlined */
+	unsigned long bytes_verified;	/**< process and file bytes checked
+					     against what was written */
+};
+/** Fill \a a.  0, or -EINVAL. */
+int sim_get_activity(struct sim_activity *a);
 
 /**
  * Places where an allocation can be made to fail, as the kernel's

@@ -246,10 +246,10 @@ expect_grep 1 'VIOLATIONS FOUND' stress-migrate-without-kpfn_recheck \
 # shellcheck disable=SC2086
 expect_grep 1 'VIOLATIONS FOUND' stress-migrate-without-swapcache_spin \
 	$G/stress $STRESS_BROKEN --without swapcache_spin
-# ...and an exchanger with files of its own: no process or file byte lost.
-expect_grep 0 'every audit clean, every byte as written' stress-exchange \
-	$G/stress --seconds 8 --exchange --migrate --hotplug --workers 2 \
-	--jitter --audit-ms 100
+# The short soak: all of them and an exchanger with files of its own
+# (make soak runs it for 10 minutes); no process or file byte lost.
+expect_grep 0 'every audit clean, every byte as written' soak-short \
+	$G/stress --soak --seconds 10 --workers 3 --audit-ms 100
 
 # Fault injection: every allocation site failed at each of its calls in
 # turn, then at random from 20 seeds; the auditor stays clean, every byte

@@ -361,7 +361,9 @@ static void usage(const char *prog)
 	       "  --migrate          two migrators: compaction, and a process\n"
 	       "                     moving all its pages on one fault in 16\n"
 	       "  --exchange         an exchanger with files of its own (era\n"
-	       "                     exchange: implies --era exchange)\n\n%s",
+	       "                     exchange: implies --era exchange)\n"
+	       "  --soak             every actor: --exchange --migrate --hotplug\n"
+	       "                     --jitter (make soak DURATION=seconds)\n\n%s",
 	       prog, MAX_WORKERS, ex_common_help);
 	exit(EX_PASS);
 }
@@ -393,6 +395,8 @@ static void stress_option(void *ctx, const char *name, const char *val)
 		s->migrate = true;
 	else if (!strcmp(name, "exchange"))
 		s->exchange = true;
+	else if (!strcmp(name, "soak"))
+		s->exchange = s->migrate = s->hotplug = s->jitter = true;
 	else
 		ex_usage_error(s->o.prog, "unknown option '--%s'", name);
 }
@@ -401,6 +405,7 @@ int main(int argc, char **argv)
 {
 	struct sim_actor_spec actors[MAX_WORKERS + 5];
 	unsigned long result[2] = { 0, 0 }, bad;
+	struct sim_activity act;
 	struct ksm_counters c;
 	unsigned int i, n = 0;
 	int err;
@@ -463,6 +468,7 @@ int main(int argc, char **argv)
 	ksm_stop_thread();
 	bad = result[0] + audit_machine(NULL, true);
 	ksm_get_counters(&c);
+	sim_get_activity(&act);
 	printf("stress: %lu s, era %s: %lu processes created, %lu forks, %lu "
 	       "exits,\n  %lu page writes, %lu reads, %lu pages reclaimed in "
 	       "%lu reclaim scans,\n  %lu full scans, pages_shared %lu, "
@@ -487,6 +493,11 @@ int main(int argc, char **argv)
 		       (unsigned long)n_exchange_tries,
 		       (unsigned long)n_file_writes,
 		       (unsigned long)n_writebacks);
+	printf("  done: %lu merges, %lu unmerges, %lu migrations, %lu "
+	       "exchanges, %lu offlines,\n  %lu swap-outs; %lu MiB of process "
+	       "and file bytes verified\n", act.merges, act.unmerges,
+	       act.migrations, act.exchanges, act.offlines, act.swap_outs,
+	       act.bytes_verified >> 20);
 	printf("stress: %s\n", bad ? "VIOLATIONS FOUND" :
 	       "every audit clean, every byte as written");
 	sim_exit();

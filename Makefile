@@ -78,10 +78,14 @@ DURATION ?= 600
 soak: $(B)/stress
 	./$(B)/stress --soak --seconds $(DURATION) --workers 3
 
+# One mutant per line the seeds add, each run against the kill suite.
+mutants:
+	./tests/mutants.sh
+
 docs: | $(B)
 	doxygen Doxyfile
 
 clean:
 	rm -rf build
 
-.PHONY: all test tour bench soak docs clean
+.PHONY: all test tour bench soak mutants docs clean

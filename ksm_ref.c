@@ -1920,6 +1920,15 @@ static void up_write(struct rw_semaphore *sem)
 }
 
 /**
+ * mem_hotplug_lock: memory offline and online take it for writing; the
+ * public calls that take a pfn from their caller - as a pfn walker does -
+ * take it for reading around their use of the struct page
+ * (get_online_mems()), so that the section cannot go away between their
+ * pfn_valid() and their last look at the page.
+ */
+static struct rw_semaphore mem_hotplug_lock __sim_state;
+
+/**
  * Hashed wait queues (SIM_FREE), as the kernel hashes page waitqueues:
  * a sleeper checks its condition under the bucket's lock, and a waker
  * changes the condition before taking that lock to broadcast, so no
@@ -2147,9 +2156,10 @@ static const struct ksm_fix_info ksm_fixes[NR_FIXES] = {
 	[FIX_XCHG_CLEAR_UPTODATE] = { "xchg_clear_uptodate",
 		"ours, R13.uptodate: the anonymous page enters the cache not "
 		"uptodate, until its bytes are the file's" },
-	[FIX_XCHG_KSM_ADVANCE] = { "xchg_ksm_advance",
-		"ours, R14: a KSM page's key is set on the other page in "
-		"advance, then kpfn, then the old page loses it" },
+	[FIX_XCHG_REFUSE_KSM] = { "xchg_refuse_ksm",
+		"ours, R14: unmap_and_exchange() refuses a KSM page, as seed "
+		"004 had migration refuse one: no order of the RFC's stores "
+		"is safe" },
 };
 
 /** Names of the eras; the index is enum ksm_era. */
@@ -2165,7 +2175,7 @@ static const char *const ksm_era_names[NR_ERAS] = {
 static enum ksm_era ksm_era = ERA_KEYHOLE;
 /** Fixes switched off: a bit per enum ksm_fix. */
 static unsigned long ksm_fixes_off;
-/** With FIX_XCHG_KSM_ADVANCE off: which broken order (R14). */
+/** With FIX_XCHG_REFUSE_KSM off: which order (R14). */
 static enum xchg_ksm_order xchg_ksm_order;
 
 /** Is \a fix on?  Cheap enough for every fast path. */
@@ -2200,8 +2210,8 @@ int ksm_set_era(enum ksm_era era)
 
 void ksm_set_exchange_order(enum xchg_ksm_order order)
 {
-	xchg_ksm_order = order == XCHG_KSM_KPFN_FIRST ? XCHG_KSM_KPFN_FIRST :
-			 XCHG_KSM_RFC;
+	xchg_ksm_order = order == XCHG_KSM_KPFN_FIRST ||
+			 order == XCHG_KSM_ADVANCE ? order : XCHG_KSM_RFC;
 }
 
 enum ksm_era ksm_get_era(void)
@@ -4322,7 +4332,9 @@ struct address_space {
 	/**
 	 * Its pages carry buffer heads (PG_private and a reference): its
 	 * a_ops->migratepage is buffer_migrate_page().  Otherwise it has
-	 * none, and migration falls back (fallback_migrate_page()).
+	 * none, and exchange falls back (fallback_migrate_page(): a dirty
+	 * page is written out first).  Migration here moves either kind as
+	 * it is, leaving out fallback_migrate_page()'s writeout.
 	 */
 	bool buffers;
 	/* simulation only: */
@@ -4800,14 +4812,16 @@ static void mmdrop(struct mm_struct *mm)
 	kfree(mm);
 }
 
-/** Put \a vma on \a f's reverse map (vma_link() for a file mapping). */
+/**
+ * Put \a vma on \a f's reverse map (vma_link() for a file mapping).  The
+ * caller has counted the new user in f->sim_users.
+ */
 static void file_vma_link(struct vm_area_struct *vma, struct address_space *f)
 {
 	vma->vm_file = f;
 	spin_lock(&f->i_mmap_lock);
 	list_add_tail(&vma->shared, &f->i_mmap);
 	spin_unlock(&f->i_mmap_lock);
-	atomic_fetch_add(&f->sim_users, 1);
 }
 
 /** Take \a vma off its file's reverse map (unlink_file_vma()). */
@@ -5058,9 +5072,10 @@ struct mm_struct *sim_process_fork(struct mm_struct *parent, const char *name)
 	down_write(&parent->mmap_sem);
 	child->vma.vm_flags = parent->vma.vm_flags;
 	child->vma.anon_vma = parent->vma.anon_vma;
-	if (parent->vma.vm_file)
+	if (parent->vma.vm_file) {
+		atomic_fetch_add(&parent->vma.vm_file->sim_users, 1);
 		file_vma_link(&child->vma, parent->vma.vm_file);
-	else if (test_bit(MMF_VM_MERGEABLE, &parent->flags) &&
+	} else if (test_bit(MMF_VM_MERGEABLE, &parent->flags) &&
 	    __ksm_enter(child)) {
 		up_write(&parent->mmap_sem);
 		kfree(child->pgd);
@@ -5588,19 +5603,44 @@ static void file_drop_page(struct address_space *mapping, unsigned long index)
 	put_page(page);
 }
 
+/**
+ * May \a f's cache be dropped now?  Nobody maps it, and nobody else holds
+ * one of its pages: not locked, not under writeback, not isolated, no
+ * reference but the cache's and the buffers'.  Caller holds
+ * sim_files_lock, which sim_process_map_file() takes too.
+ */
+static bool file_idle(struct address_space *f)
+{
+	unsigned long i;
+
+	if (atomic_load(&f->sim_users))
+		return false;
+	for (i = 0; i < f->sim_nr_pages; i++) {
+		struct page *page = atomic_load(&f->slots[i]);
+
+		if (page && (PageLocked(page) || PageWriteback(page) ||
+			     !PageLRU(page) ||
+			     page_count(page) != 1 + PagePrivate(page)))
+			return false;
+	}
+	return true;
+}
+
 int sim_file_destroy(struct address_space *f)
 {
 	unsigned long i;
 
 	if (!sim_file_valid(f))
 		return -EINVAL;
-	if (atomic_load(&f->sim_users))
-		return -EBUSY;
-	for (i = 0; i < f->sim_nr_pages; i++)
-		file_drop_page(f, i);
 	pthread_mutex_lock(&sim_files_lock);
+	if (!file_idle(f)) {
+		pthread_mutex_unlock(&sim_files_lock);
+		return -EBUSY;
+	}
 	list_del_init(&f->sim_list);
 	pthread_mutex_unlock(&sim_files_lock);
+	for (i = 0; i < f->sim_nr_pages; i++)
+		file_drop_page(f, i);
 	pthread_mutex_destroy(&f->sim_write_lock);
 	kfree(f->slots);
 	kfree(f->sim_disk);
@@ -5775,6 +5815,16 @@ struct mm_struct *sim_process_map_file(const char *name,
 	mm = mm_alloc(name, f->sim_nr_pages);
 	if (!mm)
 		return NULL;
+	/* Not while sim_file_destroy() decides (sim_files_lock). */
+	pthread_mutex_lock(&sim_files_lock);
+	if (list_empty(&f->sim_list)) {
+		pthread_mutex_unlock(&sim_files_lock);
+		kfree(mm->pgd);
+		mmdrop(mm);
+		return NULL;
+	}
+	atomic_fetch_add(&f->sim_users, 1);
+	pthread_mutex_unlock(&sim_files_lock);
 	file_vma_link(&mm->vma, f);
 	pthread_mutex_lock(&sim_mm_lock);
 	list_add_tail(&mm->sim_list, &sim_mm_list);
@@ -5790,7 +5840,11 @@ static void sim_files_teardown(void)
 				struct address_space, sim_list);
 
 		atomic_store(&f->sim_users, 0);
-		sim_file_destroy(f);
+		if (sim_file_destroy(f)) {	/* a page still in use */
+			pthread_mutex_lock(&sim_files_lock);
+			list_del_init(&f->sim_list);
+			pthread_mutex_unlock(&sim_files_lock);
+		}
 	}
 	memset(&node_stat, 0, sizeof(node_stat));
 }
@@ -8704,7 +8758,7 @@ keep:
  * Reclaim the page in frame \a pfn, if it is an anonymous page on the LRU.
  * Returns 0 if freed, -EBUSY if kept or not reclaimable, -EINVAL.
  */
-int sim_reclaim_pfn(unsigned long pfn)
+static int __sim_reclaim_pfn(unsigned long pfn)
 {
 	struct page *page;
 
@@ -8714,6 +8768,16 @@ int sim_reclaim_pfn(unsigned long pfn)
 	if (isolate_lru_page(page))
 		return -EBUSY;
 	return shrink_page(page);
+}
+
+int sim_reclaim_pfn(unsigned long pfn)
+{
+	int err;
+
+	down_read(&mem_hotplug_lock);
+	err = __sim_reclaim_pfn(pfn);
+	up_read(&mem_hotplug_lock);
+	return err;
 }
 
 int sim_reclaim_process_page(struct mm_struct *mm, unsigned long vpn)
@@ -9298,7 +9362,7 @@ static struct page *new_page_one(struct page *page, unsigned long private,
  * -EBUSY (refused), -EAGAIN (still busy after every pass), -ENOMEM,
  * -EINVAL (bad pfn or node).
  */
-int sim_migrate_pfn(unsigned long pfn, int node, bool offlining)
+static int __sim_migrate_pfn(unsigned long pfn, int node, bool offlining)
 {
 	struct sim_migrate_one m = { .node = node, .status = -EAGAIN };
 	struct list_head list;
@@ -9314,6 +9378,16 @@ int sim_migrate_pfn(unsigned long pfn, int node, bool offlining)
 	list_add_tail(&page->lru, &list);
 	migrate_pages(&list, new_page_one, (unsigned long)&m, offlining);
 	return m.status >= 0 ? 0 : m.status;
+}
+
+int sim_migrate_pfn(unsigned long pfn, int node, bool offlining)
+{
+	int err;
+
+	down_read(&mem_hotplug_lock);
+	err = __sim_migrate_pfn(pfn, node, offlining);
+	up_read(&mem_hotplug_lock);
+	return err;
 }
 
 /**
@@ -9570,9 +9644,11 @@ int sim_unpin_page(unsigned long pfn)
  *
  * Lines here that the RFC does not have, each a fix switch: the anonymous
  * page enters the cache not uptodate (FIX_XCHG_CLEAR_UPTODATE,
- * R13.uptodate), and a KSM page's key reaches the other page before kpfn
- * names it (FIX_XCHG_KSM_ADVANCE, R14).  Pages in the swap cache are
- * refused: the RFC's anonymous case exchanges no swap cache slot.
+ * R13.uptodate), and KSM pages are refused (FIX_XCHG_REFUSE_KSM, R14):
+ * with it off, the RFC's order of stores, the issue's alternative and
+ * migration's order can be chosen (ksm_set_exchange_order()), and each goes
+ * wrong.  Pages in the swap cache are refused: the RFC's anonymous case
+ * exchanges no swap cache slot.
  * @{ */
 
 /** How hard an exchange may try (enum migrate_mode). */
@@ -9583,7 +9659,7 @@ enum migrate_mode {
 };
 
 /**
- * What an exchange of a KSM page under FIX_XCHG_KSM_ADVANCE leaves for
+ * What an exchange of a KSM page in XCHG_KSM_ADVANCE order leaves for
  * ksm_exchange_page(): the page that still holds the key, and the mapping
  * it is to take once kpfn names the other.
  */
@@ -9645,7 +9721,7 @@ static void ksm_exchange_kpfn_first(struct page *to_page,
 /**
  * Exchange mapping and index of the two pages, in the order the KSM
  * setting asks (R14).  The RFC writes from's, then to's; kpfn follows in
- * ksm_exchange_page().  With FIX_XCHG_KSM_ADVANCE the page that is to
+ * ksm_exchange_page().  In XCHG_KSM_ADVANCE order the page that is to
  * become the KSM page takes the key now, while the old KSM page keeps it
  * until ksm_exchange_page() has pointed kpfn at the new one: as migration
  * sets newpage->mapping in advance.
@@ -9658,7 +9734,7 @@ static void exchange_page_mappings(struct page *to_page, struct page *from_page,
 	unsigned long to_page_index = to_page->index;
 	unsigned long from_page_index = from_page->index;
 
-	if (fix_on(FIX_XCHG_KSM_ADVANCE) &&
+	if (xchg_ksm_order == XCHG_KSM_ADVANCE &&
 	    (PageKsm(to_page) || PageKsm(from_page))) {
 		struct page *ksm = PageKsm(to_page) ? to_page : from_page;
 		struct page *other = ksm == to_page ? from_page : to_page;
@@ -9673,8 +9749,7 @@ static void exchange_page_mappings(struct page *to_page, struct page *from_page,
 		race_window(RW_XCHG_SWAPPED);
 		return;
 	}
-	if (!fix_on(FIX_XCHG_KSM_ADVANCE) &&
-	    xchg_ksm_order == XCHG_KSM_KPFN_FIRST)
+	if (xchg_ksm_order == XCHG_KSM_KPFN_FIRST)
 		ksm_exchange_kpfn_first(to_page, from_page);
 	exchange_set_mapping(from_page, to_mapping_value, to_page_index);
 	exchange_set_mapping(to_page, from_mapping_value, from_page_index);
@@ -9852,9 +9927,12 @@ static void exchange_page(struct page *to, struct page *from)
  * Between the two, get_ksm_page() finds the old page without the key and
  * kpfn unchanged: a live node is judged stale (R14).
  *
- * Ours (FIX_XCHG_KSM_ADVANCE): the other page has held the key since
- * exchange_page_mappings(); publish that before the new kpfn, and the new
- * kpfn before the old page loses the key - ksm_migrate_page()'s order.
+ * Migration's order (XCHG_KSM_ADVANCE): the other page has held the key
+ * since exchange_page_mappings(); publish that before the new kpfn, and
+ * the new kpfn before the old page loses the key.  That keeps the key
+ * findable throughout; but the bytes were exchanged in place before it,
+ * while kpfn still named the old page: a lockless stable_tree_search()
+ * compared against bytes that are not the node's (R14.advance).
  */
 static void ksm_exchange_page(struct page *to_page, struct page *from_page,
 			      struct exchange_state *st)
@@ -9864,7 +9942,7 @@ static void ksm_exchange_page(struct page *to_page, struct page *from_page,
 	VM_BUG_ON(!PageLocked(to_page));
 	VM_BUG_ON(!PageLocked(from_page));
 
-	if (fix_on(FIX_XCHG_KSM_ADVANCE)) {
+	if (xchg_ksm_order == XCHG_KSM_ADVANCE) {
 		struct stable_node *node;
 
 		if (!st->ksm_page)
@@ -9876,9 +9954,7 @@ static void ksm_exchange_page(struct page *to_page, struct page *from_page,
 			  node->sim_id, page_to_pfn(st->ksm_page),
 			  page_to_pfn(st->other));
 		race_window(RW_XCHG_KPFN);
-		/* Seed 000's smp_wmb() of ksm_migrate_page(), here too (R10). */
-		if (fix_on(FIX_WMB))
-			smp_wmb();
+		smp_wmb();
 		WRITE_ONCE(st->ksm_page->mapping, st->ksm_mapping);
 		return;
 	}
@@ -10077,16 +10153,33 @@ static int unmap_and_exchange(struct page *from_page, struct page *to_page,
 	}
 	/*
 	 * Not in the RFC's path: a swap cache page has a slot the anonymous
-	 * case does not move.  And with FIX_XCHG_KSM_ADVANCE: two KSM pages
-	 * (their keys cannot both be set in advance), or a KSM page with a
-	 * file page (its count would be frozen, and get_ksm_page() takes a
-	 * frozen page that is not in the swap cache for a freed one).
+	 * case does not move: refused.
+	 *
+	 * Ours (R14): a KSM page is refused, as seed 004 had migration refuse
+	 * one.  Its bytes must never change while its stable node can find
+	 * it: stable_tree_search() and stable_tree_insert() compare against
+	 * them without the page lock.  Migration copies, so the page kpfn
+	 * names always holds the node's bytes; an exchange swaps them in
+	 * place, so in no order of its stores does it (walkthrough, ch. 8).
+	 * Checked under both page locks: a page becomes PageKsm only under
+	 * its lock.
 	 */
 	if (PageSwapCache(from_page) || PageSwapCache(to_page) ||
-	    (fix_on(FIX_XCHG_KSM_ADVANCE) &&
-	     ((PageKsm(from_page) && PageKsm(to_page)) ||
-	      ((PageKsm(from_page) || PageKsm(to_page)) &&
-	       page_mapping(to_page))))) {
+	    (fix_on(FIX_XCHG_REFUSE_KSM) &&
+	     (PageKsm(from_page) || PageKsm(to_page)))) {
+		rc = -EBUSY;
+		goto out_unlock;
+	}
+	/*
+	 * Migration's order cannot cover two KSM pages (both keys cannot be
+	 * on both pages), nor a KSM page with a file page (its count is
+	 * frozen, and get_ksm_page() takes a frozen page that is not in the
+	 * swap cache for a freed one).
+	 */
+	if (xchg_ksm_order == XCHG_KSM_ADVANCE &&
+	    ((PageKsm(from_page) && PageKsm(to_page)) ||
+	     ((PageKsm(from_page) || PageKsm(to_page)) &&
+	      page_mapping(to_page)))) {
 		rc = -EBUSY;
 		goto out_unlock;
 	}
@@ -10170,7 +10263,8 @@ static int exchange_two_pages(struct page *page1, struct page *page2)
 	return rc;
 }
 
-int sim_exchange_pfns(unsigned long pfn1, unsigned long pfn2)
+/** sim_exchange_pfns(), with mem_hotplug_lock held for reading. */
+static int __sim_exchange_pfns(unsigned long pfn1, unsigned long pfn2)
 {
 	if (!machine.initialized || !pfn_valid(pfn1) || !pfn_valid(pfn2) ||
 	    pfn1 == pfn2)
@@ -10178,6 +10272,16 @@ int sim_exchange_pfns(unsigned long pfn1, unsigned long pfn2)
 	if (ksm_era != ERA_EXCHANGE)
 		return -EOPNOTSUPP;
 	return exchange_two_pages(pfn_to_page(pfn1), pfn_to_page(pfn2));
+}
+
+int sim_exchange_pfns(unsigned long pfn1, unsigned long pfn2)
+{
+	int err;
+
+	down_read(&mem_hotplug_lock);
+	err = __sim_exchange_pfns(pfn1, pfn2);
+	up_read(&mem_hotplug_lock);
+	return err;
 }
 
 int sim_exchange_pages(struct mm_struct *mm1, unsigned long vpn1,
@@ -10193,7 +10297,8 @@ int sim_exchange_pages(struct mm_struct *mm1, unsigned long vpn1,
 	return sim_exchange_pfns((unsigned long)pfn1, (unsigned long)pfn2);
 }
 
-int sim_pfn_walk(unsigned long pfn)
+/** sim_pfn_walk(), with mem_hotplug_lock held for reading. */
+static int __sim_pfn_walk(unsigned long pfn)
 {
 	struct page *page;
 
@@ -10207,6 +10312,16 @@ int sim_pfn_walk(unsigned long pfn)
 	race_window(RW_PFN_WALK_GOT);
 	put_page(page);
 	return 1;
+}
+
+int sim_pfn_walk(unsigned long pfn)
+{
+	int ret;
+
+	down_read(&mem_hotplug_lock);
+	ret = __sim_pfn_walk(pfn);
+	up_read(&mem_hotplug_lock);
+	return ret;
 }
 
 /** @} */
@@ -10305,7 +10420,7 @@ static bool check_pages_isolated(unsigned long start, unsigned long end)
  * (offline_pages()).  Returns 0, -EINVAL (not online), -EBUSY (a page
  * could not be moved: the offline was cancelled).
  */
-int sim_offline_section(unsigned long s)
+static int __sim_offline_section(unsigned long s)
 {
 	struct memory_notify arg;
 	struct mem_section *ms;
@@ -10373,8 +10488,18 @@ failed_removal:
 	return ret;
 }
 
+int sim_offline_section(unsigned long s)
+{
+	int err;
+
+	down_write(&mem_hotplug_lock);		/* mem_hotplug_begin() */
+	err = __sim_offline_section(s);
+	up_write(&mem_hotplug_lock);
+	return err;
+}
+
 /** Bring an offline section back, all of it free.  -EINVAL if online. */
-int sim_online_section(unsigned long s)
+static int __sim_online_section(unsigned long s)
 {
 	bool online;
 
@@ -10384,6 +10509,16 @@ int sim_online_section(unsigned long s)
 	online = machine.sections[s].online;
 	pthread_mutex_unlock(&zone_lock);
 	return online ? -EINVAL : sim_section_online(s);
+}
+
+int sim_online_section(unsigned long s)
+{
+	int err;
+
+	down_write(&mem_hotplug_lock);
+	err = __sim_online_section(s);
+	up_write(&mem_hotplug_lock);
+	return err;
 }
 
 /** @} */
@@ -11442,6 +11577,7 @@ int sim_init(const struct sim_config *cfg)
 	    !machine.sections || !section_mapped)
 		return -ENOMEM;
 	wait_table_init();
+	init_rwsem(&mem_hotplug_lock, "mem_hotplug_lock");
 	for (s = 0; s < machine.cfg.nr_sections; s++) {
 		machine.sections[s].nid = (int)(s * machine.cfg.nr_nodes /
 						machine.cfg.nr_sections);

@@ -68,7 +68,7 @@ enum ksm_fix {
 	FIX_XCHG_MOVE_PRIVATE,	/**< 003, R13.private: move buffers and ref */
 	FIX_XCHG_MOVE_COUNTERS,	/**< 003, R13.counters: per-node file counts */
 	FIX_XCHG_CLEAR_UPTODATE, /**< ours, R13.uptodate: not uptodate in slot */
-	FIX_XCHG_KSM_ADVANCE,	/**< ours, R14: KSM key set in advance */
+	FIX_XCHG_REFUSE_KSM,	/**< ours, R14: KSM pages are not exchanged */
 	NR_FIXES
 };
 
@@ -85,14 +85,17 @@ int ksm_era_by_name(const char *name);
 /** Fix by name ("keyhole_recheck", ...); -1 if unknown. */
 int ksm_fix_by_name(const char *name);
 /**
- * How an exchange of a KSM page orders its stores when FIX_XCHG_KSM_ADVANCE
- * is off (R14): the RFC's order, or the issue's alternative.
+ * How an exchange of a KSM page orders its stores when FIX_XCHG_REFUSE_KSM
+ * is off (R14): the RFC's order, the issue's alternative, or migration's.
+ * Each loses a live node or corrupts the stable tree (walkthrough, ch. 8).
  */
 enum xchg_ksm_order {
 	XCHG_KSM_RFC,		/**< swap the mappings, later update kpfn */
 	XCHG_KSM_KPFN_FIRST,	/**< kpfn first, smp_wmb(), then the swap */
+	XCHG_KSM_ADVANCE,	/**< key the other page in advance, then
+				     kpfn, then the old page loses the key */
 };
-/** Choose the broken order R14 shows (default XCHG_KSM_RFC). */
+/** Choose the order R14 shows (default XCHG_KSM_RFC). */
 void ksm_set_exchange_order(enum xchg_ksm_order order);
 /** Name of an era, or NULL. */
 const char *ksm_era_name(enum ksm_era era);
@@ -350,11 +353,17 @@ struct address_space;
  * Create a file of \a nr_pages pages, every byte \a byte on disk.  With
  * \a buffers its cached pages carry buffer heads (PagePrivate and one more
  * reference; a_ops->migratepage is buffer_migrate_page()); without, it has
- * no migratepage and migration falls back.  NULL on bad arguments.
+ * no migratepage and exchange falls back (fallback_migrate_page(): a dirty
+ * page is written out first).  Migration moves either kind as it is.
+ * NULL on bad arguments.
  */
 struct address_space *sim_file_create(const char *name, unsigned long nr_pages,
 				      int byte, bool buffers);
-/** Drop the page cache and the file.  -EBUSY while a process maps it. */
+/**
+ * Drop the page cache and the file, at a quiescent point.  -EBUSY while a
+ * process maps it or one of its pages is in use (locked, under writeback,
+ * isolated, referenced), -EINVAL.
+ */
 int sim_file_destroy(struct address_space *f);
 /**
  * A process whose one mapping is all of \a f, mapped shared: its faults
@@ -376,7 +385,7 @@ long sim_file_writeback(struct address_space *f);
 /**
  * read(2) of page \a index of \a f into \a buf (generic_file_read()):
  * find_get_page() without a lock; the page lock only if not uptodate.
- * 0, -EINVAL, -ENOMEM.
+ * A page not cached is read in on node 0.  0, -EINVAL, -ENOMEM.
  */
 int sim_file_read(struct address_space *f, unsigned long index, void *buf);
 /**
@@ -399,8 +408,10 @@ int sim_node_file_stats(int nid, unsigned long *file_pages,
  * Exchange the pages in frames \a pfn1 and \a pfn2 (exchange_two_pages()):
  * each takes the other's contents, mapping, index and ptes.  Anonymous
  * with anonymous, or anonymous with file-backed; never two file pages.
- * Exchange era only.  Returns 0, -EBUSY (not on the LRU, writeback, swap
- * cache, refused), -EAGAIN (a count was not the expected one), -EINVAL,
+ * Synchronous (it waits for writeback).  Exchange era only.  Returns 0,
+ * -EBUSY (not on the LRU, in the swap cache, a KSM page), -EAGAIN (a count
+ * was not the expected one, or a dirty page of a file without buffer heads
+ * was written out first: try again), -EINVAL (two file pages, bad pfns),
  * -EOPNOTSUPP (another era).
  */
 int sim_exchange_pfns(unsigned long pfn1, unsigned long pfn2);

@@ -42,8 +42,12 @@
  * stable node's kpfn at E; a lockless get_ksm_page() in between finds K
  * without the key and kpfn unchanged, and removes a live node.  The
  * issue's alternative, kpfn first, fails the other way round: kpfn names
- * E before E has the key.  What works is migration's order: E takes the
- * key in advance, then kpfn, then K loses it.
+ * E before E has the key.  Migration's order (E keyed in advance, then
+ * kpfn, then K loses the key) keeps the key findable, but not the bytes:
+ * they are exchanged in place while kpfn still names K, and a lockless
+ * stable_tree_insert() places a new node by comparing against them
+ * (R14.advance).  A KSM page's bytes must not change while its node can
+ * find it: the fix is to refuse KSM pages, as seed 004 had migration do.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -376,6 +380,29 @@ static void setup_kpfn_first(void)
 	setup_ksm();
 }
 
+static struct mm_struct *P, *Q;
+
+/**
+ * A and B share K ('X', node 1); E has 'e'; P and Q have 'Y', seen once
+ * by ksmd, so that its next visits - the next two pages it scans - merge
+ * them into a new stable node.
+ */
+static void setup_advance(void)
+{
+	ksm_set_exchange_order(XCHG_KSM_ADVANCE);
+	A = race_process("A", 1, 'X', true);
+	B = race_process("B", 1, 'X', true);
+	ksm_scan_full(2);
+	E = race_process("E", 1, 'e', false);
+	P = race_process("P", 1, 'Y', true);
+	Q = race_process("Q", 1, 'Y', true);
+	D = NULL;
+	ksm_scan_full(1);
+	ksm_scan_pages(2);		/* past A and B: P and Q come next */
+	kpfn = (unsigned long)sim_process_pfn(A, 0);
+	epfn = (unsigned long)sim_process_pfn(E, 0);
+}
+
 static void ksmd_batch(void *arg)
 {
 	(void)arg;
@@ -405,16 +432,20 @@ static int check_ksm(int err, const struct audit_report *r, bool scripted)
 				  "page now names freed memory");
 	if (r && r->count[AUDIT_DUPLICATE])
 		harm += race_harm("the same contents now sit in two KSM pages");
+	if (r && r->count[AUDIT_ORDER])
+		harm += race_harm("the stable tree is out of order: a node was "
+				  "placed by bytes that were not its neighbour's");
 	harm += race_check_bytes(A);
 	harm += race_check_bytes(B);
-	harm += race_check_bytes(D);
+	if (D)
+		harm += race_check_bytes(D);
 	harm += race_check_bytes(E);
 	return harm;
 }
 
 static const struct sim_step script_r14[] = {
-	{ "exchange", "exchange_page_move_mapping:swapped" },
-	{ "ksmd", "blocked|done" },		/* with the fix: on K's lock */
+	{ "exchange", "exchange_page_move_mapping:swapped|done" },
+	{ "ksmd", "blocked|done" },
 	{ "exchange", "done" },
 	{ "ksmd", "done" },
 };
@@ -425,13 +456,13 @@ const struct race race_r14 = {
 		 "it updates kpfn",
 	.seed = "003 (beyond)",
 	.era = ERA_EXCHANGE,
-	.fix = FIX_XCHG_KSM_ADVANCE,
+	.fix = FIX_XCHG_REFUSE_KSM,
 	.story = "the RFC gives the KSM page's key to the other page and "
 		 "takes it from the KSM\npage at once, then points kpfn at the "
 		 "other page; get_ksm_page() in between sees\nthe key gone and "
-		 "kpfn unchanged, and removes a live node.  Ours: key the\n"
-		 "other page in advance, then kpfn, then the old page loses "
-		 "the key.",
+		 "kpfn unchanged, and removes a live node.  Ours: no order\n"
+		 "of the stores is safe (R14.kpfn, R14.advance): refuse KSM "
+		 "pages.",
 	.setup = setup_ksm,
 	.actors = actors_ksm,
 	.nr_actors = 2,
@@ -441,7 +472,7 @@ const struct race race_r14 = {
 };
 
 static const struct sim_step script_r14_kpfn[] = {
-	{ "exchange", "ksm_exchange_page:kpfn" },
+	{ "exchange", "ksm_exchange_page:kpfn|done" },
 	{ "ksmd", "blocked|done" },
 	{ "exchange", "done" },
 	{ "ksmd", "done" },
@@ -453,7 +484,7 @@ const struct race race_r14_kpfn = {
 		 "without the key",
 	.seed = "003 (beyond)",
 	.era = ERA_EXCHANGE,
-	.fix = FIX_XCHG_KSM_ADVANCE,
+	.fix = FIX_XCHG_REFUSE_KSM,
 	.story = "the ordered alternative: point kpfn at the other page, "
 		 "smp_wmb(), then swap\nthe mappings.  get_ksm_page() in "
 		 "between follows kpfn to a page that does not\nyet hold the "
@@ -463,6 +494,33 @@ const struct race race_r14_kpfn = {
 	.actors = actors_ksm,
 	.nr_actors = 2,
 	.script = script_r14_kpfn,
+	.nr_steps = 4,
+	.check = check_ksm,
+};
+
+static const struct sim_step script_r14_advance[] = {
+	{ "exchange", "exchange_page:exchanged|done" },	/* bytes swapped */
+	{ "ksmd", "blocked|done" },		/* merges P and Q */
+	{ "exchange", "done" },
+	{ "ksmd", "done" },
+};
+
+const struct race race_r14_advance = {
+	.id = "R14.advance",
+	.title = "exchange of a KSM page in migration's order: the key stays, "
+		 "the bytes do not",
+	.seed = "003 (beyond)",
+	.era = ERA_EXCHANGE,
+	.fix = FIX_XCHG_REFUSE_KSM,
+	.story = "the other page keyed in advance, then kpfn, then the old "
+		 "page loses the key:\nget_ksm_page() always finds the node; "
+		 "but the bytes were swapped in place\nbefore kpfn moved, and "
+		 "stable_tree_insert() compares a new page against them\n"
+		 "without a lock: the new node goes on the wrong side.",
+	.setup = setup_advance,
+	.actors = actors_ksm,
+	.nr_actors = 2,
+	.script = script_r14_advance,
 	.nr_steps = 4,
 	.check = check_ksm,
 };

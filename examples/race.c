@@ -34,6 +34,7 @@ static const struct race *const races[] = {
 	&race_r10_rmb, &race_r11, &race_r12, &race_r13, &race_r13_uptodate,
 	&race_r13_freeze, &race_r13_eagain, &race_r13_private,
 	&race_r13_counters, &race_r13_writeback, &race_r14, &race_r14_kpfn,
+	&race_r14_advance,
 };
 #define NR_RACES (sizeof(races) / sizeof(races[0]))
 

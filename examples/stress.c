@@ -260,7 +260,8 @@ static void exchanger(void *arg)
 
 			sim_process_read(m[i], index, 0, buf, sizeof(buf));
 		} else if (r % 16 == 5) {
-			sim_process_fill(anon, r % 16, 'a' + (int)(r % 8));
+			sim_process_fill(anon, xorshift(&rnd) % 16,
+					 'a' + (int)(xorshift(&rnd) % 8));
 		} else {
 			if (r % 3)
 				pfn1 = sim_process_pfn(anon, (r >> 8) % 16);

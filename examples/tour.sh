@@ -56,7 +56,7 @@ pause
 
 for r in R2 R2.check R3 R3.life R3.gpuz R5 R6 R6.cancel R7 R7.skip \
 	 R8 R9 R4 R12 R10 R10.rmb R11 R13 R13.uptodate R13.freeze R13.eagain \
-	 R13.private R13.counters R13.writeback R14 R14.kpfn; do
+	 R13.private R13.counters R13.writeback R14 R14.kpfn R14.advance; do
 	race "$r"
 done
 

@@ -252,70 +252,85 @@ expect_grep 0 'every audit clean, every byte as written' soak-short \
 expect_grep 0 ' 0 bad$' faults $G/faults
 
 # ---------------------------------------------------------------------
-# Bad input: a clear message and exit status 2, never a crash.
-bad() {	# bad NAME ARGS...: the merge tour must refuse ARGS with status 2
-	name=$1
-	shift
-	expect_grep 2 "Try '.*--help' for more information" \
-		"bad-input-$name" $G/merge_tour "$@"
+# Bad input: every program, a clear message and exit status 2, never a
+# crash.  One line per case: NAME | PROGRAM | ARGUMENTS.
+bad_input() {
+	while IFS='|' read -r name prog args; do
+		case "$name" in ''|'#'*) continue ;; esac
+		name=$(echo $name) prog=$(echo $prog)
+		eval "set -- $args"
+		expect_grep 2 "Try '.*--help' for more information|^usage: " \
+			"bad-input-$name" "$prog" "$@"
+	done
 }
-bad non-number --pages ten
-bad negative --pages -3
-bad overflow --pages 99999999999999999999999
-bad out-of-range --pages 1
-bad unknown-option --frobnicate
-bad missing-value --pages
-bad unknown-era --era jurassic
-bad unknown-fix --without nothing
-bad flag-with-value --quiet=yes
-bad stray-argument extra
-bad page-size --page-size 5000
-bad conflicting-eras --era pinned --era keyhole
+bad_input <<EOF
+# the common options, through the merge tour
+non-number        | $G/merge_tour | --pages ten
+negative          | $G/merge_tour | --pages -3
+overflow          | $G/merge_tour | --pages 99999999999999999999999
+out-of-range      | $G/merge_tour | --pages 1
+unknown-option    | $G/merge_tour | --frobnicate
+missing-value     | $G/merge_tour | --pages
+unknown-era       | $G/merge_tour | --era jurassic
+unknown-fix       | $G/merge_tour | --without nothing
+flag-with-value   | $G/merge_tour | --quiet=yes
+stray-argument    | $G/merge_tour | extra
+page-size         | $G/merge_tour | --page-size 5000
+conflicting-eras  | $G/merge_tour | --era pinned --era keyhole
+# race
+race-no-race                | $G/race |
+race-unknown-race           | $G/race | R99
+race-two-races              | $G/race | R2 R3
+race-seconds-zero           | $G/race | R2 --stress --seconds 0
+race-seconds-negative       | $G/race | R2 --stress --seconds -1
+race-seconds-overflow       | $G/race | R2 --stress --seconds 99999999999999999999999
+race-seconds-missing        | $G/race | R2 --stress --seconds
+race-unknown-fix            | $G/race | R2 --without nothing
+race-unknown-era            | $G/race | R2 --era jurassic
+race-broken-R1              | $G/race | R1 --broken
+race-unknown-option         | $G/race | R2 --fast
+race-unknown-model          | $G/race | R10 --model arm
+race-explore-and-stress     | $G/race | R8 --explore --stress
+race-explore-and-replay     | $G/race | R8 --explore --replay 3:1
+race-bound-non-number       | $G/race | R8 --explore --bound x
+race-bound-too-big          | $G/race | R8 --explore --bound 99
+race-replay-junk            | $G/race | R8 --replay twelve
+race-replay-not-increasing  | $G/race | R8 --replay 9:1,3:1
+race-replay-option-zero     | $G/race | R8 --replay 3:0
+race-replay-misfit          | $G/race | R8 --replay 5:200
+race-explore-not-judged     | $G/race | R2.check --explore
+race-explore-all-with-race  | $G/race | --explore-all R8
+race-explore-measurement    | $G/race | R1 --explore
+# litmus
+litmus-unknown-test     | $G/litmus | MP+nothing
+litmus-unknown-option   | $G/litmus | --fast
+litmus-two-tests        | $G/litmus | MP SB
+# stress
+stress-non-number       | $G/stress | --seconds ten
+stress-negative         | $G/stress | --pages -1
+stress-overflow         | $G/stress | --seconds 99999999999999999999999
+stress-workers-too-many | $G/stress | --workers 99
+stress-missing-value    | $G/stress | --seconds
+stress-unknown-option   | $G/stress | --frob
+stress-unknown-era      | $G/stress | --era jurassic
+stress-unknown-fix      | $G/stress | --without nothing
+stress-audit-ms-junk    | $G/stress | --audit-ms 10x
+stress-conflicting-eras | $G/stress | --era pinned --era keyhole
+stress-exchange-wrong-era | $G/stress | --exchange --era keyhole
+# faults, bench, unit, the tour
+faults-non-number       | $G/faults | --seeds many
+faults-negative         | $G/faults | --seeds -1
+faults-overflow         | $G/faults | --max-nth 99999999999999999999
+faults-out-of-range     | $G/faults | --percent 101
+faults-missing-value    | $G/faults | --seeds
+faults-unknown-option   | $G/faults | --frob
+bench-unknown-table     | $G/bench  | nothing
+bench-two-tables        | $G/bench  | scan offline
+unit-argument           | $G/unit   | x
+tour-unknown-option     | ./examples/tour.sh | --frob
+EOF
 expect_grep 0 'Usage:' help $G/merge_tour --help
-rbad() {	# rbad NAME ARGS...: the race program must refuse ARGS
-	name=$1
-	shift
-	expect_grep 2 "Try '.*--help' for more information" \
-		"bad-input-race-$name" $G/race "$@"
-}
-rbad no-race
-rbad unknown-race R99
-rbad two-races R2 R3
-rbad seconds-zero R2 --stress --seconds 0
-rbad broken-R1 R1 --broken
-rbad unknown-option R2 --fast
-rbad unknown-model R10 --model arm
-rbad explore-and-stress R8 --explore --stress
-rbad bound-too-big R8 --explore --bound 99
-rbad replay-junk R8 --replay 'twelve'
-rbad replay-not-increasing R8 --replay 9:1,3:1
-rbad replay-option-zero R8 --replay 3:0
-rbad replay-misfit R8 --replay 5:200
-rbad explore-not-judged R2.check --explore
-rbad explore-all-with-race --explore-all R8
-rbad explore-measurement R1 --explore
-lbad() {	# lbad NAME ARGS...: the litmus program must refuse ARGS
-	name=$1
-	shift
-	expect_grep 2 "Try '.*--help' for more information" \
-		"bad-input-litmus-$name" $G/litmus "$@"
-}
-lbad unknown-test MP+nothing
-lbad unknown-option --fast
-lbad two-tests MP SB
 expect_grep 0 'R3.gpuz' race-list $G/race --list
-sbad() {	# sbad NAME ARGS...: the stress program must refuse ARGS
-	name=$1
-	shift
-	expect_grep 2 "Try '.*--help' for more information" \
-		"bad-input-stress-$name" $G/stress "$@"
-}
-sbad workers-too-many --workers 99
-sbad pages-negative --pages -1
-sbad audit-ms-junk --audit-ms 10x
-sbad exchange-wrong-era --exchange --era keyhole
-expect_grep 2 "Try '.*--help' for more information" bad-input-faults-junk \
-	$G/faults --seeds many
 
 # ---------------------------------------------------------------------
 # Sanitizers: AddressSanitizer with UndefinedBehaviorSanitizer, and

@@ -491,11 +491,74 @@ static void test_exchange(void)
 	finish(__func__);
 }
 
+/*
+ * Library calls given an invalid pfn, range, process, file, site or node
+ * return an error code and never crash.
+ */
+static void test_bad_library_calls(void)
+{
+	struct sim_activity act;
+	struct sim_mem_stats st;
+	struct address_space *f;
+	struct mm_struct *a;
+	unsigned char buf[4096];
+	unsigned long huge = 1UL << 40;
+
+	start(ERA_EXCHANGE);
+	a = sim_process_create("A", 1);
+	f = sim_file_create("F", 1, 'F', true);
+	CHECK(a && f, "setup failed");
+	CHECK(sim_exchange_pfns(huge, 0) == -EINVAL &&
+	      sim_exchange_pfns(0, huge) == -EINVAL, "exchange of a bad pfn");
+	CHECK(sim_exchange_pages(NULL, 0, a, 0) == -EINVAL &&
+	      sim_exchange_pages(a, 7, a, 0) == -EINVAL,
+	      "exchange of a bad process or page");
+	CHECK(sim_exchange_pages(a, 0, a, 0) == -ENOENT, "exchange of a page "
+	      "never touched");
+	CHECK(sim_pfn_walk(huge) == -EINVAL, "pfn walk beyond memory");
+	CHECK(sim_migrate_pfn(huge, 0, false) == -EINVAL &&
+	      sim_migrate_pfn(0, 99, false) == -EINVAL, "migration of a bad "
+	      "pfn or to a bad node");
+	CHECK(sim_offline_section(9999) == -EINVAL &&
+	      sim_online_section(9999) == -EINVAL && sim_online_section(0) ==
+	      -EINVAL, "offline or online of a bad section");
+	CHECK(sim_compact_section(9999) == -EINVAL, "compaction of a bad "
+	      "section");
+	CHECK(sim_pin_page(NULL, 0) < 0 && sim_pin_page(a, 5) < 0 &&
+	      sim_unpin_page(huge) == -EINVAL, "pins of bad pages");
+	CHECK(sim_mbind(NULL, 0, false) < 0 && sim_mbind(a, 99, false) < 0,
+	      "mbind of a bad process or to a bad node");
+	CHECK(sim_process_set_node(a, -1) == -EINVAL, "node -1");
+	CHECK(sim_process_fork(NULL, "x") == NULL && sim_process_fork(a, NULL)
+	      == NULL, "a bad fork");
+	CHECK(sim_process_map_file("m", NULL) == NULL &&
+	      sim_process_map_file(NULL, f) == NULL, "a bad file mapping");
+	CHECK(sim_file_read(NULL, 0, buf) == -EINVAL &&
+	      sim_file_read(f, 1, buf) == -EINVAL && sim_file_read(f, 0, NULL)
+	      == -EINVAL, "read(2) with bad arguments");
+	CHECK(sim_file_writeback(NULL) == -EINVAL && sim_file_verify(NULL,
+	      false) == -EINVAL && sim_file_pfn(NULL, 0) == -EINVAL &&
+	      sim_file_cache_page(f, 0, 99) == -EINVAL &&
+	      sim_file_cache_page(f, 9, 0) == -EINVAL, "bad file calls");
+	CHECK(sim_file_destroy((struct address_space *)buf) == -EINVAL,
+	      "destroy of a pointer that is no file");
+	CHECK(sim_node_file_stats(99, NULL, NULL) == -EINVAL, "node 99");
+	CHECK(sim_fail_nth(NR_FAIL_SITES, 1) == -EINVAL &&
+	      sim_fail_random(101, 0) == -EINVAL &&
+	      sim_fail_site_name(NR_FAIL_SITES) == NULL &&
+	      sim_fail_site_by_name("nothing") == -1, "bad failure sites");
+	CHECK(sim_get_activity(NULL) == -EINVAL && sim_mem_stats(9999, &st) ==
+	      -EINVAL && sim_mem_stats(0, NULL) == -EINVAL, "bad stats calls");
+	CHECK(sim_get_activity(&act) == 0, "activity");
+	finish(__func__);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argv;
 	if (argc > 1) {
-		fprintf(stderr, "%s: takes no arguments\n", argv[0]);
+		fprintf(stderr, "%s: takes no arguments\nusage: %s\n", argv[0],
+			argv[0]);
 		return 2;
 	}
 	test_rbtree();
@@ -513,6 +576,7 @@ int main(int argc, char **argv)
 	test_snapshot();
 	test_file_pages();
 	test_exchange();
+	test_bad_library_calls();
 	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures > 100 ? 100 : failures;
 }

@@ -70,10 +70,10 @@ for id in $ids; do
 		exit 2
 	fi
 	if ! build "$M/$id.c"; then
-		killer="the build"
-	else
-		killer=$(suite "$T/build")
+		echo "$id $what: does not build (-Werror): fix the mutant"
+		exit 2
 	fi
+	killer=$(suite "$T/build")
 	if [ -n "$killer" ]; then
 		killed=$((killed + 1))
 		echo "$id $what: killed by $killer"

@@ -5240,6 +5240,26 @@ struct buffer_head {
 	unsigned long b_blocknr;	/**< its block: the file page index */
 };
 
+/**
+ * Lookups that hold a struct page of the page cache without a reference
+ * (find_get_page() between reading a slot and its speculative reference)
+ * are RCU readers: memory offline waits for them before the memmap goes
+ * (synchronize_rcu() in the offline path).
+ */
+static atomic_int sim_rcu_readers __sim_state;
+
+/** rcu_read_lock(), for the lookups above. */
+static inline void rcu_read_lock(void)
+{
+	atomic_fetch_add(&sim_rcu_readers, 1);
+}
+
+/** rcu_read_unlock(). */
+static inline void rcu_read_unlock(void)
+{
+	atomic_fetch_sub(&sim_rcu_readers, 1);
+}
+
 /** Every file; an atomic step guards the list. */
 static struct list_head sim_files __sim_state = { &sim_files, &sim_files };
 /** Guards sim_files. */
@@ -5394,14 +5414,19 @@ static struct page *find_get_page(struct address_space *mapping,
 	struct page *page;
 
 repeat:
+	rcu_read_lock();
 	page = atomic_load(&mapping->slots[index]);
-	if (!page)
+	if (!page) {
+		rcu_read_unlock();
 		return NULL;
+	}
 	race_window(RW_FIND_GET_PAGE_SLOT);
 	if (!get_page_unless_zero(page)) {
+		rcu_read_unlock();
 		cpu_relax();		/* frozen: wait for the mover */
 		goto repeat;
 	}
+	rcu_read_unlock();		/* the reference holds it now */
 	race_window(RW_FIND_GET_PAGE_GOT);
 	/* Has the page moved out of the slot meanwhile? */
 	if (page != atomic_load(&mapping->slots[index])) {
@@ -10474,6 +10499,9 @@ static int __sim_offline_section(unsigned long s)
 	pthread_mutex_unlock(&zone_lock);
 	sim_trace("offline section %lu: MEM_OFFLINE", s);
 	memory_notify(MEM_OFFLINE, &arg);
+	/* synchronize_rcu(): no lookup still holds a struct page of it. */
+	while (atomic_load(&sim_rcu_readers))
+		cpu_relax();
 	section_map(s, 0);		/* the memmap really goes away */
 	sim_trace("offline section %lu: memmap and frames removed", s);
 	atomic_fetch_add(&activity.offlines, 1);

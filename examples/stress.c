@@ -280,7 +280,7 @@ static void exchanger(void *arg)
 }
 
 /**
- * Stop the world for an audit.  If no quiescent point comes within 3 s,
+ * Stop the world for an audit.  If no quiescent point comes within 10 s,
  * an actor loops or waits for ever (a corrupted list, a lock never
  * released): report the soft lockup and stop.  Returns 0 with the world
  * stopped.
@@ -290,10 +290,10 @@ static int quiesce_or_lockup(void)
 	struct timespec deadline;
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 3;
+	deadline.tv_sec += 10;
 	if (!pthread_rwlock_timedwrlock(&quiesce, &deadline))
 		return 0;
-	printf("stress: soft lockup: no quiescent point for 3 s (an actor "
+	printf("stress: soft lockup: no quiescent point for 10 s (an actor "
 	       "loops or waits for ever)\nstress: VIOLATIONS FOUND\n");
 	fflush(stdout);
 	_Exit(EX_FAIL);

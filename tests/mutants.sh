@@ -41,7 +41,8 @@ suite() {
 		check "merge-tour-$era" 0 "$B/merge_tour" --era "$era" --quiet ||
 			return
 	done
-	for r in $("$B/race" --list | awk '{ print $1 }'); do
+	# Every race but R1, a measurement whose free-running half is timing.
+	for r in $("$B/race" --list | awk '$1 != "R1" { print $1 }'); do
 		check "race-$r" 0 "$B/race" "$r" --quiet || return
 	done
 	check explore-all 0 "$B/race" --explore-all || return

@@ -3656,6 +3656,7 @@ static const char *const sim_fail_site_names[NR_FAIL_SITES] = {
 	[FAIL_BUFFER_HEAD] = "buffer_head",
 	[FAIL_SWAP_SLOT] = "swap_slot",
 	[FAIL_MM_STRUCT] = "mm_struct",
+	[FAIL_FILE] = "file",
 };
 
 /** Failure injection: fail the nth call at a site, or at random. */
@@ -5545,20 +5546,30 @@ static void file_peek(struct address_space *mapping, unsigned long index,
 	spin_unlock(&mapping->tree_lock);
 }
 
-/** Is \a f a live file?  Guards the public calls. */
-static bool sim_file_valid(struct address_space *f)
+/** Is \a f on sim_files?  Caller holds sim_files_lock.  No dereference. */
+static bool file_listed(const struct address_space *f)
 {
 	struct list_head *pos;
-	bool found = false;
+
+	for (pos = sim_files.next; pos != &sim_files; pos = pos->next)
+		if (list_entry(pos, struct address_space, sim_list) == f)
+			return true;
+	return false;
+}
+
+/**
+ * Is \a f a live file?  Guards the public calls.  A file may be destroyed
+ * only while nothing else uses it (ksm_ref.h): those that map it are
+ * counted in sim_users, under sim_files_lock, and keep it alive.
+ */
+static bool sim_file_valid(struct address_space *f)
+{
+	bool found;
 
 	if (!f || !machine.initialized)
 		return false;
 	pthread_mutex_lock(&sim_files_lock);
-	for (pos = sim_files.next; pos != &sim_files; pos = pos->next)
-		if (list_entry(pos, struct address_space, sim_list) == f) {
-			found = true;
-			break;
-		}
+	found = file_listed(f);
 	pthread_mutex_unlock(&sim_files_lock);
 	return found;
 }
@@ -5569,6 +5580,8 @@ struct address_space *sim_file_create(const char *name, unsigned long nr_pages,
 	struct address_space *f;
 
 	if (!machine.initialized || !name || !nr_pages || nr_pages > (1UL << 20))
+		return NULL;
+	if (sim_should_fail(FAIL_FILE))
 		return NULL;
 	f = kzalloc(sizeof(*f));
 	if (!f)
@@ -5655,9 +5668,13 @@ int sim_file_destroy(struct address_space *f)
 {
 	unsigned long i;
 
-	if (!sim_file_valid(f))
+	if (!f || !machine.initialized)
 		return -EINVAL;
 	pthread_mutex_lock(&sim_files_lock);
+	if (!file_listed(f)) {
+		pthread_mutex_unlock(&sim_files_lock);
+		return -EINVAL;
+	}
 	if (!file_idle(f)) {
 		pthread_mutex_unlock(&sim_files_lock);
 		return -EBUSY;
@@ -5835,21 +5852,25 @@ struct mm_struct *sim_process_map_file(const char *name,
 {
 	struct mm_struct *mm;
 
-	if (!sim_file_valid(f) || !name)
+	if (!name || !machine.initialized)
 		return NULL;
-	mm = mm_alloc(name, f->sim_nr_pages);
-	if (!mm)
-		return NULL;
-	/* Not while sim_file_destroy() decides (sim_files_lock). */
+	/*
+	 * Find the file and count the new user in one step under
+	 * sim_files_lock, which sim_file_destroy() decides under: from here
+	 * the file cannot go.
+	 */
 	pthread_mutex_lock(&sim_files_lock);
-	if (list_empty(&f->sim_list)) {
+	if (!f || !file_listed(f)) {
 		pthread_mutex_unlock(&sim_files_lock);
-		kfree(mm->pgd);
-		mmdrop(mm);
 		return NULL;
 	}
 	atomic_fetch_add(&f->sim_users, 1);
 	pthread_mutex_unlock(&sim_files_lock);
+	mm = mm_alloc(name, f->sim_nr_pages);
+	if (!mm) {
+		atomic_fetch_sub(&f->sim_users, 1);
+		return NULL;
+	}
 	file_vma_link(&mm->vma, f);
 	pthread_mutex_lock(&sim_mm_lock);
 	list_add_tail(&mm->sim_list, &sim_mm_list);
@@ -11472,17 +11493,29 @@ int sim_selftest_corrupt(int what)
 /** References to the page in frame \a pfn: 0 if free, -EINVAL if none. */
 long sim_page_count(unsigned long pfn)
 {
-	if (!machine.initialized || !pfn_valid(pfn))
+	long count = -EINVAL;
+
+	if (!machine.initialized)
 		return -EINVAL;
-	return page_count(pfn_to_page(pfn));
+	down_read(&mem_hotplug_lock);
+	if (pfn_valid(pfn))
+		count = page_count(pfn_to_page(pfn));
+	up_read(&mem_hotplug_lock);
+	return count;
 }
 
 /** The checksum ksmd would compute for frame \a pfn (for the bench). */
 unsigned int sim_frame_checksum(unsigned long pfn)
 {
-	if (!machine.initialized || !pfn_valid(pfn))
+	unsigned int sum = 0;
+
+	if (!machine.initialized)
 		return 0;
-	return calc_checksum(pfn_to_page(pfn));
+	down_read(&mem_hotplug_lock);
+	if (pfn_valid(pfn))
+		sum = calc_checksum(pfn_to_page(pfn));
+	up_read(&mem_hotplug_lock);
+	return sum;
 }
 
 /**
@@ -11496,6 +11529,7 @@ long sim_bench_get_ksm_page(unsigned long n)
 	long found = 0;
 
 	mutex_lock(&ksm_thread_mutex);
+	wait_while_offlining();
 	rb = rb_first(&root_stable_tree);
 	if (!rb) {
 		mutex_unlock(&ksm_thread_mutex);

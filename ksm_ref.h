@@ -209,6 +209,7 @@ enum sim_fail_site {
 	FAIL_BUFFER_HEAD,	/**< a page's buffer heads */
 	FAIL_SWAP_SLOT,		/**< get_swap_page(): as if swap were full */
 	FAIL_MM_STRUCT,		/**< a process's mm_struct (create, fork) */
+	FAIL_FILE,		/**< a file and its page cache (create) */
 	NR_FAIL_SITES
 };
 /**

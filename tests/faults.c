@@ -26,6 +26,7 @@ static bool verbose;
 static void workload(void)
 {
 	struct mm_struct *p[4], *c, *m, *n;
+	struct address_space *spare;
 	struct address_space *f, *g;
 	unsigned char buf[4096];
 	unsigned long i;
@@ -62,6 +63,8 @@ static void workload(void)
 
 	f = sim_file_create("F", 4, 'F', true);
 	g = sim_file_create("G", 4, 'G', false);
+	spare = sim_file_create("S", 1, 'S', false);
+	sim_file_destroy(spare);
 	m = sim_process_map_file("M", f);
 	n = sim_process_map_file("N", g);
 	for (i = 0; i < 4; i++) {
@@ -85,6 +88,7 @@ static void workload(void)
 static int teardown(char *why, size_t len)
 {
 	struct sim_mem_stats st;
+	struct ksm_counters c;
 	unsigned long bad;
 
 	bad = audit_machine(NULL, verbose);
@@ -97,10 +101,14 @@ static int teardown(char *why, size_t len)
 	sim_shrink_lru(1UL << 20);	/* and reclaim finds no orphan */
 	bad = audit_machine(NULL, verbose);
 	sim_mem_stats(-1, &st);
-	if (bad || st.nr_used || st.swap_used) {
+	ksm_get_counters(&c);
+	if (bad || st.nr_used || st.swap_used || c.pages_shared ||
+	    c.pages_sharing || c.pages_unshared || c.stable_nodes) {
 		snprintf(why, len, "after every exit: %lu audit violations, "
-			 "%lu frames and %lu swap slots still in use", bad,
-			 st.nr_used, st.swap_used);
+			 "%lu frames and %lu swap slots still in use, KSM "
+			 "counters %lu/%lu/%lu, %lu stable nodes", bad,
+			 st.nr_used, st.swap_used, c.pages_shared,
+			 c.pages_sharing, c.pages_unshared, c.stable_nodes);
 		return 1;
 	}
 	return 0;
@@ -202,6 +210,12 @@ int main(int argc, char **argv)
 		unsigned long site_bad = 0, n = calls[i] < max_nth ?
 						calls[i] : max_nth;
 
+		if (!calls[i]) {
+			printf("%-15s never called: the workload misses it\n",
+			       sim_fail_site_name((enum sim_fail_site)i));
+			bad++;
+			continue;
+		}
 		for (nth = 1; nth <= n; nth++) {
 			char what[64];
 
@@ -210,11 +224,16 @@ int main(int argc, char **argv)
 				 nth);
 			site_bad += run(arm_nth, (unsigned long)i, nth, what,
 					NULL, &injected);
+			if (!injected) {
+				printf("FAIL %s: no failure was injected\n",
+				       what);
+				site_bad++;
+			}
 			runs++;
 		}
 		bad += site_bad;
-		printf("%-15s %4lu calls, each failed in turn: %s\n",
-		       sim_fail_site_name((enum sim_fail_site)i), calls[i],
+		printf("%-15s %4lu of %lu calls failed in turn: %s\n",
+		       sim_fail_site_name((enum sim_fail_site)i), n, calls[i],
 		       site_bad ? "FAILED" : "clean, nothing leaked");
 	}
 	for (s = 1; s <= seeds; s++) {

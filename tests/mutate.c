@@ -10,9 +10,12 @@
  *   @ ID SEED what the line does
  *   -<a line of the original, exactly, tabs and all>
  *   +<what replaces it: none for a deletion>
+ *   =                      (optional: another hunk of the same mutant)
+ *   -...
  *
- * The "-" lines must occur exactly once in SOURCE: a list that has gone
- * stale (the code moved on) is an error, exit 1, not a silent no-op.
+ * Each hunk's "-" lines must occur exactly once in SOURCE, starting at the
+ * start of a line: a list that has gone stale (the code moved on) is an
+ * error, exit 1, not a silent no-op.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,9 +55,50 @@ static void add(char **s, size_t *len, const char *l, size_t n)
 	(*s)[*len] = 0;
 }
 
+/** Find \a from in \a src once, at the start of a line; NULL otherwise. */
+static char *find_once(char *src, const char *from)
+{
+	char *hit = NULL, *p;
+
+	for (p = strstr(src, from); p; p = strstr(p + 1, from)) {
+		if (p != src && p[-1] != '\n')
+			continue;
+		if (hit)
+			return NULL;	/* more than once */
+		hit = p;
+	}
+	return hit;
+}
+
+/** Replace the one occurrence of \a from in \a src by \a to. */
+static char *apply(char *src, const char *from, const char *to,
+		   const char *id, const char *path)
+{
+	char *hit = find_once(src, from), *out;
+	size_t flen = strlen(from), tlen = to ? strlen(to) : 0;
+	size_t pre, slen = strlen(src);
+
+	if (!hit) {
+		fprintf(stderr, "mutate: a hunk of mutant %s does not occur "
+			"exactly once, at a line start, in %s: the list is "
+			"stale\n", id, path);
+		exit(1);
+	}
+	pre = (size_t)(hit - src);
+	out = malloc(slen - flen + tlen + 1);
+	if (!out)
+		exit(2);
+	memcpy(out, src, pre);
+	if (tlen)
+		memcpy(out + pre, to, tlen);
+	strcpy(out + pre + tlen, hit + flen);
+	free(src);
+	return out;
+}
+
 int main(int argc, char **argv)
 {
-	char *list, *line, *next, *from = NULL, *to = NULL, *src, *hit;
+	char *list, *line, *next, *from = NULL, *to = NULL, *src = NULL;
 	size_t len, flen = 0, tlen = 0, slen;
 	int found = 0, ids;
 	FILE *out;
@@ -71,6 +115,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	list = slurp(argv[1], &len);
+	if (!ids)
+		src = slurp(argv[3], &slen);
 	for (line = list; line && *line; line = next) {
 		size_t n;
 
@@ -96,6 +142,12 @@ int main(int argc, char **argv)
 			add(&from, &flen, line + 1, n - 1);
 		} else if (found == 1 && line[0] == '+') {
 			add(&to, &tlen, line + 1, n - 1);
+		} else if (found == 1 && line[0] == '=' && from) {
+			src = apply(src, from, to, argv[2], argv[3]);
+			free(from);
+			free(to);
+			from = to = NULL;
+			flen = tlen = 0;
 		}
 	}
 	if (ids)
@@ -105,22 +157,12 @@ int main(int argc, char **argv)
 			argv[1]);
 		return 2;
 	}
-	src = slurp(argv[3], &slen);
-	hit = strstr(src, from);
-	if (!hit || strstr(hit + 1, from)) {
-		fprintf(stderr, "mutate: mutant %s's lines occur %s in %s: the "
-			"list is stale\n", argv[2], hit ? "more than once" :
-			"nowhere", argv[3]);
-		return 1;
-	}
+	src = apply(src, from, to, argv[2], argv[3]);
 	out = fopen(argv[4], "wb");
 	if (!out) {
 		fprintf(stderr, "mutate: cannot write %s\n", argv[4]);
 		return 2;
 	}
-	fwrite(src, 1, (size_t)(hit - src), out);
-	if (to)
-		fwrite(to, 1, tlen, out);
-	fputs(hit + flen, out);
+	fputs(src, out);
 	return fclose(out) ? 2 : 0;
 }

@@ -6582,6 +6582,28 @@ static void drop_anon_vma(struct rmap_item *rmap_item)
 }
 
 /**
+ * With CONFIG_DEBUG_VM (sim_set_debug_vm()), oops if \a stable_node is not
+ * in the stable tree.  Removing a node twice, or appending to a removed
+ * one, would leave the counters and the tree disagreeing with nobody the
+ * wiser (the soak has seen such a disagreement: run it with --debug-vm to
+ * name the place and the actor).  A walk of the tree: cheap for the tens
+ * of nodes a simulation holds.  Off by default, like the kernel's check:
+ * the races with a fix off show their harm, not this oops.
+ */
+static void stable_node_check(struct stable_node *stable_node,
+			      const char *where)
+{
+	struct rb_node *n;
+
+	if (!sim_debug_vm)
+		return;
+	for (n = rb_first(&root_stable_tree); n; n = rb_next(n))
+		if (n == &stable_node->node)
+			return;
+	sim_oops(where, "a stable node that is not in the stable tree");
+}
+
+/**
  * Remove a stable node from the tree, with the rmap_items on it: they
  * lose STABLE_FLAG, and the counters their share.  The rmap_items stay
  * on their mm_slot lists, to be looked at afresh on the next scan.
@@ -6591,6 +6613,7 @@ static void remove_node_from_stable_tree(struct stable_node *stable_node)
 {
 	struct hlist_node *pos;
 
+	stable_node_check(stable_node, "remove_node_from_stable_tree");
 	for (pos = stable_node->hlist.first; pos; pos = pos->next) {
 		struct rmap_item *rmap_item = hlist_entry(pos,
 						struct rmap_item, hlist);
@@ -7416,6 +7439,7 @@ static struct rmap_item *unstable_tree_search_insert(
 static void stable_tree_append(struct rmap_item *rmap_item,
 			       struct stable_node *stable_node)
 {
+	stable_node_check(stable_node, "stable_tree_append");
 	rmap_item->head = stable_node;
 	rmap_item->address |= STABLE_FLAG;
 	hlist_add_head(&rmap_item->hlist, &stable_node->hlist);

@@ -364,7 +364,8 @@ static void usage(const char *prog)
 	       "  --exchange         an exchanger with files of its own (era\n"
 	       "                     exchange: implies --era exchange)\n"
 	       "  --soak             every actor: --exchange --migrate --hotplug\n"
-	       "                     --jitter (make soak DURATION=seconds)\n\n%s",
+	       "                     --jitter (make soak DURATION=seconds)\n"
+	       "  --debug-vm         CONFIG_DEBUG_VM: the kernel's debug checks\n\n%s",
 	       prog, MAX_WORKERS, ex_common_help);
 	exit(EX_PASS);
 }
@@ -396,6 +397,8 @@ static void stress_option(void *ctx, const char *name, const char *val)
 		s->migrate = true;
 	else if (!strcmp(name, "exchange"))
 		s->exchange = true;
+	else if (!strcmp(name, "debug-vm"))
+		sim_set_debug_vm(true);
 	else if (!strcmp(name, "soak"))
 		s->exchange = s->migrate = s->hotplug = s->jitter = true;
 	else

@@ -1498,7 +1498,7 @@ enum race_window {
 	RW_FILE_READ_GOT,	/**< read(2) has the page, has not copied */
 	RW_WRITEBACK_IO,	/**< page under writeback, I/O not yet done */
 	RW_PFN_WALK_GOT,	/**< a pfn walker holds a reference */
-	RW_XCHG_LOCKED_FIRST,	/**< exchange holds from_page's lock */
+	RW_XCHG_LOCKED,		/**< exchange holds from_page's lock */
 	RW_XCHG_UNMAPPED,	/**< both pages' ptes are migration entries */
 	RW_XCHG_TO_FROZEN,	/**< the file page's count is frozen */
 	RW_XCHG_FROZEN,		/**< both counts frozen (or checked) */
@@ -1534,7 +1534,7 @@ static const char *const race_window_names[NR_RACE_WINDOWS] = {
 	[RW_FILE_READ_GOT] = "file_read:got",
 	[RW_WRITEBACK_IO] = "writeback:io",
 	[RW_PFN_WALK_GOT] = "pfn_walk:got",
-	[RW_XCHG_LOCKED_FIRST] = "unmap_and_exchange:locked_first",
+	[RW_XCHG_LOCKED] = "unmap_and_exchange:locked",
 	[RW_XCHG_UNMAPPED] = "unmap_and_exchange:unmapped",
 	[RW_XCHG_TO_FROZEN] = "exchange_page_move_mapping:to_frozen",
 	[RW_XCHG_FROZEN] = "exchange_page_move_mapping:frozen",
@@ -5334,6 +5334,18 @@ static inline const void *page_writeback_key(struct page *page)
 	return &page->index;
 }
 
+/**
+ * The I/O of writepage(): \a page's bytes to its place on \a mapping's
+ * disk, atomic with respect to a process's write (file_write()).
+ */
+static void file_page_io(struct address_space *mapping, struct page *page)
+{
+	pthread_mutex_lock(&mapping->sim_write_lock);
+	memcpy(mapping->sim_disk + (page->index << PAGE_SHIFT),
+	       page_address(page), PAGE_SIZE);
+	pthread_mutex_unlock(&mapping->sim_write_lock);
+}
+
 /** The I/O of a page is over (end_page_writeback()). */
 static void end_page_writeback(struct page *page)
 {
@@ -5780,10 +5792,7 @@ long sim_file_writeback(struct address_space *f)
 		sim_trace("writeback of %s page %lu from pfn %lu starts",
 			  f->sim_name, index, page_to_pfn(page));
 		race_window(RW_WRITEBACK_IO);
-		pthread_mutex_lock(&f->sim_write_lock);
-		memcpy(f->sim_disk + (index << PAGE_SHIFT), page_address(page),
-		       PAGE_SIZE);
-		pthread_mutex_unlock(&f->sim_write_lock);
+		file_page_io(f, page);
 		end_page_writeback(page);
 		written++;
 	}
@@ -9051,6 +9060,21 @@ static void remove_migration_ptes(struct page *old, struct page *new)
 }
 
 /**
+ * References a page holds besides its ptes when isolated: the isolation's,
+ * and for a page cache page the cache's and its buffer heads'
+ * (expected_page_refs() of mm/migrate.c, which seed 003 exports).
+ */
+static int expected_page_refs(struct address_space *mapping,
+			      struct page *page)
+{
+	int expected_count = 1;
+
+	if (mapping)
+		expected_count += 1 + PagePrivate(page);
+	return expected_count;
+}
+
+/**
  * Move the page cache slot of the file page \a page to \a newpage, with
  * the cache's reference, the buffer heads and their reference, and the
  * node counters (migrate_page_move_mapping() and buffer_migrate_page()
@@ -9062,7 +9086,7 @@ static int migrate_file_page_move_mapping(struct page *newpage,
 					  struct page *page)
 {
 	struct address_space *mapping = page_mapping(page);
-	int expected_count = 2 + PagePrivate(page);
+	int expected_count = expected_page_refs(mapping, page);
 	struct page *_Atomic *slot = &mapping->slots[page->index];
 	int nid = page_to_nid(page), newnid = page_to_nid(newpage);
 
@@ -9741,21 +9765,6 @@ struct exchange_state {
 };
 
 /**
- * References a page holds besides its ptes when isolated: the isolation's,
- * and for a page cache page the cache's and its buffer heads'
- * (expected_page_refs(), which seed 003 exports).
- */
-static int expected_page_refs(struct address_space *mapping,
-			      struct page *page)
-{
-	int expected_count = 1;
-
-	if (mapping)
-		expected_count += 1 + PagePrivate(page);
-	return expected_count;
-}
-
-/**
  * The mapping word \a page is to take in the exchange, with its index.
  * Through WRITE_ONCE(): a lockless get_ksm_page() may be reading it (R14).
  */
@@ -9924,8 +9933,8 @@ static int exchange_page_move_mapping(struct address_space *to_mapping,
 	 * until exchange_page().  read(2) copies an uptodate page without
 	 * taking its lock: so clear PG_uptodate until the bytes are right
 	 * (a page new to the cache is never uptodate before its read).
+	 * exchange_page_flags() gives to_page the flag from_page had.
 	 */
-	st->from_uptodate = PageUptodate(from_page);
 	if (fix_on(FIX_XCHG_CLEAR_UPTODATE))
 		ClearPageUptodate(from_page);
 	ClearPageSwapBacked(from_page);
@@ -10086,10 +10095,7 @@ static int writeout(struct address_space *mapping, struct page *page)
 	remove_migration_ptes(page, page);
 	SetPageWriteback(page);
 	unlock_page(page);
-	pthread_mutex_lock(&mapping->sim_write_lock);
-	memcpy(mapping->sim_disk + (page->index << PAGE_SHIFT),
-	       page_address(page), PAGE_SIZE);
-	pthread_mutex_unlock(&mapping->sim_write_lock);
+	file_page_io(mapping, page);
 	end_page_writeback(page);
 	lock_page(page);
 	return -EAGAIN;
@@ -10199,7 +10205,7 @@ static int unmap_and_exchange(struct page *from_page, struct page *to_page,
 		lock_page(from_page);
 	}
 	sim_trace("exchange: locked pfn %lu", page_to_pfn(from_page));
-	race_window(RW_XCHG_LOCKED_FIRST);
+	race_window(RW_XCHG_LOCKED);
 	if (!trylock_page(to_page)) {
 		if (mode == MIGRATE_ASYNC)
 			goto out_unlock_from;

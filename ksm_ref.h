@@ -87,7 +87,7 @@ int ksm_fix_by_name(const char *name);
 /**
  * How an exchange of a KSM page orders its stores when FIX_XCHG_REFUSE_KSM
  * is off (R14): the RFC's order, the issue's alternative, or migration's.
- * Each loses a live node or corrupts the stable tree (walkthrough, ch. 8).
+ * Each loses a live node or corrupts the stable tree (walkthrough, ch. 7).
  */
 enum xchg_ksm_order {
 	XCHG_KSM_RFC,		/**< swap the mappings, later update kpfn */

@@ -2106,7 +2106,7 @@ static const struct ksm_fix_info ksm_fixes[NR_FIXES] = {
 		"000, R9: a zero count on a swap cache page may be migration's "
 		"freeze: spin, do not judge the node stale" },
 	[FIX_RMB] = { "rmb",
-		"000, R10: smp_rmb() at stale:, pairing with ksm_migrate_page()'s "
+		"000, R10.rmb: smp_rmb() at stale:, pairing with ksm_migrate_page()'s "
 		"smp_wmb(), before rereading kpfn" },
 	[FIX_KPFN_RECHECK] = { "kpfn_recheck",
 		"000, R8: at stale:, reread kpfn and try again if migration "
@@ -2115,7 +2115,7 @@ static const struct ksm_fix_info ksm_fixes[NR_FIXES] = {
 		"000, R10: smp_wmb() in ksm_migrate_page() between storing the "
 		"new kpfn and the old page ceasing to name the node" },
 	[FIX_CLEAR_OLD_MAPPING] = { "clear_old_mapping",
-		"000, R4: ksm_migrate_page() makes the old page stop naming "
+		"000, no race (walkthrough, ch. 8): ksm_migrate_page() makes the old page stop naming "
 		"the node (set_page_stable_node(oldpage, NULL))" },
 	[FIX_SEARCH_LOCK] = { "search_lock",
 		"000, R12: stable_tree_search() locks and unlocks the page it "
@@ -2133,7 +2133,7 @@ static const struct ksm_fix_info ksm_fixes[NR_FIXES] = {
 		"004, R7: unmap_and_move() refuses a KSM page unless "
 		"offlining, tested once the page lock is held" },
 	[FIX_NUMA_SKIP_KSM] = { "numa_skip_ksm",
-		"004, R7: mbind and move_pages skip PageKsm early, as they "
+		"004, R7.skip: mbind and move_pages skip PageKsm early, as they "
 		"skip PageReserved" },
 	[FIX_XCHG_WAIT_WRITEBACK] = { "xchg_wait_writeback",
 		"003, R13.writeback: unmap_and_exchange() waits for the file "
@@ -2160,6 +2160,10 @@ static const struct ksm_fix_info ksm_fixes[NR_FIXES] = {
 		"ours, R14: unmap_and_exchange() refuses a KSM page, as seed "
 		"004 had migration refuse one: no order of the RFC's stores "
 		"is safe" },
+	[FIX_KPFN_SEQ] = { "kpfn_seq",
+		"ours, R8.aba: ksm_migrate_page() counts each move of kpfn, "
+		"and the recheck at stale: compares the count too: the page "
+		"may have moved away and back to the same frame" },
 };
 
 /** Names of the eras; the index is enum ksm_era. */
@@ -6263,6 +6267,22 @@ static struct rb_node *rb_next(const struct rb_node *node)
 #define KSM_RUN_UNMERGE	2	/**< unmerge everything, then stop */
 #define KSM_RUN_OFFLINE	4	/**< 2013: memory going offline, wait */
 
+/** Events a stable node keeps, with CONFIG_DEBUG_VM, for its oops. */
+#define NODE_EVENTS 8
+
+/**
+ * One thing that happened to a stable node (simulation only): a ring of
+ * them is printed when a debug check fires on the node, so that the
+ * report names the path, not only the place.  Relaxed atomics: actors
+ * record without a common lock, and the ring is only a witness.
+ */
+struct node_event {
+	_Atomic unsigned long seq;	/**< order among all events */
+	_Atomic(const char *) what;	/**< what was done */
+	_Atomic(const char *) actor;	/**< by whom */
+	_Atomic unsigned long pfn;	/**< the frame it concerned */
+};
+
 /**
  * struct stable_node - node of the stable rbtree.
  *
@@ -6282,8 +6302,11 @@ struct stable_node {
 		struct page *page;	/**< ERA_PINNED, ERA_KEYHOLE */
 		_Atomic unsigned long kpfn; /**< ERA_HOTREMOVE and later */
 	};
+	_Atomic unsigned long kpfn_seq;	/**< moves of kpfn (ours, R8.aba) */
 	/* simulation only: */
 	unsigned int sim_id;		/**< for reports and timelines */
+	struct node_event sim_events[NODE_EVENTS]; /**< CONFIG_DEBUG_VM */
+	_Atomic unsigned int sim_nr_events;	/**< events ever recorded */
 };
 
 /**
@@ -6562,6 +6585,20 @@ static void set_stable_node_page(struct stable_node *stable_node,
 		stable_node->page = page;
 }
 
+/**
+ * Ours (R8.aba): count a move of \a stable_node's page, just before the
+ * new kpfn is stored, under the page locks of both frames.  Comparing kpfn
+ * alone, get_ksm_page() cannot tell "not moved" from "moved away and
+ * back": with prompt reuse of freed frames, the second migration of a
+ * page may well land in the frame the first one freed.
+ */
+static void stable_node_moved(struct stable_node *stable_node)
+{
+	if (fix_on(FIX_KPFN_SEQ))
+		WRITE_ONCE(stable_node->kpfn_seq,
+			   tracked_read(&stable_node->kpfn_seq) + 1);
+}
+
 /** The pfn a stable node names (for reports and the auditor). */
 static unsigned long stable_node_pfn(struct stable_node *stable_node)
 {
@@ -6590,6 +6627,106 @@ static void drop_anon_vma(struct rmap_item *rmap_item)
 		anon_vma_free(anon_vma);
 }
 
+/** Order of node_event()s, machine-wide. */
+static _Atomic unsigned long sim_event_seq;
+
+/** The last memory hotplug events (any node's history is read with them). */
+static struct {
+	struct node_event ring[NODE_EVENTS];
+	_Atomic unsigned int nr;
+} hotplug_events;
+
+/** Record \a what, concerning \a pfn, in the ring \a ev of \a nr. */
+static void event_record(struct node_event *ev, _Atomic unsigned int *nr,
+			 const char *what, unsigned long pfn)
+{
+	const memory_order r = memory_order_relaxed;
+	struct node_event *e = &ev[atomic_fetch_add_explicit(nr, 1, r) %
+				   NODE_EVENTS];
+
+	atomic_store_explicit(&e->seq, atomic_fetch_add_explicit(
+				&sim_event_seq, 1, r) + 1, r);
+	atomic_store_explicit(&e->what, what, r);
+	atomic_store_explicit(&e->actor, sim_actor_name(), r);
+	atomic_store_explicit(&e->pfn, pfn, r);
+}
+
+/**
+ * With CONFIG_DEBUG_VM, note in \a stable_node's ring that \a what was
+ * done to it, concerning frame \a pfn (simulation only).
+ */
+static void node_event(struct stable_node *stable_node, const char *what,
+		       unsigned long pfn)
+{
+	if (sim_debug_vm)
+		event_record(stable_node->sim_events,
+			     &stable_node->sim_nr_events, what, pfn);
+}
+
+/** Print a ring of events, oldest first, before an oops. */
+static void events_print(const char *title, struct node_event *ev,
+			 _Atomic unsigned int *nr)
+{
+	const memory_order r = memory_order_relaxed;
+	unsigned int n = atomic_load_explicit(nr, r), i;
+
+	fprintf(stderr, "%s:\n", title);
+	for (i = n > NODE_EVENTS ? n - NODE_EVENTS : 0; i < n; i++) {
+		struct node_event *e = &ev[i % NODE_EVENTS];
+
+		fprintf(stderr, "  #%lu %s: %s, pfn %lu\n",
+			atomic_load_explicit(&e->seq, r),
+			atomic_load_explicit(&e->actor, r),
+			atomic_load_explicit(&e->what, r),
+			atomic_load_explicit(&e->pfn, r));
+	}
+}
+
+/** Print \a stable_node's history and the last hotplug events. */
+static void node_history(struct stable_node *stable_node)
+{
+	char title[64];
+
+	snprintf(title, sizeof(title), "stable node %u, kpfn %lu",
+		 stable_node->sim_id, (unsigned long)stable_node->kpfn);
+	events_print(title, stable_node->sim_events,
+		     &stable_node->sim_nr_events);
+	events_print("memory hotplug", hotplug_events.ring, &hotplug_events.nr);
+}
+
+/**
+ * With CONFIG_DEBUG_VM, oops if a referenced page of an online section
+ * still carries \a stable_node's key: the node is being removed (\a where)
+ * while its KSM page lives, so the next look at that page would find a
+ * node that is not in the tree.  A walk of the memmap, for the few
+ * removals; reads only sections that no offline can be removing.
+ */
+static void stable_node_check_dead(struct stable_node *stable_node,
+				   const char *where)
+{
+	unsigned long key = (unsigned long)stable_node | PAGE_MAPPING_ANON |
+			    PAGE_MAPPING_KSM;
+	unsigned long pfn;
+
+	if (!sim_debug_vm || !era_since(ERA_HOTREMOVE))
+		return;
+	for (pfn = 0; pfn < machine.max_pfn; pfn++) {
+		struct page *page;
+		char what[128];
+
+		if (!pfn_valid(pfn))
+			continue;
+		page = pfn_to_page(pfn);
+		if (READ_ONCE(page->mapping) != key || !page_count(page))
+			continue;
+		node_history(stable_node);
+		snprintf(what, sizeof(what), "stable node %u removed while its "
+			 "KSM page at pfn %lu lives (count %d)",
+			 stable_node->sim_id, pfn, page_count(page));
+		sim_oops(where, what);
+	}
+}
+
 /**
  * With CONFIG_DEBUG_VM (sim_set_debug_vm()), oops if \a stable_node is not
  * in the stable tree.  Removing a node twice, or appending to a removed
@@ -6609,6 +6746,7 @@ static void stable_node_check(struct stable_node *stable_node,
 	for (n = rb_first(&root_stable_tree); n; n = rb_next(n))
 		if (n == &stable_node->node)
 			return;
+	node_history(stable_node);
 	sim_oops(where, "a stable node that is not in the stable tree");
 }
 
@@ -6636,6 +6774,8 @@ static void remove_node_from_stable_tree(struct stable_node *stable_node)
 	}
 	sim_trace("remove stable node %u (pfn %lu) from the tree",
 		  stable_node->sim_id, stable_node_pfn(stable_node));
+	node_event(stable_node, "removed from the tree",
+		   stable_node_pfn(stable_node));
 	rb_erase(&stable_node->node, &root_stable_tree);
 	ksm_stable_nodes--;
 	free_stable_node(stable_node);
@@ -6669,13 +6809,16 @@ static struct page *get_ksm_page(struct stable_node *stable_node, bool locked)
 {
 	unsigned long expected_mapping = (unsigned long)stable_node |
 		PAGE_MAPPING_ANON | PAGE_MAPPING_KSM;
-	unsigned long kpfn = 0;
+	unsigned long kpfn = 0, seq = 0;
 	struct page *page;
 
 again:
 	if (era_since(ERA_MIGRATION)) {
 		/* Seed 000: reread kpfn, once, on every try. */
 		race_window(RW_GET_KSM_PAGE_AGAIN);
+		/* Ours (R8.aba): and how often it has moved, before it. */
+		if (fix_on(FIX_KPFN_SEQ))
+			seq = READ_ONCE(stable_node->kpfn_seq);
 		kpfn = READ_ONCE(stable_node->kpfn);
 		page = pfn_to_page(kpfn);
 		sim_addr_dep();
@@ -6771,19 +6914,25 @@ stale:
 		 * migration.  We need smp_rmb(), matching the smp_wmb() in
 		 * ksm_migrate_page(), before checking whether node->kpfn has
 		 * been changed (R10); and if it has, try the new page (R8).
+		 * Ours (R8.aba): kpfn may be back where it was after two
+		 * moves, so compare the count of moves as well.
 		 */
 		if (fix_on(FIX_RMB))
 			smp_rmb();
 		if (fix_on(FIX_KPFN_RECHECK) &&
-		    READ_ONCE(stable_node->kpfn) != kpfn) {
+		    (READ_ONCE(stable_node->kpfn) != kpfn ||
+		     (fix_on(FIX_KPFN_SEQ) &&
+		      READ_ONCE(stable_node->kpfn_seq) != seq))) {
 			sim_trace("get_ksm_page(node %u): kpfn moved: again",
 				  stable_node->sim_id);
 			goto again;
 		}
 	}
 	/* Seed 001: the page has gone, so the node must go too (R3). */
-	if (fix_on(FIX_KEYHOLE_PRUNE))
+	if (fix_on(FIX_KEYHOLE_PRUNE)) {
+		stable_node_check_dead(stable_node, "get_ksm_page");
 		remove_node_from_stable_tree(stable_node);
+	}
 	return NULL;
 }
 
@@ -7389,6 +7538,7 @@ static struct stable_node *stable_tree_insert(struct page *kpage)
 		get_page(kpage);		/* the pin */
 	set_stable_node_page(stable_node, kpage);
 	set_page_stable_node(kpage, stable_node);
+	node_event(stable_node, "inserted for", page_to_pfn(kpage));
 	sim_trace("stable node %u created for KSM pfn %lu",
 		  stable_node->sim_id, page_to_pfn(kpage));
 	return stable_node;
@@ -7757,6 +7907,10 @@ static int ksm_memory_callback(struct notifier_block *self,
 	(void)self;
 	if (!era_since(ERA_HOTREMOVE))
 		return NOTIFY_OK;	/* before seed 004: no callback */
+	event_record(hotplug_events.ring, &hotplug_events.nr,
+		     action == MEM_GOING_OFFLINE ? "MEM_GOING_OFFLINE from" :
+		     action == MEM_OFFLINE ? "MEM_OFFLINE from" :
+		     "MEM_CANCEL_OFFLINE from", mn->start_pfn);
 	switch (action) {
 	case MEM_GOING_OFFLINE:
 		if (!fix_on(FIX_OFFLINE_LOCKOUT))
@@ -7785,8 +7939,11 @@ static int ksm_memory_callback(struct notifier_block *self,
 		if (fix_on(FIX_OFFLINE_PRUNE))
 			while ((stable_node = ksm_check_stable_tree(
 					mn->start_pfn,
-					mn->start_pfn + mn->nr_pages)))
+					mn->start_pfn + mn->nr_pages))) {
+				stable_node_check_dead(stable_node,
+						       "ksm_memory_callback");
 				remove_node_from_stable_tree(stable_node);
+			}
 		goto release;
 
 	case MEM_CANCEL_OFFLINE:
@@ -9188,7 +9345,11 @@ static void ksm_migrate_page(struct page *newpage, struct page *oldpage)
 		stable_node->page = newpage;	/* before seed 004 */
 		return;
 	}
+	if (era_since(ERA_MIGRATION))
+		stable_node_moved(stable_node);
 	WRITE_ONCE(stable_node->kpfn, page_to_pfn(newpage));
+	node_event(stable_node, "ksm_migrate_page: kpfn to",
+		   page_to_pfn(newpage));
 	sim_trace("ksm_migrate_page: node %u kpfn %lu -> %lu",
 		  stable_node->sim_id, page_to_pfn(oldpage),
 		  page_to_pfn(newpage));
@@ -9785,10 +9946,14 @@ static void ksm_exchange_kpfn_first(struct page *to_page,
 	struct stable_node *to_node = page_stable_node(to_page);
 	struct stable_node *from_node = page_stable_node(from_page);
 
-	if (to_node)
+	if (to_node) {
+		stable_node_moved(to_node);
 		WRITE_ONCE(to_node->kpfn, page_to_pfn(from_page));
-	if (from_node)
+	}
+	if (from_node) {
+		stable_node_moved(from_node);
 		WRITE_ONCE(from_node->kpfn, page_to_pfn(to_page));
+	}
 	smp_wmb();
 	if (to_node || from_node) {
 		sim_trace("exchange: kpfn names the other page, mappings not "
@@ -10028,6 +10193,7 @@ static void ksm_exchange_page(struct page *to_page, struct page *from_page,
 			return;
 		node = page_stable_node(st->other);
 		smp_wmb();
+		stable_node_moved(node);
 		WRITE_ONCE(node->kpfn, page_to_pfn(st->other));
 		sim_trace("ksm_exchange_page: node %u kpfn %lu -> %lu",
 			  node->sim_id, page_to_pfn(st->ksm_page),
@@ -10044,11 +10210,13 @@ static void ksm_exchange_page(struct page *to_page, struct page *from_page,
 	from_stable_node = page_stable_node(from_page);
 	if (to_stable_node) {
 		VM_BUG_ON(to_stable_node->kpfn != page_to_pfn(from_page));
+		stable_node_moved(to_stable_node);
 		WRITE_ONCE(to_stable_node->kpfn, page_to_pfn(to_page));
 		smp_wmb();
 	}
 	if (from_stable_node) {
 		VM_BUG_ON(from_stable_node->kpfn != page_to_pfn(to_page));
+		stable_node_moved(from_stable_node);
 		WRITE_ONCE(from_stable_node->kpfn, page_to_pfn(from_page));
 		smp_wmb();
 	}
@@ -10236,7 +10404,7 @@ static int unmap_and_exchange(struct page *from_page, struct page *to_page,
 	 * it: stable_tree_search() and stable_tree_insert() compare against
 	 * them without the page lock.  Migration copies, so the page kpfn
 	 * names always holds the node's bytes; an exchange swaps them in
-	 * place, so in no order of its stores does it (walkthrough, ch. 8).
+	 * place, so in no order of its stores does it (walkthrough, ch. 7).
 	 * Checked under both page locks: a page becomes PageKsm only under
 	 * its lock.
 	 */

@@ -69,6 +69,7 @@ enum ksm_fix {
 	FIX_XCHG_MOVE_COUNTERS,	/**< 003, R13.counters: per-node file counts */
 	FIX_XCHG_CLEAR_UPTODATE, /**< ours, R13.uptodate: not uptodate in slot */
 	FIX_XCHG_REFUSE_KSM,	/**< ours, R14: KSM pages are not exchanged */
+	FIX_KPFN_SEQ,		/**< ours, R8.aba: count kpfn's moves */
 	NR_FIXES
 };
 

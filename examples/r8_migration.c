@@ -26,6 +26,24 @@
  *	  [without it: remove node 1,
  *	   whose page lives on as K']
  *
+ * R8.aba (kpfn_seq, ours): the recheck compares kpfn, but a page can move
+ * away and come back to the same frame while ksmd looks: migration frees
+ * K, and the next migration of the page is given K again (freed frames
+ * are reused promptly, by the kernel as here).  kpfn reads K again, and a
+ * live node is removed.  Counting the moves tells the two apart.
+ *
+ *	ksmd			migrate			return
+ *	==============================================================
+ *	get_ksm_page(node 1):
+ *	  kpfn = K
+ *				K to K'; K freed
+ *	  K->mapping is not
+ *	  the key: stale:
+ *						K' to K (reused)
+ *	  kpfn is K again: [the count of moves says
+ *	  it moved: again]  [without it: remove node 1,
+ *	  whose page lives on in K]
+ *
  * R9 (swapcache_spin): a KSM page in the swap cache is frozen (count 0)
  * while migration moves its cache slot.  get_page_unless_zero() fails on
  * a page that is still ours: spin while PageSwapCache, do not judge stale.
@@ -82,6 +100,16 @@ static void migrate_k(void *arg)
 {
 	(void)arg;
 	sim_migrate_pfn(kpfn, 1, false);
+}
+
+/** ...and, once it has gone to node 1, back to node 0: into K again. */
+static void migrate_back(void *arg)
+{
+	long pfn = sim_process_pfn(A, 0);
+
+	(void)arg;
+	if (pfn >= 0 && (unsigned long)pfn != kpfn)
+		sim_migrate_pfn((unsigned long)pfn, 0, false);
 }
 
 static void remember_k(void)
@@ -141,6 +169,48 @@ const struct race race_r8 = {
 	.script = script_r8,
 	.nr_steps = 3,
 	.check = check,
+};
+
+/* ------------------------------------------------------------------ */
+
+static const struct sim_actor_spec actors_aba[] = {
+	{ "ksmd", ksmd_batch, NULL },
+	{ "migrate", migrate_k, NULL },
+	{ "return", migrate_back, NULL },
+};
+
+static const struct sim_step script_aba[] = {
+	{ "ksmd", "get_ksm_page:look" },	/* has read kpfn: K */
+	{ "migrate", "done" },			/* K to K'; K freed */
+	{ "ksmd", "get_ksm_page:stale" },	/* K is not the key */
+	{ "return", "done" },			/* K' back to K */
+	{ "ksmd", "done" },
+};
+
+/** As check(), and say whether the page came back to the same frame. */
+static int check_aba(int err, const struct audit_report *r, bool scripted)
+{
+	if (scripted && (unsigned long)sim_process_pfn(A, 0) != kpfn)
+		printf("  (the page did not come back to frame %lu)\n", kpfn);
+	return check(err, r, scripted);
+}
+
+const struct race race_r8_aba = {
+	.id = "R8.aba",
+	.title = "the page moves away and back to the same frame while "
+		 "get_ksm_page() looks",
+	.seed = "000 (beyond)",
+	.era = ERA_MIGRATION,
+	.fix = FIX_KPFN_SEQ,
+	.story = "ksmd read kpfn K; the page moved to K' and, K being freed "
+		 "and reused, back to K:\nthe recheck at stale: finds kpfn "
+		 "unchanged and removes a live node.  Ours:\ncount the moves.",
+	.setup = setup_r8,
+	.actors = actors_aba,
+	.nr_actors = 3,
+	.script = script_aba,
+	.nr_steps = 5,
+	.check = check_aba,
 };
 
 /* ------------------------------------------------------------------ */

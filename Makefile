@@ -82,8 +82,11 @@ soak: $(B)/stress
 mutants:
 	./tests/mutants.sh
 
-docs: | $(B)
-	doxygen Doxyfile
+# The page of the races, run, is generated first (tests/races_page.sh),
+# and added to the Doxyfile's INPUT.
+docs: $(B)/race
+	./tests/races_page.sh $(B)/race build/docs/races.md
+	( cat Doxyfile; echo "INPUT += build/docs/races.md" ) | doxygen -
 
 clean:
 	rm -rf build

@@ -1737,6 +1737,103 @@ void sim_timeline_print(FILE *f)
 	pthread_mutex_unlock(&trace.lock);
 }
 
+/** Width, in characters, of a label's line in a chart's box. */
+#define MSC_LABEL_WIDTH	28
+
+/**
+ * Print \a text as an mscgen label attribute: words wrapped at \a width
+ * with "\n", which mscgen draws as a line break, and quotes and
+ * backslashes escaped, so that no text can end the string early.
+ */
+static void msc_label(FILE *f, const char *text, size_t width)
+{
+	size_t col = 0, n, i;
+
+	fputs(" [label=\"", f);
+	for (text += strspn(text, " "); *text; text += strspn(text, " ")) {
+		n = strcspn(text, " ");
+		if (col && col + 1 + n > width) {
+			fputs("\\n", f);
+			col = 0;
+		} else if (col) {
+			fputc(' ', f);
+			col++;
+		}
+		for (i = 0; i < n; i++) {
+			if (text[i] == '"' || text[i] == '\\')
+				fputc('\\', f);
+			fputc(text[i], f);
+		}
+		col += n;
+		text += n;
+	}
+	fputs("\"]", f);
+}
+
+/** How many entries, from the \a k th on, each repeat the one \a p before. */
+static size_t trace_repeats(size_t k, size_t p)
+{
+	size_t n = 0;
+
+	while (k + n < trace.nr &&
+	       trace.ent[k + n].actor == trace.ent[k + n - p].actor &&
+	       !strcmp(trace.ent[k + n].text, trace.ent[k + n - p].text))
+		n++;
+	return n;
+}
+
+/**
+ * Print the trace as the body of a message sequence chart, for mscgen or
+ * Doxygen's \\msc: an entity per actor, and each thing an actor did as a
+ * box on its line, in the order recorded: what sim_timeline_print()
+ * prints, drawn, except that a long loop is drawn once, with a count.
+ * Nothing if there is no trace.
+ */
+void sim_timeline_print_msc(FILE *f)
+{
+	size_t k, p, n;
+	int i;
+
+	pthread_mutex_lock(&trace.lock);
+	if (!trace.nr_names) {
+		pthread_mutex_unlock(&trace.lock);
+		return;
+	}
+	/*
+	 * mscgen shares 600 pixels among the entities, and wraps what does
+	 * not fit again: give each the 200 a label needs.
+	 */
+	fprintf(f, "width=\"%d\";\n",
+		trace.nr_names > 3 ? 200 * trace.nr_names : 600);
+	for (i = 0; i < trace.nr_names; i++) {
+		fprintf(f, "%sa%d", i ? ", " : "", i);
+		msc_label(f, trace.names[i], sizeof(trace.names[0]));
+	}
+	fputs(";\n", f);
+	for (k = 0; k < trace.nr; k++) {
+		fprintf(f, "a%d box a%d", trace.ent[k].actor,
+			trace.ent[k].actor);
+		msc_label(f, trace.ent[k].text, MSC_LABEL_WIDTH);
+		fputs(";\n", f);
+		/*
+		 * A loop (migration retrying a page it cannot move) would draw
+		 * the same boxes hundreds of times: past a few rounds, draw one
+		 * and say how many more there were.
+		 */
+		for (p = 1; p <= 4 && p <= k + 1; p++) {
+			n = trace_repeats(k + 1, p) / p;
+			if (n >= 8) {
+				fprintf(f, "... [label=\"the last %zu box%s, "
+					"%zu more times\"];\n", p,
+					p == 1 ? "" : "es", n);
+				k += n * p;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&trace.lock);
+}
+
 /** @} */
 
 /* ================================================================ */

@@ -646,6 +646,12 @@ void sim_barrier(enum sim_barrier b);
 void sim_trace_enable(bool on);
 /** Print the recorded timeline, one column per actor. */
 void sim_timeline_print(FILE *f);
+/**
+ * Print the recorded timeline as the body of an mscgen chart (what goes
+ * between "msc {" and "}", or Doxygen's \\msc and \\endmsc): an entity per
+ * actor, a box on its line for each thing it did, a long loop drawn once.
+ */
+void sim_timeline_print_msc(FILE *f);
 
 /** @} */
 

@@ -11,6 +11,7 @@
  *   race R2 --stress --seconds 5
  *   race R2 --explore           every schedule up to 2 preemptions
  *   race R2 --broken --replay S a schedule the explorer printed
+ *   race R2 --broken --msc      the timeline, then as an mscgen chart
  *
  * Exit status: 0 when the run ended as the design promises (no harm,
  * auditor clean), 1 when it went wrong (and the output says how), 2 for
@@ -121,7 +122,25 @@ static void print_header(const struct race *rc, struct race_opts *ro)
 }
 
 static const struct race *dying;
-static bool dying_quiet;
+static bool dying_quiet, dying_msc;
+
+/**
+ * Print what the actors did: the two-column timeline and, with --msc, the
+ * same trace as a complete mscgen chart, "msc {" to "}" on lines of their
+ * own, so that a script can cut it out (tests/races_page.sh) and know the
+ * picture is of the run the timeline shows.
+ */
+static void print_trace(bool msc)
+{
+	printf("\n");
+	sim_timeline_print(stdout);
+	printf("\n");
+	if (msc) {
+		printf("msc {\n");
+		sim_timeline_print_msc(stdout);
+		printf("}\n\n");
+	}
+}
 
 /**
  * The simulated kernel died (a fault on removed memory, a BUG): that is
@@ -129,11 +148,8 @@ static bool dying_quiet;
  */
 static void race_death(const char *what)
 {
-	if (!dying_quiet) {
-		printf("\n");
-		sim_timeline_print(stdout);
-		printf("\n");
-	}
+	if (!dying_quiet)
+		print_trace(dying_msc);
 	printf("  HARM: the kernel died: %s\n", what);
 	printf("%s: WENT WRONG (the simulated kernel died; no audit)\n",
 	       dying ? dying->id : "?");
@@ -156,6 +172,7 @@ static void start(const struct race *rc, struct race_opts *ro)
 	sim_set_debug_vm(ro->debug_vm);
 	dying = rc;
 	dying_quiet = ro->o.quiet;
+	dying_msc = ro->msc;
 	sim_set_death_hook(race_death);
 }
 
@@ -178,11 +195,8 @@ static int run_once(const struct race *rc, struct race_opts *ro,
 				     rc->nr_steps);
 	if (c && c->misfit)
 		ex_usage_error(ro->o.prog, "%s", sim_run_error());
-	if (!ro->o.quiet) {
-		printf("\n");
-		sim_timeline_print(stdout);
-		printf("\n");
-	}
+	if (!ro->o.quiet)
+		print_trace(ro->msc);
 	if (err) {
 		printf("  the run was abandoned: %s\n", sim_run_error());
 		harms = rc->check(err, NULL, !c);
@@ -493,6 +507,9 @@ static void usage(const char *prog)
 	       "and off: a\n"
 	       "                     table, and exit 0 if each fix holds and is "
 	       "needed\n"
+	       "  --msc              after the timeline, print it as an mscgen "
+	       "chart, \"msc {\"\n"
+	       "                     to \"}\" (for Doxygen's \\msc)\n"
 	       "  --list             list the races\n"
 	       "  --story            what the race is about, in three lines\n\n%s",
 	       prog, prog, prog, ex_common_help);
@@ -522,6 +539,8 @@ static void race_option(void *ctx, const char *name, const char *val)
 		a->ro.stress = true;
 	else if (!strcmp(name, "debug-vm"))
 		a->ro.debug_vm = true;
+	else if (!strcmp(name, "msc"))
+		a->ro.msc = true;
 	else if (!strcmp(name, "story"))
 		a->story = true;
 	else if (!strcmp(name, "explore"))
@@ -578,7 +597,7 @@ int main(int argc, char **argv)
 	if (a.explore_all) {
 		if (a.rc || a.ro.o.era_set || a.ro.o.model_set ||
 		    a.ro.o.fixes_off || a.ro.broken || a.ro.stress ||
-		    a.ro.explore || a.ro.replay || a.story)
+		    a.ro.explore || a.ro.replay || a.story || a.ro.msc)
 			ex_usage_error(a.ro.o.prog, "--explore-all runs every "
 				       "race its own way: it takes only the "
 				       "search's options (--bound, --reorder, "
@@ -598,8 +617,12 @@ int main(int argc, char **argv)
 	if (modes > 1)
 		ex_usage_error(a.ro.o.prog, "--stress, --explore and --replay "
 			       "are different ways to run: choose one");
+	if (a.ro.msc && (a.ro.stress || a.ro.o.quiet))
+		ex_usage_error(a.ro.o.prog, "--msc draws the timeline of a "
+			       "scripted, explored or replayed run, which "
+			       "--stress and --quiet do not print");
 	if (a.rc->custom) {
-		if (modes)
+		if (modes || a.ro.msc)
 			ex_usage_error(a.ro.o.prog, "%s is a measurement: it "
 				       "runs only its own way", a.rc->id);
 		return a.rc->custom(&a.ro);

@@ -23,6 +23,7 @@ struct race_opts {
 	bool stress;			/**< --stress: free-running rounds */
 	unsigned long seconds;		/**< --seconds for --stress */
 	bool debug_vm;			/**< --debug-vm */
+	bool msc;			/**< --msc: the trace as a chart */
 	bool explore;			/**< --explore: every schedule */
 	struct explore_opts xo;		/**< --bound, --reorder, ... */
 	const char *replay;		/**< --replay SCHEDULE */

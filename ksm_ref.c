@@ -2161,6 +2161,141 @@ static void wait_table_init(void)
 /** @} */
 
 /* ================================================================ */
+/**
+ * \defgroup seeds The seed patches
+ *
+ * The code of each seed, by the seed: where its lines live in this file,
+ * their switches, and the races that show them.  Each group is a map, not
+ * a home: the functions are documented in the group of the subsystem they
+ * belong to (ksm, migrate, hotplug, exchange), and linked from here.  The
+ * hunk-by-hunk account is walkthrough.md's Appendix A (\ref appendix_hunks).
+ */
+
+/**
+ * \defgroup seed_001 Seed 001: ksm: take keyhole reference to page (2009)
+ * \ingroup seeds
+ *
+ * The stable node keeps a pointer to its KSM page but no reference:
+ * get_ksm_page() checks the key (page->mapping is the node with
+ * PAGE_MAPPING_ANON | PAGE_MAPPING_KSM), takes a speculative reference
+ * with get_page_unless_zero(), checks again, and removes a stale node
+ * (remove_node_from_stable_tree()).  set_page_stable_node() writes the key;
+ * remove_rmap_item_from_tree() no longer frees a node with its last
+ * rmap_item; stable_tree_search() and stable_tree_insert() go through the
+ * keyhole.  Switches keyhole_check, keyhole_gpuz, keyhole_recheck,
+ * keyhole_lock_recheck, keyhole_prune, keyhole_node_life.  Races R1, R2,
+ * R2.check, R3, R3.life, R3.gpuz.  Chapter 3 (\ref ch_keyhole).
+ */
+
+/**
+ * \defgroup seed_004 Seed 004: ksm: memory hotremove migration only (2009)
+ * \ingroup seeds
+ *
+ * The node names its page by pfn (kpfn: set_stable_node_page(),
+ * stable_node_page()), so that a node pointing into removed memory can be
+ * found without touching the struct page; ksm_memory_callback() locks
+ * ksmd out from MEM_GOING_OFFLINE and prunes those nodes at MEM_OFFLINE
+ * (ksm_check_stable_tree()); migrate_pages() gains offlining, and
+ * unmap_and_move() refuses a KSM page unless offlining; sim_mbind() skips
+ * KSM pages.  Switches offline_lockout, offline_prune,
+ * offline_cancel_unlock, migrate_refuse_ksm, numa_skip_ksm.  Races R5, R6,
+ * R6.cancel, R7, R7.skip.  Chapter 4 (\ref ch_hotremove).
+ */
+
+/**
+ * \defgroup seed_000 Seed 000: ksm: make KSM page migration possible (2013)
+ * \ingroup seeds
+ *
+ * get_ksm_page() rereads kpfn on every try, orders the mapping read after
+ * it (smp_read_barrier_depends()), spins on a frozen swap cache page, and
+ * at stale: rechecks kpfn after smp_rmb(); ksm_migrate_page() stores the
+ * new kpfn, smp_wmb(), then unkeys the old page; stable_tree_search()
+ * locks and unlocks the page it found.  Switches dep_barrier,
+ * swapcache_spin, rmb, kpfn_recheck, wmb, clear_old_mapping, search_lock,
+ * and ours, kpfn_seq (stable_node_moved()).  Races R4, R8, R8.aba, R9,
+ * R10, R10.rmb, R11, R12.  Chapters 5 and 8 (\ref ch_migration,
+ * \ref ch_explorer).
+ */
+
+/**
+ * \defgroup seed_002 Seed 002: the review of seed 000 (2013)
+ * \ingroup seeds
+ *
+ * No code of its own: Mel Gorman's questions and Hugh Dickins's answers,
+ * each answered here by a run: smp_read_barrier_depends() on Alpha (R11,
+ * the model in group model), the PageSwapCache spin (R9), and Hugh's test
+ * of migrating every page on fault (sim_set_migrate_on_fault()).
+ * Chapter 6 (\ref ch_review).
+ */
+
+/**
+ * \defgroup seed_003 Seed 003: exchange pages, anonymous with file (2019)
+ * \ingroup seeds
+ *
+ * The RFC's exchange of an anonymous page with a page-cache page:
+ * exchange_two_pages(), unmap_and_exchange(), exchange_from_to_pages(),
+ * exchange_page_move_mapping() (both counts frozen at expected_page_refs(),
+ * the cache slot switched), exchange_page_flags(), and KSM told in
+ * ksm_exchange_page().  Switches xchg_wait_writeback, xchg_freeze_from,
+ * xchg_unfreeze_on_eagain, xchg_slot_before_unfreeze, xchg_move_private,
+ * xchg_move_counters, and ours, xchg_clear_uptodate and xchg_refuse_ksm.
+ * Races R13 and its variants, R14, R14.kpfn, R14.advance.  Chapter 7
+ * (\ref ch_exchange).
+ */
+
+/**
+ * \defgroup eras The eras
+ *
+ * The design of each year, selected at run time with ksm_set_era() (or
+ * --era NAME), so that one scenario runs under the code of different
+ * years.  What each era changes is gated in the code by era_since().
+ */
+
+/**
+ * \defgroup era_pinned Era pinned: before seed 001 (2009)
+ * \ingroup eras
+ *
+ * The stable node holds a reference on its KSM page (stable_tree_insert()
+ * takes it, remove_rmap_item_from_tree() drops it with the last
+ * rmap_item): reclaim cannot free a KSM page until ksmd comes round (R1).
+ */
+
+/**
+ * \defgroup era_keyhole Era keyhole: seed 001 (2009)
+ * \ingroup eras
+ *
+ * A pointer to the page and no reference: get_ksm_page()'s keyhole.  KSM
+ * pages are not migrated; memory hot-remove is not safe yet (R5 faults).
+ */
+
+/**
+ * \defgroup era_hotremove Era hotremove: seed 004 (2009)
+ * \ingroup eras
+ *
+ * kpfn in place of the pointer, ksm_memory_callback() holding
+ * ksm_thread_mutex across an offline, and KSM pages migrated only by
+ * hot-remove (the offlining argument).
+ */
+
+/**
+ * \defgroup era_migration Era migration: seeds 000 and 002 (2013)
+ * \ingroup eras
+ *
+ * KSM pages migrate everywhere: compaction, NUMA placement, hot-remove.
+ * get_ksm_page() follows kpfn through migration; ksm_memory_callback()
+ * sets KSM_RUN_OFFLINE instead of holding the mutex, and ksmd waits in
+ * wait_while_offlining().
+ */
+
+/**
+ * \defgroup era_exchange Era exchange: seed 003 (2019)
+ * \ingroup eras
+ *
+ * The migration era with the page cache's exchange of an anonymous page
+ * and a file page (exchange_two_pages()); KSM pages are refused, or, with
+ * xchg_refuse_ksm off, exchanged in one of three orders (R14).
+ */
+
 /** \defgroup fixes Eras and fix switches
  *
  * Every line a seed patch adds is behind a switch, on by default, so that
@@ -6784,8 +6919,8 @@ static void node_history(struct stable_node *stable_node)
 {
 	char title[64];
 
-	snprintf(title, sizeof(title), "stable node %u, kpfn %lu",
-		 stable_node->sim_id, (unsigned long)stable_node->kpfn);
+	snprintf(title, sizeof(title), "stable node %u, page at pfn %lu",
+		 stable_node->sim_id, stable_node_pfn(stable_node));
 	events_print(title, stable_node->sim_events,
 		     &stable_node->sim_nr_events);
 	events_print("memory hotplug", hotplug_events.ring, &hotplug_events.nr);
@@ -6796,32 +6931,40 @@ static void node_history(struct stable_node *stable_node)
  * still carries \a stable_node's key: the node is being removed (\a where)
  * while its KSM page lives, so the next look at that page would find a
  * node that is not in the tree.  A walk of the memmap, for the few
- * removals; reads only sections that no offline can be removing.
+ * removals.  zone_lock holds the sections still: no section goes offline
+ * (or comes online) while it is held, so every memmap read is mapped.
+ * Plain loads, not tracked ones: the check must not be a scheduling point.
  */
 static void stable_node_check_dead(struct stable_node *stable_node,
 				   const char *where)
 {
 	unsigned long key = (unsigned long)stable_node | PAGE_MAPPING_ANON |
 			    PAGE_MAPPING_KSM;
-	unsigned long pfn;
+	unsigned long pfn, found = 0;
+	char what[128];
+	int count = 0;
 
 	if (!sim_debug_vm || !era_since(ERA_HOTREMOVE))
 		return;
-	for (pfn = 0; pfn < machine.max_pfn; pfn++) {
+	pthread_mutex_lock(&zone_lock);
+	for (pfn = 0; pfn < machine.max_pfn && !count; pfn++) {
 		struct page *page;
-		char what[128];
 
-		if (!pfn_valid(pfn))
+		if (!machine.sections[pfn_to_section_nr(pfn)].online)
 			continue;
 		page = pfn_to_page(pfn);
-		if (READ_ONCE(page->mapping) != key || !page_count(page))
-			continue;
-		node_history(stable_node);
-		snprintf(what, sizeof(what), "stable node %u removed while its "
-			 "KSM page at pfn %lu lives (count %d)",
-			 stable_node->sim_id, pfn, page_count(page));
-		sim_oops(where, what);
+		if (atomic_load(&page->mapping) == key)
+			count = page_count(page);
+		found = pfn;
 	}
+	pthread_mutex_unlock(&zone_lock);
+	if (!count)
+		return;
+	node_history(stable_node);
+	snprintf(what, sizeof(what), "stable node %u removed while its KSM "
+		 "page at pfn %lu lives (count %d)", stable_node->sim_id,
+		 found, count);
+	sim_oops(where, what);
 }
 
 /**
@@ -6934,6 +7077,7 @@ again:
 		  stable_node->sim_id, page_to_pfn(page));
 	race_window(RW_GET_KSM_PAGE_LOOK);
 
+	/* [keyhole] */
 	/* Seed 001: peep through the keyhole before touching the count. */
 	if (fix_on(FIX_KEYHOLE_CHECK) &&
 	    READ_ONCE(page->mapping) != expected_mapping)
@@ -6981,6 +7125,7 @@ again:
 		put_page(page);
 		goto stale;
 	}
+	/* [keyhole] */
 
 	if (locked) {
 		sim_trace("get_ksm_page(node %u): lock_page(pfn %lu)",
@@ -7000,6 +7145,7 @@ again:
 		  locked ? ", locked" : "");
 	return page;
 
+	/* [stale] */
 stale:
 	sim_trace("get_ksm_page(node %u): pfn %lu no longer names it: stale?",
 		  stable_node->sim_id, page_to_pfn(page));
@@ -7031,6 +7177,7 @@ stale:
 		remove_node_from_stable_tree(stable_node);
 	}
 	return NULL;
+	/* [stale] */
 }
 
 /**

@@ -391,6 +391,11 @@ else
 	fi
 fi
 
+# The book still true: its races, snippets, commands, hunks (tests/book.sh).
+for c in races snippets commands hunks; do
+	expect 0 "book-$c" env B=$G tests/book.sh "$c"
+done
+
 echo
 [ -z "$failed" ] || echo "failed:$failed"
 echo "$pass passed, $fail failed"

@@ -391,6 +391,13 @@ else
 	fi
 fi
 
+# The guided tour, on a terminal (script(1) lends it one), waits for a key
+# between stops with --step: q stops it at the first.
+if command -v script >/dev/null 2>&1; then
+	expect_grep 0 'Stopped at stop 1\.' tour-step env B=$G sh -c \
+		"printf q | script -qc './examples/tour.sh --step' /dev/null"
+fi
+
 # The book still true: its races, snippets, commands, hunks (tests/book.sh).
 for c in races snippets commands hunks; do
 	expect 0 "book-$c" env B=$G tests/book.sh "$c"

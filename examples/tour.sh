@@ -4,7 +4,7 @@
 # tour.sh - the guided tour (`make tour`): the machine, then every race in
 # the order of history, each run with its fix on and then off.
 #
-#   ./examples/tour.sh [--step]     --step waits for Enter between stops
+#   ./examples/tour.sh [--step]     --step waits for a key between stops
 set -u
 cd "$(dirname "$0")/.." || exit 2
 B=${B:-build}
@@ -18,10 +18,20 @@ stop=0
 failed=0
 
 say() { printf '%s\n' "$@"; }
+# pause: with --step on a terminal, wait for a key (any key: the terminal
+# is put out of line mode for the one read, and back as it was).
 pause() {
 	[ "$step" = 1 ] && [ -t 0 ] || return 0
-	printf '    [Enter for the next stop] '
-	read -r _
+	printf '    [a key for the next stop, q to stop here] '
+	saved=$(stty -g)
+	stty -icanon -echo min 1 time 0
+	key=$(dd bs=1 count=1 2>/dev/null)
+	stty "$saved"
+	echo
+	if [ "$key" = q ]; then
+		say "" "Stopped at stop $stop.  './examples/tour.sh' runs it all."
+		exit 0
+	fi
 }
 indent() { sed 's/^/      /'; }
 

@@ -6822,13 +6822,35 @@ static void set_stable_node_page(struct stable_node *stable_node,
  * new kpfn is stored, under the page locks of both frames.  Comparing kpfn
  * alone, get_ksm_page() cannot tell "not moved" from "moved away and
  * back": with prompt reuse of freed frames, the second migration of a
- * page may well land in the frame the first one freed.
+ * page may well land in the frame the first one freed.  A seqcount's
+ * writer side: the count, smp_wmb(), then kpfn; the reader's side is in
+ * get_ksm_page() and stable_node_moved_since().
  */
 static void stable_node_moved(struct stable_node *stable_node)
 {
-	if (fix_on(FIX_KPFN_SEQ))
-		WRITE_ONCE(stable_node->kpfn_seq,
-			   tracked_read(&stable_node->kpfn_seq) + 1);
+	if (!fix_on(FIX_KPFN_SEQ))
+		return;
+	WRITE_ONCE(stable_node->kpfn_seq,
+		   tracked_read(&stable_node->kpfn_seq) + 1);
+	smp_wmb();		/* the count before the new kpfn */
+}
+
+/**
+ * At stale: in get_ksm_page(), has \a stable_node's page moved since kpfn
+ * read \a kpfn (and, ours, the count of moves read \a seq)?  Seed 000
+ * compares kpfn (R8); ours compares the count as well (R8.aba), reading it
+ * after kpfn, as a seqcount's reader does: the writer stored the count
+ * before kpfn.
+ */
+static bool stable_node_moved_since(struct stable_node *stable_node,
+				    unsigned long kpfn, unsigned long seq)
+{
+	if (READ_ONCE(stable_node->kpfn) != kpfn)
+		return true;
+	if (!fix_on(FIX_KPFN_SEQ))
+		return false;
+	smp_rmb();		/* kpfn before the count */
+	return READ_ONCE(stable_node->kpfn_seq) != seq;
 }
 
 /** The pfn a stable node names (for reports and the auditor). */
@@ -6914,10 +6936,36 @@ static void events_print(const char *title, struct node_event *ev,
 	}
 }
 
-/** Print \a stable_node's history and the last hotplug events. */
-static void node_history(struct stable_node *stable_node)
+/** Is \a p freed, but still held in quarantine (see sim_quarantine())? */
+static bool sim_quarantined(const void *p)
+{
+	unsigned long i;
+
+	for (i = 0; i < quarantine.nr; i++)
+		if (quarantine_ring[(quarantine.head + i) % SIM_QUARANTINE] == p)
+			return true;
+	return false;
+}
+
+/**
+ * Print \a stable_node's history and the last hotplug events.  A node
+ * that is not in the tree may have been freed: its memory is read only
+ * while the quarantine still holds it (made readable again for ASan: the
+ * caller is about to oops anyway).
+ */
+static void node_history(struct stable_node *stable_node, bool in_tree)
 {
 	char title[64];
+
+	if (!in_tree) {
+		if (!sim_quarantined(stable_node)) {
+			fprintf(stderr, "stable node at %p: not in the tree, "
+				"nor in quarantine: no history to read\n",
+				(void *)stable_node);
+			return;
+		}
+		sim_asan_unpoison(stable_node, sizeof(*stable_node));
+	}
 
 	snprintf(title, sizeof(title), "stable node %u, page at pfn %lu",
 		 stable_node->sim_id, stable_node_pfn(stable_node));
@@ -6953,14 +7001,15 @@ static void stable_node_check_dead(struct stable_node *stable_node,
 		if (!machine.sections[pfn_to_section_nr(pfn)].online)
 			continue;
 		page = pfn_to_page(pfn);
-		if (atomic_load(&page->mapping) == key)
+		if (atomic_load(&page->mapping) == key) {
 			count = page_count(page);
-		found = pfn;
+			found = pfn;
+		}
 	}
 	pthread_mutex_unlock(&zone_lock);
 	if (!count)
 		return;
-	node_history(stable_node);
+	node_history(stable_node, true);
 	snprintf(what, sizeof(what), "stable node %u removed while its KSM "
 		 "page at pfn %lu lives (count %d)", stable_node->sim_id,
 		 found, count);
@@ -6986,7 +7035,7 @@ static void stable_node_check(struct stable_node *stable_node,
 	for (n = rb_first(&root_stable_tree); n; n = rb_next(n))
 		if (n == &stable_node->node)
 			return;
-	node_history(stable_node);
+	node_history(stable_node, false);
 	sim_oops(where, "a stable node that is not in the stable tree");
 }
 
@@ -7057,8 +7106,10 @@ again:
 		/* Seed 000: reread kpfn, once, on every try. */
 		race_window(RW_GET_KSM_PAGE_AGAIN);
 		/* Ours (R8.aba): and how often it has moved, before it. */
-		if (fix_on(FIX_KPFN_SEQ))
+		if (fix_on(FIX_KPFN_SEQ)) {
 			seq = READ_ONCE(stable_node->kpfn_seq);
+			smp_rmb();	/* the count before kpfn */
+		}
 		kpfn = READ_ONCE(stable_node->kpfn);
 		page = pfn_to_page(kpfn);
 		sim_addr_dep();
@@ -7163,9 +7214,7 @@ stale:
 		if (fix_on(FIX_RMB))
 			smp_rmb();
 		if (fix_on(FIX_KPFN_RECHECK) &&
-		    (READ_ONCE(stable_node->kpfn) != kpfn ||
-		     (fix_on(FIX_KPFN_SEQ) &&
-		      READ_ONCE(stable_node->kpfn_seq) != seq))) {
+		    stable_node_moved_since(stable_node, kpfn, seq)) {
 			sim_trace("get_ksm_page(node %u): kpfn moved: again",
 				  stable_node->sim_id);
 			goto again;
@@ -7233,6 +7282,8 @@ static void remove_rmap_item_from_tree(struct rmap_item *rmap_item)
 			 * memory (R3).
 			 */
 			if (!fix_on(FIX_KEYHOLE_NODE_LIFE)) {
+				node_event(stable_node, "freed with its last "
+					   "rmap_item", page_to_pfn(page));
 				rb_erase(&stable_node->node, &root_stable_tree);
 				ksm_stable_nodes--;
 				free_stable_node(stable_node);

@@ -311,6 +311,12 @@ const struct race race_r12 = {
  * the oldest state of memory the barriers still allow.  With the barrier
  * on, the model does not allow it, and the run is clean.
  *
+ * The three run get_ksm_page() as the kernel has it, without our kpfn_seq
+ * (R8.aba): its count of moves, read with a seqcount's barriers, covers
+ * for smp_read_barrier_depends() and, in the scripted run, for smp_rmb()
+ * (a misjudgment those let through sees the count changed), which would
+ * hide the seed's lines these races are about.
+ *
  * R10, smp_wmb() (in ksm_migrate_page()):
  *
  *	ksmd				migrate
@@ -348,6 +354,7 @@ const struct race race_r10 = {
 	.era = ERA_MIGRATION,
 	.model = SIM_MODEL_WEAK,
 	.fix = FIX_WMB,
+	.fixes_off = 1UL << FIX_KPFN_SEQ,	/* the kernel's get_ksm_page() */
 	.story = "ksm_migrate_page() stores the new kpfn, then stops the old "
 		 "page naming the node;\na weakly ordered CPU may make the "
 		 "second store visible first: ksmd sees the\nmapping gone and "
@@ -375,6 +382,7 @@ const struct race race_r10_rmb = {
 	.era = ERA_MIGRATION,
 	.model = SIM_MODEL_WEAK,
 	.fix = FIX_RMB,
+	.fixes_off = 1UL << FIX_KPFN_SEQ,	/* the kernel's get_ksm_page() */
 	.story = "at stale:, ksmd rereads kpfn to see whether the page moved; "
 		 "without smp_rmb()\na weakly ordered CPU may satisfy that read "
 		 "before the read that found the\nmapping gone: it returns the "
@@ -409,6 +417,7 @@ const struct race race_r11 = {
 	.era = ERA_MIGRATION,
 	.model = SIM_MODEL_ALPHA,
 	.fix = FIX_DEP_BARRIER,
+	.fixes_off = 1UL << FIX_KPFN_SEQ,	/* the kernel's get_ksm_page() */
 	.story = "ksmd reads the new kpfn, then the new page's mapping through "
 		 "it; on Alpha,\nwithout smp_read_barrier_depends(), that load "
 		 "may see the mapping from before\nmigration set it: the node "

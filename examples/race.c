@@ -166,6 +166,7 @@ static void start(const struct race *rc, struct race_opts *ro)
 		ro->o.cfg.model = rc->model;
 	if (ro->broken && rc->fix >= 0)
 		ro->o.fixes_off |= 1UL << rc->fix;
+	ro->o.fixes_off |= rc->fixes_off;
 	ro->o.cfg.nr_sections = ro->o.cfg.nr_sections ? ro->o.cfg.nr_sections
 						       : 4;
 	ex_start(&ro->o);

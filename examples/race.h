@@ -39,6 +39,12 @@ struct race {
 	enum ksm_era era;		/**< the era it is shown in */
 	enum sim_model model;		/**< ...and the memory model */
 	int fix;			/**< what --broken turns off, or -1 */
+	/**
+	 * Fixes off in every run, fixed or broken (a bit per enum ksm_fix):
+	 * a line of ours that would cover for the seed's line this race is
+	 * about, so that the race shows the kernel's code.
+	 */
+	unsigned long fixes_off;
 	const char *story;		/**< a few lines for the tour */
 	void (*setup)(void);		/**< build the state, single-threaded */
 	const struct sim_actor_spec *actors;

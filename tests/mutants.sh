@@ -10,8 +10,8 @@
 #
 # The kill suite is test.sh's behavioural core, fast enough to run once
 # per mutant: the unit tests, the fault sweep, the merge tour in every era,
-# every race scripted, every race under the explorer (and R9 on a weakly
-# ordered CPU), and a short soak.  Exit 0 when no mutant survives.
+# every race scripted, every race under the explorer (and R9 and R8.aba on
+# a weakly ordered CPU), and a short soak.  Exit 0 when no mutant survives.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 M=build/mutants
@@ -57,6 +57,8 @@ suite() {
 	done
 	check explore-all 0 "$B/race" --explore-all || return
 	check explore-R9-weak 0 "$B/race" R9 --explore --model weak || return
+	check explore-R8.aba-weak 0 "$B/race" R8.aba --explore --model weak ||
+		return
 	check soak 0 "$B/stress" --soak --seconds 3 --workers 2 || return
 }
 

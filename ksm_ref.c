@@ -2528,9 +2528,9 @@ const char *ksm_fix_doc(enum ksm_fix fix)
  * The state the model keeps:
  *  - a clock, bumped whenever a store reaches memory ("commits"), and the
  *    history of the run: every commit to a tracked word (page->mapping,
- *    page->flags, stable_node->kpfn, a litmus variable), with the word's
- *    value before and after and the time.  From it, the value any word
- *    had at any past time.
+ *    page->flags, stable_node->kpfn and kpfn_seq, a litmus variable),
+ *    with the word's value before and after and the time.  From it, the
+ *    value any word had at any past time.
  *  - per CPU (actor): a store buffer of stores not yet committed, each
  *    tagged with the number of smp_wmb()s before it (its epoch); a floor,
  *    the oldest state of memory a load may still be satisfied from; vmax,
@@ -6882,13 +6882,13 @@ static void drop_anon_vma(struct rmap_item *rmap_item)
 }
 
 /** Order of node_event()s, machine-wide. */
-static _Atomic unsigned long sim_event_seq;
+static _Atomic unsigned long sim_event_seq __sim_state;
 
 /** The last memory hotplug events (any node's history is read with them). */
 static struct {
 	struct node_event ring[NODE_EVENTS];
 	_Atomic unsigned int nr;
-} hotplug_events;
+} hotplug_events __sim_state;
 
 /** Record \a what, concerning \a pfn, in the ring \a ev of \a nr. */
 static void event_record(struct node_event *ev, _Atomic unsigned int *nr,
@@ -10244,10 +10244,14 @@ static void ksm_exchange_kpfn_first(struct page *to_page,
 	if (to_node) {
 		stable_node_moved(to_node);
 		WRITE_ONCE(to_node->kpfn, page_to_pfn(from_page));
+		node_event(to_node, "exchange: kpfn to",
+			   page_to_pfn(from_page));
 	}
 	if (from_node) {
 		stable_node_moved(from_node);
 		WRITE_ONCE(from_node->kpfn, page_to_pfn(to_page));
+		node_event(from_node, "exchange: kpfn to",
+			   page_to_pfn(to_page));
 	}
 	smp_wmb();
 	if (to_node || from_node) {
@@ -10490,6 +10494,7 @@ static void ksm_exchange_page(struct page *to_page, struct page *from_page,
 		smp_wmb();
 		stable_node_moved(node);
 		WRITE_ONCE(node->kpfn, page_to_pfn(st->other));
+		node_event(node, "exchange: kpfn to", page_to_pfn(st->other));
 		sim_trace("ksm_exchange_page: node %u kpfn %lu -> %lu",
 			  node->sim_id, page_to_pfn(st->ksm_page),
 			  page_to_pfn(st->other));
@@ -10507,12 +10512,16 @@ static void ksm_exchange_page(struct page *to_page, struct page *from_page,
 		VM_BUG_ON(to_stable_node->kpfn != page_to_pfn(from_page));
 		stable_node_moved(to_stable_node);
 		WRITE_ONCE(to_stable_node->kpfn, page_to_pfn(to_page));
+		node_event(to_stable_node, "exchange: kpfn to",
+			   page_to_pfn(to_page));
 		smp_wmb();
 	}
 	if (from_stable_node) {
 		VM_BUG_ON(from_stable_node->kpfn != page_to_pfn(to_page));
 		stable_node_moved(from_stable_node);
 		WRITE_ONCE(from_stable_node->kpfn, page_to_pfn(from_page));
+		node_event(from_stable_node, "exchange: kpfn to",
+			   page_to_pfn(from_page));
 		smp_wmb();
 	}
 	if (to_stable_node || from_stable_node)

@@ -35,7 +35,7 @@ prose() {
 
 # A run's output as an indented code block; a loop of more than a few
 # rounds (a migration retrying a page it cannot move) is shown once, and
-# counted, as sim_timeline_print_msc() draws it.
+# counted (the chart does the same for loops of up to four boxes).
 block() {
 	awk '{ l[NR] = $0 }
 	END {

@@ -21,12 +21,12 @@ enum {
 
 /** Options every example accepts. */
 struct ex_opts {
-	const char *prog;
-	struct sim_config cfg;
-	bool era_set;
+	const char *prog;		/**< argv[0], to name in messages */
+	struct sim_config cfg;		/**< the machine ex_start() builds */
+	bool era_set;			/**< --era given */
 	bool model_set;			/**< --model given */
 	unsigned long fixes_off;	/**< bit per enum ksm_fix */
-	bool quiet;
+	bool quiet;			/**< --quiet: only the verdict */
 	bool timeline;			/**< print the two-column timeline */
 };
 

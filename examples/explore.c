@@ -64,7 +64,9 @@ struct shared {
 	bool noted;			/**< why[] is filled in */
 	char why[256];			/**< what went wrong */
 	unsigned long outcomes;		/**< explore_outcome()s */
+	/** The decisions the next run follows (c.prefix). */
 	struct sim_decision prefix[MAX_DECISIONS];
+	/** The decisions the last run took (c.log). */
 	struct sim_decision log[MAX_DECISIONS];
 };
 

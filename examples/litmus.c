@@ -289,10 +289,11 @@ static void usage(const char *prog)
 	exit(EX_PASS);
 }
 
-struct args {
-	const char *prog;
-	const struct litmus *one;
-	bool verbose;
+/** The command line of litmus: which tests, and how much to show. */
+struct litmus_args {
+	const char *prog;		/**< argv[0], to name in messages */
+	const struct litmus *one;	/**< the test named, or NULL: all */
+	bool verbose;			/**< --verbose */
 };
 
 static bool takes_value(const char *name)
@@ -303,7 +304,7 @@ static bool takes_value(const char *name)
 
 static void option(void *ctx, const char *name, const char *val)
 {
-	struct args *a = ctx;
+	struct litmus_args *a = ctx;
 	unsigned int i;
 
 	(void)val;
@@ -323,7 +324,7 @@ static void option(void *ctx, const char *name, const char *val)
 
 static void positional(void *ctx, const char *arg)
 {
-	struct args *a = ctx;
+	struct litmus_args *a = ctx;
 	unsigned int i;
 
 	if (a->one)
@@ -337,7 +338,7 @@ static void positional(void *ctx, const char *arg)
 
 int main(int argc, char **argv)
 {
-	struct args a = { .prog = argv[0] };
+	struct litmus_args a = { .prog = argv[0] };
 	unsigned int i, bad = 0;
 
 	ex_parse_args(argc, argv, &a, takes_value, option, positional);

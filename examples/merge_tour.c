@@ -25,16 +25,19 @@
 
 #include "common.h"
 
+/** The command line, and the tally of the scenarios. */
 struct tour {
-	struct ex_opts o;
-	unsigned long pages;
-	const char *only;
-	unsigned int failed, run;
+	struct ex_opts o;		/**< the common options */
+	unsigned long pages;		/**< --pages: N of the scenarios */
+	const char *only;		/**< --only: the one to run, or NULL */
+	unsigned int failed,		/**< scenarios that did not match */
+		run;			/**< scenarios run */
 };
 
 /** Expected counters after a step. */
 struct expect {
-	unsigned long shared, sharing;
+	unsigned long shared,		/**< pages_shared */
+		sharing;		/**< pages_sharing */
 };
 
 /** Print the counters as sysfs would; return whether they match. */

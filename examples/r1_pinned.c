@@ -99,12 +99,13 @@ static void exit_all(void)
 		sim_process_exit(sharer[p]);
 }
 
+/** One era's figures, after swapping out or after every sharer's exit. */
 struct r1_row {
-	unsigned long merged;	/* KSM frames after merging */
-	unsigned long left;	/* ...still allocated right after */
-	int passes;		/* ksmd full scans until all were freed */
-	double ms;		/* free-running: time until all were freed */
-	unsigned long audit;	/* violations at the end */
+	unsigned long merged;	/**< KSM frames after merging */
+	unsigned long left;	/**< ...still allocated right after */
+	int passes;		/**< ksmd full scans until all were freed */
+	double ms;		/**< free-running: time until all were freed */
+	unsigned long audit;	/**< violations at the end */
 };
 
 /** The deterministic count: ksmd full scans until the frames are free. */

@@ -517,16 +517,17 @@ static void usage(const char *prog)
 	exit(EX_PASS);
 }
 
-struct args {
-	struct race_opts ro;
-	const struct race *rc;
-	bool story;
-	bool explore_all;
+/** The command line of race: the run's options, and what else it asks. */
+struct race_args {
+	struct race_opts ro;		/**< what the run is given */
+	const struct race *rc;		/**< the race named, or NULL */
+	bool story;			/**< --story: print it, and stop */
+	bool explore_all;		/**< --explore-all: every race */
 };
 
 static void race_option(void *ctx, const char *name, const char *val)
 {
-	struct args *a = ctx;
+	struct race_args *a = ctx;
 
 	if (!strcmp(name, "help"))
 		usage(a->ro.o.prog);
@@ -572,7 +573,7 @@ static void race_option(void *ctx, const char *name, const char *val)
 
 static void race_positional(void *ctx, const char *arg)
 {
-	struct args *a = ctx;
+	struct race_args *a = ctx;
 
 	if (a->rc)
 		ex_usage_error(a->ro.o.prog, "one race at a time ('%s' and "
@@ -585,7 +586,7 @@ static void race_positional(void *ctx, const char *arg)
 
 int main(int argc, char **argv)
 {
-	struct args a = { .ro.o.prog = argv[0], .ro.seconds = 5,
+	struct race_args a = { .ro.o.prog = argv[0], .ro.seconds = 5,
 			  .ro.xo = { .bound = 2, .reorder = 2 },
 			  .ro.argc = argc, .ro.argv = argv };
 	struct sim_decision *prefix;

@@ -47,10 +47,10 @@ struct race {
 	unsigned long fixes_off;
 	const char *story;		/**< a few lines for the tour */
 	void (*setup)(void);		/**< build the state, single-threaded */
-	const struct sim_actor_spec *actors;
-	int nr_actors;
+	const struct sim_actor_spec *actors;	/**< the threads that race */
+	int nr_actors;			/**< ...how many */
 	const struct sim_step *script;	/**< the interleaving of the race */
-	int nr_steps;
+	int nr_steps;			/**< ...how many */
 	/**
 	 * Look at the state after the run (\a run_err is sim_run_*()'s
 	 * result, \a r the auditor's findings) and print a "HARM:" line for

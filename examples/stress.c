@@ -23,10 +23,18 @@
 #define MAX_WORKERS	8
 #define SLOTS		8	/* processes per churn worker */
 
+/** The command line: which actors run, and for how long. */
 struct stress {
-	struct ex_opts o;
-	unsigned long seconds, workers, pages, seed, audit_ms;
-	bool jitter, hotplug, migrate, exchange;
+	struct ex_opts o;		/**< the common options */
+	unsigned long seconds,		/**< --seconds: how long to run */
+		workers,		/**< --workers: churn threads */
+		pages,			/**< --pages: pages per process */
+		seed,			/**< --seed: of the xorshifts */
+		audit_ms;		/**< --audit-ms: between audits */
+	bool jitter,			/**< --jitter: delays at race windows */
+		hotplug,		/**< --hotplug: the hotplug actor */
+		migrate,		/**< --migrate: the migrators */
+		exchange;		/**< --exchange: the exchanger */
 };
 
 /* The auditor takes this for writing to stop the world; actors hold it
@@ -51,8 +59,9 @@ static unsigned int xorshift(unsigned int *x)
 
 /** One churn worker's processes. */
 struct worker {
-	unsigned int id, rnd;
-	struct mm_struct *mm[SLOTS];
+	unsigned int id,		/**< its number, in process names */
+		rnd;			/**< its xorshift state */
+	struct mm_struct *mm[SLOTS];	/**< its processes (NULL: free slot) */
 };
 
 static struct worker workers[MAX_WORKERS];

@@ -35,7 +35,9 @@
 #           command is a line of an indented (or fenced) code block that
 #           starts with ./build/, ./examples/ or "make ".  It must exit N
 #           if its trailing comment says "exit N", else 1 if it has
-#           --broken or --without, else 0.  Long runs are shortened (and
+#           --broken or --without, else 0; and every command in the run
+#           column of Appendix A, as "(exits N)" or "(clean)" says.  Long
+#           runs are shortened (and
 #           the output says so) or not run, each with its reason: see
 #           why_not_run() and shorten().
 # hunks     walkthrough.md's "Appendix A" has, under a heading naming each
@@ -87,12 +89,27 @@ lines() {
 	}' "$1"
 }
 
-# commands FILE: its commands, as "LINE<TAB>command # comment".
+# commands FILE: its commands, as "LINE<TAB>command # comment".  Also the
+# last column of Appendix A's rows (`| \`-a,b +c,d\` | ... | run |`): each
+# backquoted command there, its status from a following "(exits N)", or 0
+# for "(clean)", as the appendix writes them.
 commands() {
 	lines "$1" | awk -F'\t' '$1 == "code" {
 		s = $0; sub(/^[^\t]*\t[^\t]*\t[ \t]*/, "", s)
 		if (s ~ /^(\.\/build\/|\.\/examples\/|make )/) print $2 "\t" s
 	}'
+	awk '/^\| `-[0-9]/ {
+		n = split($0, col, "|"); run = col[n - 1]
+		while (match(run, /`[^`]*`[^`,]*/)) {
+			c = substr(run, RSTART, RLENGTH); run = substr(run, RSTART + RLENGTH)
+			cmd = c; sub(/^`/, "", cmd); sub(/`.*/, "", cmd)
+			if (cmd !~ /^\.\/build\//) continue
+			st = ""
+			if (c ~ /\(exits [0-9]+\)/) { st = c; sub(/.*\(exits /, "", st); sub(/\).*/, "", st) }
+			else if (c ~ /\(clean\)/) st = 0
+			print NR "\t" cmd (st != "" ? " # exit " st : "")
+		}
+	}' "$1"
 }
 
 # ---------------------------------------------------------------------

@@ -407,8 +407,9 @@ if command -v script >/dev/null 2>&1; then
 		"printf q | script -qc './examples/tour.sh --step' /dev/null"
 fi
 
-# The book still true: its races, snippets, commands, hunks (tests/book.sh).
-for c in races snippets commands hunks; do
+# The book still true: its races, snippets, commands, hunks, figures
+# (tests/book.sh).
+for c in races snippets commands hunks figures; do
 	expect 0 "book-$c" env B=$G tests/book.sh "$c"
 done
 

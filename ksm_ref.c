@@ -1493,6 +1493,7 @@ enum race_window {
 	RW_NUMA_CHECKED,	/**< NUMA path checked PageKsm, not isolated */
 	RW_OFFLINE_GOING,	/**< MEM_GOING_OFFLINE has been sent */
 	RW_OFFLINE_ISOLATED,	/**< every frame free; before MEM_OFFLINE */
+	RW_OFFLINE_PRUNE_READ,	/**< the prune has read a node's kpfn */
 	RW_FIND_GET_PAGE_SLOT,	/**< read the slot, no reference yet */
 	RW_FIND_GET_PAGE_GOT,	/**< reference taken, slot not rechecked */
 	RW_FILE_READ_GOT,	/**< read(2) has the page, has not copied */
@@ -1529,6 +1530,7 @@ static const char *const race_window_names[NR_RACE_WINDOWS] = {
 	[RW_NUMA_CHECKED] = "check_pte_range:checked",
 	[RW_OFFLINE_GOING] = "offline_pages:going",
 	[RW_OFFLINE_ISOLATED] = "offline_pages:isolated",
+	[RW_OFFLINE_PRUNE_READ] = "ksm_check_stable_tree:read",
 	[RW_FIND_GET_PAGE_SLOT] = "find_get_page:slot",
 	[RW_FIND_GET_PAGE_GOT] = "find_get_page:got",
 	[RW_FILE_READ_GOT] = "file_read:got",
@@ -2198,8 +2200,9 @@ static void wait_table_init(void)
  * (ksm_check_stable_tree()); migrate_pages() gains offlining, and
  * unmap_and_move() refuses a KSM page unless offlining; sim_mbind() skips
  * KSM pages.  Switches offline_lockout, offline_prune,
- * offline_cancel_unlock, migrate_refuse_ksm, numa_skip_ksm.  Races R5, R6,
- * R6.cancel, R7, R7.skip.  Chapter 4 (\ref ch_hotremove).
+ * offline_cancel_unlock, migrate_refuse_ksm, numa_skip_ksm, and ours,
+ * prune_kpfn_once.  Races R5, R5.twice, R6, R6.cancel, R7, R7.skip.
+ * Chapter 4 (\ref ch_hotremove).
  */
 
 /**
@@ -2392,6 +2395,10 @@ static const struct ksm_fix_info ksm_fixes[NR_FIXES] = {
 		"ours, R14: unmap_and_exchange() refuses a KSM page, as seed "
 		"004 had migration refuse one: no order of the RFC's stores "
 		"is safe" },
+	[FIX_PRUNE_KPFN_ONCE] = { "prune_kpfn_once",
+		"ours, R5.twice: ksm_check_stable_tree() reads kpfn once: "
+		"two reads may straddle a migration and pair two frames "
+		"outside the range into one inside it" },
 	[FIX_KPFN_SEQ] = { "kpfn_seq",
 		"ours, R8.aba: ksm_migrate_page() counts each move of kpfn, "
 		"and the recheck at stale: compares the count too: the page "
@@ -8174,10 +8181,29 @@ static struct stable_node *ksm_check_stable_tree(unsigned long start_pfn,
 
 	for (node = rb_first(&root_stable_tree); node; node = rb_next(node)) {
 		struct stable_node *stable_node;
+		unsigned long kpfn;
 
 		stable_node = rb_entry(node, struct stable_node, node);
-		if (tracked_read(&stable_node->kpfn) >= start_pfn &&
-		    tracked_read(&stable_node->kpfn) < end_pfn)
+		/*
+		 * Ours (R5.twice): once.  From 2013 the page may be migrated
+		 * meanwhile, between frames outside the range, and two reads
+		 * could pair one frame's kpfn >= start_pfn with another's
+		 * < end_pfn, and prune a live node.  (The kernel's plain
+		 * reads leave that to the compiler; a stress run here found
+		 * it.)
+		 */
+		kpfn = READ_ONCE(stable_node->kpfn);
+		sim_trace("ksm_check_stable_tree: node %u kpfn %lu",
+			  stable_node->sim_id, kpfn);
+		race_window(RW_OFFLINE_PRUNE_READ);
+		if (kpfn < start_pfn)
+			continue;
+		if (!fix_on(FIX_PRUNE_KPFN_ONCE)) {	/* kpfn < end_pfn, */
+			kpfn = READ_ONCE(stable_node->kpfn);	/* read again */
+			sim_trace("ksm_check_stable_tree: node %u kpfn %lu, "
+				  "read again", stable_node->sim_id, kpfn);
+		}
+		if (kpfn < end_pfn)
 			return stable_node;
 	}
 	return NULL;

@@ -70,6 +70,7 @@ enum ksm_fix {
 	FIX_XCHG_CLEAR_UPTODATE, /**< ours, R13.uptodate: not uptodate in slot */
 	FIX_XCHG_REFUSE_KSM,	/**< ours, R14: KSM pages are not exchanged */
 	FIX_KPFN_SEQ,		/**< ours, R8.aba: count kpfn's moves */
+	FIX_PRUNE_KPFN_ONCE,	/**< ours, R5.twice: the prune reads kpfn once */
 	NR_FIXES
 };
 

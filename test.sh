@@ -115,13 +115,15 @@ done
 race_both R5 'HARM: the kernel died: FAULT: struct page of pfn [0-9]+ in removed section 0 was touched by ksmd'
 expect_grep 1 'FAULT: struct page of pfn [0-9]+ in removed section 0' \
 	race-R5-keyhole-era $G/race R5 --era keyhole
+# R5.twice (ours): the prune's two reads of kpfn straddle a migration.
+race_both R5.twice 'HARM: a live stable node was pruned'
 race_both R6 'HARM: the kernel died: FAULT: struct page .* removed section 0 was touched by ksmd'
 race_both R6.cancel 'HARM: ksmd can never run again'
 race_both R7 'HARM: the migrated KSM page names a stable node that ksmd removed'
 expect_grep 1 'HARM: the migrated KSM page names a stable node' \
 	race-R7-keyhole-era $G/race R7 --era keyhole
 race_both R7.skip 'HARM: mbind.*failed with -5'
-for r in R5 R6 R6.cancel R7 R7.skip; do
+for r in R5 R5.twice R6 R6.cancel R7 R7.skip; do
 	expect_grep 0 'all clean' "race-$r-stress" $G/race "$r" --stress \
 		--seconds 2
 done
@@ -178,9 +180,10 @@ done
 # preemptions, 2 reorderings): clean with its fix on; with it off, a
 # counterexample, replayed in full.
 expect_grep 0 '11 tests: 11 verdicts as expected' litmus $G/litmus
-for r in R2 R3 R3.life R3.gpuz R4 R5 R6 R6.cancel R7 R7.skip R8 R8.aba R9 \
-	 R10 R10.rmb R11 R12 R13 R13.uptodate R13.freeze R13.eagain \
-	 R13.private R13.counters R13.writeback R14 R14.kpfn R14.advance; do
+for r in R2 R3 R3.life R3.gpuz R4 R5 R5.twice R6 R6.cancel R7 R7.skip R8 \
+	 R8.aba R9 R10 R10.rmb R11 R12 R13 R13.uptodate R13.freeze \
+	 R13.eagain R13.private R13.counters R13.writeback R14 R14.kpfn \
+	 R14.advance; do
 	expect_grep 0 "^$r: every schedule clean" "explore-$r-fixed" \
 		$G/race "$r" --explore
 	expect_grep 1 "^$r: WENT WRONG" "explore-$r-broken" \
@@ -349,8 +352,8 @@ expect_grep 0 '8 of 8 scenarios' asan-merge-tour build/asan/merge_tour
 expect_grep 0 ' 0 bad$' asan-faults build/asan/faults
 expect_grep 0 '^0 failures' tsan-unit build/tsan/unit
 expect_grep 0 '8 of 8 scenarios' tsan-merge-tour build/tsan/merge_tour
-for r in R2 R2.check R3 R3.life R3.gpuz R4 R5 R6 R6.cancel R7 R7.skip \
-	 R8 R8.aba R9 R12 R13 R13.uptodate R13.freeze R13.eagain R13.private \
+for r in R2 R2.check R3 R3.life R3.gpuz R4 R5 R5.twice R6 R6.cancel R7 \
+	 R7.skip R8 R8.aba R9 R12 R13 R13.uptodate R13.freeze R13.eagain R13.private \
 	 R13.counters R13.writeback R14 R14.kpfn R14.advance; do
 	expect_grep 0 "^$r: clean" "asan-race-$r" build/asan/race "$r"
 done

@@ -362,3 +362,89 @@ const struct race race_r7_skip = {
 	.nr_steps = 1,
 	.check = check_r7_skip,
 };
+
+/* ------------------------------------------------------------------ */
+/*
+ * R5.twice (prune_kpfn_once, ours): from 2013 a KSM page may be migrated
+ * while memory goes offline, and the prune at MEM_OFFLINE runs without
+ * ksm_thread_mutex.  "kpfn >= start_pfn && kpfn < end_pfn" written with
+ * two reads of kpfn can straddle a migration: K moves from above the
+ * removed range to below it, and a node whose page never was in the range
+ * is pruned.  A stress run found it; read kpfn once.
+ *
+ *	hotplug				mbind
+ *	==============================================================
+ *	offline section 1; MEM_OFFLINE:
+ *	ksm_check_stable_tree():
+ *	  kpfn (K, section 2) >= start
+ *					A to node 0: K to K' in
+ *					section 0, below the range
+ *	  [once: K is not < end: next]
+ *	  [twice: K' < end: prune node
+ *	   1, whose page lives at K']
+ */
+
+/** A and B share K, moved to node 1: above section 1, which will go. */
+static void setup_r5_twice(void)
+{
+	setup_shared();
+	sim_mbind(A, 1, false);
+}
+
+static void offline_section1(void *arg)
+{
+	(void)arg;
+	sim_offline_section(1);
+}
+
+static void mbind_a_home(void *arg)
+{
+	(void)arg;
+	mbind_result = sim_mbind(A, 0, false);
+}
+
+static const struct sim_actor_spec actors_r5_twice[] = {
+	{ "hotplug", offline_section1, NULL },
+	{ "mbind", mbind_a_home, NULL },
+};
+
+static const struct sim_step script_r5_twice[] = {
+	{ "hotplug", "ksm_check_stable_tree:read" },	/* K, above the range */
+	{ "mbind", "done" },				/* K to K', below it */
+	{ "hotplug", "done" },
+};
+
+static int check_r5_twice(int err, const struct audit_report *r,
+			  bool scripted)
+{
+	int harm = 0;
+
+	(void)err;
+	if (scripted && sim_page_node(A, 0) != 0)
+		printf("  (mbind did not bring the page back to node 0)\n");
+	if (r && r->count[AUDIT_PAGE_NODE])
+		harm += race_harm("a live stable node was pruned: its KSM page, "
+				  "never in the removed section, names freed "
+				  "memory");
+	harm += race_check_bytes(A);
+	harm += race_check_bytes(B);
+	return harm;
+}
+
+const struct race race_r5_twice = {
+	.id = "R5.twice",
+	.title = "the MEM_OFFLINE prune reads kpfn twice while migration "
+		 "moves the page",
+	.seed = "004 (beyond)",
+	.era = ERA_MIGRATION,
+	.fix = FIX_PRUNE_KPFN_ONCE,
+	.story = "kpfn >= start_pfn && kpfn < end_pfn, read twice, straddles "
+		 "a migration from\nabove the removed range to below it: a "
+		 "live node is pruned.  Ours: read it once.",
+	.setup = setup_r5_twice,
+	.actors = actors_r5_twice,
+	.nr_actors = 2,
+	.script = script_r5_twice,
+	.nr_steps = 3,
+	.check = check_r5_twice,
+};

@@ -30,12 +30,12 @@
 
 static const struct race *const races[] = {
 	&race_r1, &race_r2, &race_r2_check, &race_r3, &race_r3_life,
-	&race_r3_gpuz, &race_r4, &race_r5, &race_r6, &race_r6_cancel,
-	&race_r7, &race_r7_skip, &race_r8, &race_r8_aba, &race_r9, &race_r10,
-	&race_r10_rmb, &race_r11, &race_r12, &race_r13, &race_r13_uptodate,
-	&race_r13_freeze, &race_r13_eagain, &race_r13_private,
-	&race_r13_counters, &race_r13_writeback, &race_r14, &race_r14_kpfn,
-	&race_r14_advance,
+	&race_r3_gpuz, &race_r4, &race_r5, &race_r5_twice, &race_r6,
+	&race_r6_cancel, &race_r7, &race_r7_skip, &race_r8, &race_r8_aba,
+	&race_r9, &race_r10, &race_r10_rmb, &race_r11, &race_r12, &race_r13,
+	&race_r13_uptodate, &race_r13_freeze, &race_r13_eagain,
+	&race_r13_private, &race_r13_counters, &race_r13_writeback, &race_r14,
+	&race_r14_kpfn, &race_r14_advance,
 };
 #define NR_RACES (sizeof(races) / sizeof(races[0]))
 

@@ -7027,8 +7027,9 @@ static void stable_node_check_dead(struct stable_node *stable_node,
  * With CONFIG_DEBUG_VM (sim_set_debug_vm()), oops if \a stable_node is not
  * in the stable tree.  Removing a node twice, or appending to a removed
  * one, would leave the counters and the tree disagreeing with nobody the
- * wiser: the soak saw such disagreements, which this check and
- * stable_node_check_dead() traced to R8.aba and R5.twice.  A walk of the
+ * wiser: the soak and a ThreadSanitizer stress saw such disagreements,
+ * which this check and stable_node_check_dead() traced to R8.aba and
+ * R5.twice.  A walk of the
  * tree: cheap for the tens of nodes a simulation holds.  Off in the race
  * examples unless --debug-vm, like the kernel's check: the races with a
  * fix off show their harm, not this oops.

@@ -6696,6 +6696,20 @@ static void sim_quarantine(void *p, size_t len)
 	sim_asan_poison(p, len);
 }
 
+/**
+ * Was \a p freed, and is it still held in quarantine?  Never dereferences
+ * it: the auditor and the debug checks ask this of pointers they distrust.
+ */
+static bool sim_quarantined(const void *p)
+{
+	unsigned long i;
+
+	for (i = 0; i < quarantine.nr; i++)
+		if (quarantine_ring[(quarantine.head + i) % SIM_QUARANTINE] == p)
+			return true;
+	return false;
+}
+
 /** A zeroed rmap_item (kmem_cache_zalloc), or NULL. */
 static struct rmap_item *alloc_rmap_item(void)
 {
@@ -6943,17 +6957,6 @@ static void events_print(const char *title, struct node_event *ev,
 	}
 }
 
-/** Is \a p freed, but still held in quarantine (see sim_quarantine())? */
-static bool sim_quarantined(const void *p)
-{
-	unsigned long i;
-
-	for (i = 0; i < quarantine.nr; i++)
-		if (quarantine_ring[(quarantine.head + i) % SIM_QUARANTINE] == p)
-			return true;
-	return false;
-}
-
 /**
  * Print \a stable_node's history and the last hotplug events.  A node
  * that is not in the tree may have been freed: its memory is read only
@@ -7029,10 +7032,9 @@ static void stable_node_check_dead(struct stable_node *stable_node,
  * one, would leave the counters and the tree disagreeing with nobody the
  * wiser: the soak and a ThreadSanitizer stress saw such disagreements,
  * which this check and stable_node_check_dead() traced to R8.aba and
- * R5.twice.  A walk of the
- * tree: cheap for the tens of nodes a simulation holds.  Off in the race
- * examples unless --debug-vm, like the kernel's check: the races with a
- * fix off show their harm, not this oops.
+ * R5.twice.  A walk of the tree: cheap for the tens of nodes a simulation
+ * holds.  Off in the race examples unless --debug-vm, like the kernel's
+ * check: the races with a fix off show their harm, not this oops.
  */
 static void stable_node_check(struct stable_node *stable_node,
 			      const char *where)
@@ -11241,17 +11243,6 @@ static bool audit_node_live(const struct stable_node *node)
 	return false;
 }
 
-/** Was \a p freed (is it in the quarantine)?  Never dereferences it. */
-static bool audit_freed(const void *p)
-{
-	unsigned long i;
-
-	for (i = 0; i < quarantine.nr; i++)
-		if (quarantine_ring[(quarantine.head + i) % SIM_QUARANTINE] == p)
-			return true;
-	return false;
-}
-
 /**
  * The full scan at which \a node's page \a pfn was freed, or ~0UL if that
  * is not remembered (see sim_ksm_frees).
@@ -11335,7 +11326,7 @@ static void audit_stable_tree(struct audit_frame *fr)
 					   node->sim_id);
 				break;
 			}
-			if (audit_freed(ri)) {
+			if (sim_quarantined(ri)) {
 				audit_fail(AUDIT_RMAP_LIST, "node %u lists an "
 					   "rmap_item that was freed (use "
 					   "after free)", node->sim_id);
@@ -11758,7 +11749,7 @@ static void audit_pages(struct audit_frame *fr)
 			if (page_stable_node(page)) {
 				struct stable_node *node =
 					page_stable_node(page);
-				bool freed = audit_freed(node);
+				bool freed = sim_quarantined(node);
 
 				if (!audit_node_live(node)) {
 					audit_fail(AUDIT_PAGE_NODE, "KSM pfn "

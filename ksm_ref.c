@@ -466,21 +466,41 @@ static bool model_catch_up(void);
 #if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
 void __asan_poison_memory_region(void const volatile *addr, size_t size);
 void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+void *__asan_region_is_poisoned(void *beg, size_t size);
+/**
+ * Is any of [p, p + len) poison to ASan: freed, into our quarantine or
+ * back to the allocator?  Then a debug check must not read it.
+ */
+static bool sim_asan_poisoned(const void *p, size_t len)
+{
+	return __asan_region_is_poisoned((void *)p, len) != NULL;
+}
 /** Mark freed memory that we keep (quarantine) as poison for ASan. */
 static void sim_asan_poison(void *p, size_t len)
 {
 	__asan_poison_memory_region(p, len);
 }
-/** Undo sim_asan_poison() before really freeing. */
-static void sim_asan_unpoison(void *p, size_t len)
+size_t __sanitizer_get_allocated_size(const volatile void *p);
+/**
+ * Undo sim_asan_poison() of a whole block from kzalloc() (under ASan, a
+ * calloc()ed one, whose size the allocator knows) before freeing it.
+ */
+static void sim_asan_unpoison_block(void *p)
 {
-	__asan_unpoison_memory_region(p, len);
+	__asan_unpoison_memory_region(p, __sanitizer_get_allocated_size(p));
 }
 #else
+/** Without ASan, freed memory we keep can be read: never poison. */
+static bool sim_asan_poisoned(const void *p, size_t len)
+{
+	(void)p;
+	(void)len;
+	return false;
+}
 /** Without ASan, quarantined memory is simply left alone. */
 static void sim_asan_poison(void *p, size_t len) { (void)p; (void)len; }
 /** Without ASan, nothing to undo. */
-static void sim_asan_unpoison(void *p, size_t len) { (void)p; (void)len; }
+static void sim_asan_unpoison_block(void *p) { (void)p; }
 #endif
 
 /**
@@ -6178,6 +6198,16 @@ struct rb_root {
 
 /** An empty tree. */
 #define RB_ROOT		((struct rb_root){ NULL })
+/**
+ * Mark \a node as in no tree, by making it its own parent: after
+ * rb_erase(), so that RB_EMPTY_NODE() can tell in O(1) (no walk of the
+ * tree) whether a node is still in one.
+ */
+#define RB_CLEAR_NODE(node)	\
+	((node)->__rb_parent_color = (unsigned long)(node))
+/** Is \a node in no tree (cleared by RB_CLEAR_NODE())? */
+#define RB_EMPTY_NODE(node)	\
+	((node)->__rb_parent_color == (unsigned long)(node))
 /** The structure containing tree node \a ptr. */
 #define rb_entry(ptr, type, member) container_of(ptr, type, member)
 
@@ -6523,6 +6553,17 @@ struct node_event {
 };
 
 /**
+ * A stable node's history (simulation only, CONFIG_DEBUG_VM): its last
+ * NODE_EVENTS events.  It lives just after the node, in the same
+ * allocation, and only in nodes allocated while CONFIG_DEBUG_VM was on:
+ * 260 bytes that a production build does not carry.
+ */
+struct node_history {
+	struct node_event ring[NODE_EVENTS];	/**< the last events */
+	_Atomic unsigned int nr;		/**< events ever recorded */
+};
+
+/**
  * struct stable_node - node of the stable rbtree.
  *
  * ksm_thread_mutex guards node; the KSM page's page lock guards hlist.
@@ -6533,6 +6574,12 @@ struct node_event {
  *   ERA_KEYHOLE:  page, without a reference (seed 001);
  *   later eras:   kpfn, the page frame number (seed 004), which migration
  *                 rewrites (seed 000).
+ *
+ * 56 bytes on a 64-bit host: the kernel's 40 of 2013 (node, hlist, kpfn),
+ * then the count of kpfn's moves that R8.aba needs, then 8 bytes of
+ * simulation.  A node is in the stable tree exactly when it is not
+ * RB_EMPTY_NODE(): it is RB_CLEAR_NODE()d from allocation to insertion
+ * and again after rb_erase().
  */
 struct stable_node {
 	struct rb_node node;		/**< in root_stable_tree */
@@ -6544,8 +6591,7 @@ struct stable_node {
 	_Atomic unsigned long kpfn_seq;	/**< moves of kpfn (ours, R8.aba) */
 	/* simulation only: */
 	unsigned int sim_id;		/**< for reports and timelines */
-	struct node_event sim_events[NODE_EVENTS]; /**< CONFIG_DEBUG_VM */
-	_Atomic unsigned int sim_nr_events;	/**< events ever recorded */
+	bool sim_history;		/**< a struct node_history follows */
 };
 
 /**
@@ -6682,10 +6728,7 @@ static void sim_quarantine(void *p, size_t len)
 	if (quarantine.nr == SIM_QUARANTINE) {
 		void *old = quarantine_ring[quarantine.head];
 
-		sim_asan_unpoison(old, sizeof(struct rmap_item) >
-				  sizeof(struct stable_node) ?
-				  sizeof(struct rmap_item) :
-				  sizeof(struct stable_node));
+		sim_asan_unpoison_block(old);
 		kfree(old);
 		quarantine.head = (quarantine.head + 1) % SIM_QUARANTINE;
 		quarantine.nr--;
@@ -6731,26 +6774,50 @@ static void free_rmap_item(struct rmap_item *rmap_item)
 	sim_quarantine(rmap_item, sizeof(*rmap_item));
 }
 
-/** A new stable node with the next id, or NULL. */
+/** The history that follows \a stable_node, or NULL (see node_history). */
+static inline struct node_history *
+stable_node_history(struct stable_node *stable_node)
+{
+	return stable_node->sim_history ?
+	       (struct node_history *)(stable_node + 1) : NULL;
+}
+
+/** Bytes of \a stable_node's allocation: the node, and its history. */
+static inline size_t stable_node_bytes(const struct stable_node *stable_node)
+{
+	return sizeof(*stable_node) +
+	       (stable_node->sim_history ? sizeof(struct node_history) : 0);
+}
+
+/**
+ * A new stable node with the next id, in no tree (RB_CLEAR_NODE()), or
+ * NULL.  With CONFIG_DEBUG_VM its history comes with it.
+ */
 static struct stable_node *alloc_stable_node(void)
 {
 	struct stable_node *stable_node;
+	bool history = sim_debug_vm;
 
 	if (sim_should_fail(FAIL_STABLE_NODE))
 		return NULL;
-	stable_node = kzalloc(sizeof(*stable_node));
-	if (stable_node)
-		stable_node->sim_id = sim_next_node_id++;
+	stable_node = kzalloc(sizeof(*stable_node) +
+			      (history ? sizeof(struct node_history) : 0));
+	if (!stable_node)
+		return NULL;
+	RB_CLEAR_NODE(&stable_node->node);
+	stable_node->sim_id = sim_next_node_id++;
+	stable_node->sim_history = history;
 	return stable_node;
 }
 
 /**
- * Free a stable node: into quarantine, so that a page still naming it is
- * a use after free the auditor (or ASan) can name.
+ * Free a stable node that is in no tree: into quarantine, so that a page
+ * still naming it is a use after free the auditor (or ASan) can name.
  */
 static void free_stable_node(struct stable_node *stable_node)
 {
-	sim_quarantine(stable_node, sizeof(*stable_node));
+	BUG_ON(!RB_EMPTY_NODE(&stable_node->node));
+	sim_quarantine(stable_node, stable_node_bytes(stable_node));
 }
 
 /** A zeroed mm_slot, or NULL. */
@@ -6933,9 +7000,10 @@ static void event_record(struct node_event *ev, _Atomic unsigned int *nr,
 static void node_event(struct stable_node *stable_node, const char *what,
 		       unsigned long pfn)
 {
-	if (sim_debug_vm)
-		event_record(stable_node->sim_events,
-			     &stable_node->sim_nr_events, what, pfn);
+	struct node_history *h = stable_node_history(stable_node);
+
+	if (h)
+		event_record(h->ring, &h->nr, what, pfn);
 }
 
 /** Print a ring of events, oldest first, before an oops. */
@@ -6974,47 +7042,67 @@ static void node_history(struct stable_node *stable_node, bool in_tree)
 				(void *)stable_node);
 			return;
 		}
-		sim_asan_unpoison(stable_node, sizeof(*stable_node));
+		sim_asan_unpoison_block(stable_node);
 	}
 
 	snprintf(title, sizeof(title), "stable node %u, page at pfn %lu",
 		 stable_node->sim_id, stable_node_pfn(stable_node));
-	events_print(title, stable_node->sim_events,
-		     &stable_node->sim_nr_events);
+	if (stable_node_history(stable_node))
+		events_print(title, stable_node_history(stable_node)->ring,
+			     &stable_node_history(stable_node)->nr);
+	else
+		fprintf(stderr, "%s: allocated without CONFIG_DEBUG_VM, no "
+			"history\n", title);
 	events_print("memory hotplug", hotplug_events.ring, &hotplug_events.nr);
 }
 
 /**
- * With CONFIG_DEBUG_VM, oops if a referenced page of an online section
- * still carries \a stable_node's key: the node is being removed (\a where)
- * while its KSM page lives, so the next look at that page would find a
- * node that is not in the tree.  A walk of the memmap, for the few
- * removals.  zone_lock holds the sections still: no section goes offline
- * (or comes online) while it is held, so every memmap read is mapped.
- * Plain loads, not tracked ones: the check must not be a scheduling point.
+ * The reference count of frame \a pfn if it is online and carries \a key
+ * in page->mapping, else 0.  Caller holds zone_lock.
+ */
+static int keyed_page_count(unsigned long pfn, unsigned long key)
+{
+	struct page *page;
+
+	if (pfn >= machine.max_pfn ||
+	    !machine.sections[pfn_to_section_nr(pfn)].online)
+		return 0;
+	page = pfn_to_page(pfn);
+	return atomic_load(&page->mapping) == key ? page_count(page) : 0;
+}
+
+/**
+ * With CONFIG_DEBUG_VM, oops if a referenced page still carries \a
+ * stable_node's key: the node is being removed (\a where) while its KSM
+ * page lives, so the next look at that page would find a node that is
+ * not in the tree.  Where can such a page be?  Only in a frame the node
+ * has named: the one kpfn names now, or one its history names (where it
+ * was inserted, where migration or exchange moved it).  So those frames
+ * are looked at, O(NODE_EVENTS), not the whole memmap: the two bugs this
+ * check found (R8.aba, R5.twice) left the page in the frame kpfn names.
+ * zone_lock holds the sections still: no section goes offline (or comes
+ * online) while it is held, so every memmap read is mapped.  Plain loads,
+ * not tracked ones: the check must not be a scheduling point.
  */
 static void stable_node_check_dead(struct stable_node *stable_node,
 				   const char *where)
 {
 	unsigned long key = (unsigned long)stable_node | PAGE_MAPPING_ANON |
 			    PAGE_MAPPING_KSM;
-	unsigned long pfn, found = 0;
+	struct node_history *h = stable_node_history(stable_node);
+	unsigned long found;
 	char what[128];
-	int count = 0;
+	int count, i;
 
 	if (!sim_debug_vm || !era_since(ERA_HOTREMOVE))
 		return;
 	pthread_mutex_lock(&zone_lock);
-	for (pfn = 0; pfn < machine.max_pfn && !count; pfn++) {
-		struct page *page;
-
-		if (!machine.sections[pfn_to_section_nr(pfn)].online)
-			continue;
-		page = pfn_to_page(pfn);
-		if (atomic_load(&page->mapping) == key) {
-			count = page_count(page);
-			found = pfn;
-		}
+	found = atomic_load(&stable_node->kpfn);
+	count = keyed_page_count(found, key);
+	for (i = 0; h && i < NODE_EVENTS && !count; i++) {
+		found = atomic_load_explicit(&h->ring[i].pfn,
+					     memory_order_relaxed);
+		count = keyed_page_count(found, key);
 	}
 	pthread_mutex_unlock(&zone_lock);
 	if (!count)
@@ -7032,20 +7120,20 @@ static void stable_node_check_dead(struct stable_node *stable_node,
  * one, would leave the counters and the tree disagreeing with nobody the
  * wiser: the soak and a ThreadSanitizer stress saw such disagreements,
  * which this check and stable_node_check_dead() traced to R8.aba and
- * R5.twice.  A walk of the tree: cheap for the tens of nodes a simulation
- * holds.  Off in the race examples unless --debug-vm, like the kernel's
- * check: the races with a fix off show their harm, not this oops.
+ * R5.twice.  O(1), the kernel's idiom: a node out of the tree is
+ * RB_CLEAR_NODE()d.  A freed node is too, until it is reused; under ASan
+ * its memory is poison, which says "freed" without reading it.  Off in
+ * the race examples unless --debug-vm, like the kernel's check: the races
+ * with a fix off show their harm, not this oops.
  */
 static void stable_node_check(struct stable_node *stable_node,
 			      const char *where)
 {
-	struct rb_node *n;
-
 	if (!sim_debug_vm)
 		return;
-	for (n = rb_first(&root_stable_tree); n; n = rb_next(n))
-		if (n == &stable_node->node)
-			return;
+	if (!sim_asan_poisoned(stable_node, sizeof(*stable_node)) &&
+	    !RB_EMPTY_NODE(&stable_node->node))
+		return;
 	node_history(stable_node, false);
 	sim_oops(where, "a stable node that is not in the stable tree");
 }
@@ -7077,6 +7165,7 @@ static void remove_node_from_stable_tree(struct stable_node *stable_node)
 	node_event(stable_node, "removed from the tree",
 		   stable_node_pfn(stable_node));
 	rb_erase(&stable_node->node, &root_stable_tree);
+	RB_CLEAR_NODE(&stable_node->node);
 	ksm_stable_nodes--;
 	free_stable_node(stable_node);
 }
@@ -7267,6 +7356,7 @@ static void remove_rmap_item_from_tree(struct rmap_item *rmap_item)
 				ksm_pages_shared--;
 				set_page_stable_node(page, NULL);
 				rb_erase(&stable_node->node, &root_stable_tree);
+				RB_CLEAR_NODE(&stable_node->node);
 				ksm_stable_nodes--;
 				free_stable_node(stable_node);
 				unlock_page(page);
@@ -7296,6 +7386,7 @@ static void remove_rmap_item_from_tree(struct rmap_item *rmap_item)
 				node_event(stable_node, "freed with its last "
 					   "rmap_item", page_to_pfn(page));
 				rb_erase(&stable_node->node, &root_stable_tree);
+				RB_CLEAR_NODE(&stable_node->node);
 				ksm_stable_nodes--;
 				free_stable_node(stable_node);
 			}
@@ -11155,12 +11246,104 @@ const char *audit_kind_name(enum audit_kind kind)
 	       NULL;
 }
 
+/**
+ * A map from nonzero words (pointers, mostly) to words, for the auditor's
+ * questions of membership: "is this node in the tree?", "is this
+ * rmap_item on its node's list?".  Open addressing with linear probing,
+ * at most half full, so that each question costs O(1) and an audit O(n),
+ * never a walk per question.  Built and freed within one audit: not state.
+ */
+struct audit_map {
+	uintptr_t *key;			/**< 0: an empty slot */
+	unsigned long *val;		/**< the value of key[i] */
+	size_t mask;			/**< slots - 1 (a power of two) */
+	size_t nr;			/**< keys in it */
+	size_t max;			/**< keys it was sized for */
+};
+
+/** A map for up to \a n keys.  Returns false if memory ran out. */
+static bool audit_map_init(struct audit_map *m, size_t n)
+{
+	size_t slots = 16;
+
+	while (slots < 2 * n)
+		slots <<= 1;
+	m->key = calloc(slots, sizeof(*m->key));
+	m->val = calloc(slots, sizeof(*m->val));
+	m->mask = slots - 1;
+	m->nr = 0;
+	m->max = n;
+	return m->key && m->val;
+}
+
+/** Free a map (a zeroed one too). */
+static void audit_map_free(struct audit_map *m)
+{
+	free(m->key);
+	free(m->val);
+	memset(m, 0, sizeof(*m));
+}
+
+/** The slot of \a key in \a m: where it is, or where it would go. */
+static size_t audit_map_slot(const struct audit_map *m, uintptr_t key)
+{
+	size_t i = (size_t)(mix64(key) & m->mask);
+
+	while (m->key[i] && m->key[i] != key)
+		i = (i + 1) & m->mask;
+	return i;
+}
+
+/**
+ * Map \a key to \a val (replacing an old value).  A new key beyond the
+ * number the map was sized for is refused (false): a corrupted list can
+ * be longer than any count says, and the map must stay half empty.
+ */
+static bool audit_map_put(struct audit_map *m, uintptr_t key,
+			  unsigned long val)
+{
+	size_t i;
+
+	if (!m->key || !key)
+		return false;
+	i = audit_map_slot(m, key);
+	if (!m->key[i]) {
+		if (m->nr == m->max)
+			return false;
+		m->nr++;
+	}
+	m->key[i] = key;
+	m->val[i] = val;
+	return true;
+}
+
+/** Is \a key in \a m?  Its value goes to *\a val, if \a val. */
+static bool audit_map_get(const struct audit_map *m, uintptr_t key,
+			  unsigned long *val)
+{
+	size_t i;
+
+	if (!m->key || !key)
+		return false;
+	i = audit_map_slot(m, key);
+	if (!m->key[i])
+		return false;
+	if (val)
+		*val = m->val[i];
+	return true;
+}
+
 /** The auditor's working state for one run. */
 static struct {
 	struct audit_report *r;
 	bool verbose;
 	unsigned int limit;		/**< lines printed per kind */
 	unsigned int printed[NR_AUDIT_KINDS];
+	struct audit_map live_nodes;	/**< the stable tree's nodes */
+	struct audit_map listed;	/**< rmap_items on their node's list */
+	struct audit_map quarantine;	/**< freed objects (built on demand) */
+	struct audit_map frees;		/**< node -> its newest KSM page free */
+	unsigned long *frees_older;	/**< ...and the same node's one before */
 } audit;
 
 /** Record one violation of \a kind and print it (while under the limit). */
@@ -11232,15 +11415,59 @@ static unsigned long audit_list_limit(void)
 	return ksm_rmap_items + quarantine.nr + 16;
 }
 
-/** Is \a node one of the stable tree's nodes?  (Never dereferences it.) */
+/**
+ * Is \a node one of the stable tree's nodes?  Never dereferences it: a
+ * lookup in the set audit_stable_tree() gathered from the tree's walk.
+ */
 static bool audit_node_live(const struct stable_node *node)
 {
-	struct rb_node *n;
+	return audit_map_get(&audit.live_nodes, (uintptr_t)node, NULL);
+}
 
-	for (n = rb_first(&root_stable_tree); n; n = rb_next(n))
-		if (rb_entry(n, struct stable_node, node) == node)
-			return true;
-	return false;
+/**
+ * Was \a p freed, and is it still in quarantine?  The same answer as
+ * sim_quarantined(), from a set of the quarantine built on the first
+ * question (a healthy machine asks none), so that a broken one with many
+ * freed objects still costs O(1) a question.
+ */
+static bool audit_quarantined(const void *p)
+{
+	unsigned long i;
+
+	if (!audit.quarantine.key) {
+		if (!audit_map_init(&audit.quarantine, quarantine.nr))
+			return sim_quarantined(p);
+		for (i = 0; i < quarantine.nr; i++)
+			audit_map_put(&audit.quarantine, (uintptr_t)
+				      quarantine_ring[(quarantine.head + i) %
+						      SIM_QUARANTINE], 1);
+	}
+	return audit_map_get(&audit.quarantine, (uintptr_t)p, NULL);
+}
+
+/**
+ * Index the recent frees of KSM pages by node (sim_ksm_frees): for each
+ * node its newest entry in audit.frees, and from each entry the same
+ * node's entry before it in audit.frees_older (~0UL: none).  O(ring).
+ */
+static bool audit_index_frees(void)
+{
+	unsigned long i, n = sim_ksm_frees_nr, first;
+
+	first = n > SIM_KSM_FREES ? n - SIM_KSM_FREES : 0;
+	audit.frees_older = malloc(SIM_KSM_FREES * sizeof(unsigned long));
+	if (!audit.frees_older ||
+	    !audit_map_init(&audit.frees, SIM_KSM_FREES))
+		return false;
+	for (i = first; i < n; i++) {	/* oldest first: the newest wins */
+		unsigned long k = i % SIM_KSM_FREES, prev;
+		uintptr_t key = (uintptr_t)sim_ksm_frees[k].node;
+
+		audit.frees_older[k] = audit_map_get(&audit.frees, key, &prev) ?
+				       prev : ~0UL;
+		audit_map_put(&audit.frees, key, k);
+	}
+	return true;
 }
 
 /**
@@ -11250,14 +11477,13 @@ static bool audit_node_live(const struct stable_node *node)
 static unsigned long audit_stale_since(const struct stable_node *node,
 				       unsigned long pfn)
 {
-	unsigned long i, n = sim_ksm_frees_nr;
+	unsigned long k;
 
-	for (i = 0; i < n && i < SIM_KSM_FREES; i++) {
-		unsigned long k = (n - 1 - i) % SIM_KSM_FREES;
-
-		if (sim_ksm_frees[k].node == node && sim_ksm_frees[k].pfn == pfn)
+	if (!audit_map_get(&audit.frees, (uintptr_t)node, &k))
+		return ~0UL;
+	for (; k != ~0UL; k = audit.frees_older[k])	/* newest first */
+		if (sim_ksm_frees[k].pfn == pfn)
 			return sim_ksm_frees[k].seqnr;
-	}
 	return ~0UL;
 }
 
@@ -11308,6 +11534,9 @@ static void audit_stable_tree(struct audit_frame *fr)
 		audit_fail(AUDIT_COUNTER, "%lu stable nodes in the tree, but "
 			   "the count says %lu", count,
 			   (unsigned long)ksm_stable_nodes);
+	for (n = rb_first(&root_stable_tree); n; n = rb_next(n))
+		audit_map_put(&audit.live_nodes, (uintptr_t)rb_entry(n,
+			      struct stable_node, node), 1);
 	for (n = rb_first(&root_stable_tree); n; n = rb_next(n)) {
 		struct stable_node *node = rb_entry(n, struct stable_node,
 						    node);
@@ -11326,7 +11555,7 @@ static void audit_stable_tree(struct audit_frame *fr)
 					   node->sim_id);
 				break;
 			}
-			if (sim_quarantined(ri)) {
+			if (audit_quarantined(ri)) {
 				audit_fail(AUDIT_RMAP_LIST, "node %u lists an "
 					   "rmap_item that was freed (use "
 					   "after free)", node->sim_id);
@@ -11339,6 +11568,8 @@ static void audit_stable_tree(struct audit_frame *fr)
 					   node->sim_id,
 					   ri->address & STABLE_FLAG ?
 					   "on another node's" : "not stable");
+			else
+				audit_map_put(&audit.listed, (uintptr_t)ri, 1);
 		}
 		shared += len > 0;
 		sharing += len ? len - 1 : 0;
@@ -11404,10 +11635,6 @@ static void audit_rmap_items(void)
 				audit_fail(AUDIT_RMAP_LIST, "rmap_item of %s "
 					   "is in both trees", ri->mm->sim_name);
 			if (ri->address & STABLE_FLAG) {
-				struct hlist_node *h;
-				bool found = false;
-				unsigned long n;
-
 				if (!audit_node_live(ri->head)) {
 					audit_fail(AUDIT_RMAP_LIST, "rmap_item "
 						   "of %s at page %lu is on "
@@ -11418,10 +11645,10 @@ static void audit_rmap_items(void)
 						   PAGE_MASK));
 					continue;
 				}
-				for (h = ri->head->hlist.first, n = 0; h &&
-				     n < audit_list_limit(); h = h->next, n++)
-					found |= h == &ri->hlist;
-				if (!found)
+				/* audit_stable_tree() saw it on its node's
+				 * list, or it is not there. */
+				if (!audit_map_get(&audit.listed, (uintptr_t)ri,
+						   NULL))
 					audit_fail(AUDIT_RMAP_LIST, "rmap_item "
 						   "of %s says node %u but is "
 						   "not on its list",
@@ -11471,31 +11698,32 @@ static void audit_ksm_pte(struct mm_struct *mm, unsigned long vpn,
 			   "another process's anon_vma", mm->sim_name, vpn);
 }
 
-/** mm's rmap_items indexed by page, or NULL if mm has no mm_slot. */
+/**
+ * mm's rmap_items indexed by page, or NULL if mm has no mm_slot.  The
+ * mm_slot is found through mm_slots_hash, as ksmd finds it: one lookup
+ * per process, not a walk of every mm_slot.  Caller holds sim_mm_lock,
+ * which is innermost: so, at this quiescent point, no ksm_mmlist_lock.
+ */
 static struct rmap_item **audit_mm_items(struct mm_struct *mm)
 {
-	struct list_head *pos;
 	struct rmap_item **items, *ri;
+	struct mm_slot *slot;
 
-	for (pos = ksm_mm_head.mm_list.next; pos != &ksm_mm_head.mm_list;
-	     pos = pos->next) {
-		struct mm_slot *slot = list_entry(pos, struct mm_slot, mm_list);
+	/* Quiescent: no ksm_mmlist_lock, as audit_rmap_items() takes none. */
+	slot = get_mm_slot(mm);
+	if (!slot)
+		return NULL;
+	items = calloc(mm->sim_nr_pages, sizeof(*items));
+	if (!items)
+		return NULL;
+	for (ri = slot->rmap_list; ri; ri = ri->rmap_list) {
+		unsigned long vpn = linear_page_index(&mm->vma,
+					ri->address & PAGE_MASK);
 
-		if (slot->mm != mm)
-			continue;
-		items = calloc(mm->sim_nr_pages, sizeof(*items));
-		if (!items)
-			return NULL;
-		for (ri = slot->rmap_list; ri; ri = ri->rmap_list) {
-			unsigned long vpn = linear_page_index(&mm->vma,
-						ri->address & PAGE_MASK);
-
-			if (vpn < mm->sim_nr_pages)
-				items[vpn] = ri;
-		}
-		return items;
+		if (vpn < mm->sim_nr_pages)
+			items[vpn] = ri;
 	}
-	return NULL;
+	return items;
 }
 
 /** Walk every process's page table: count ptes per frame, check rmap. */
@@ -11697,12 +11925,63 @@ static void audit_files(struct audit_frame *fr)
 				   pages[nid], dirty[nid]);
 }
 
+/** A KSM page and its checksum, for audit_duplicates(). */
+struct audit_ksm_page {
+	unsigned int checksum;		/**< calc_checksum() */
+	unsigned long pfn;		/**< where it is */
+};
+
+/** Order by checksum, then by pfn (for qsort()). */
+static int audit_ksm_page_cmp(const void *a, const void *b)
+{
+	const struct audit_ksm_page *x = a, *y = b;
+
+	if (x->checksum != y->checksum)
+		return x->checksum < y->checksum ? -1 : 1;
+	return x->pfn < y->pfn ? -1 : x->pfn > y->pfn;
+}
+
+/**
+ * Mapped KSM pages with equal contents: a merge that was lost.  Each page
+ * is checksummed once and the pages sorted by checksum, so that only
+ * pages with equal checksums are compared, each with the first of its
+ * run that it equals: O(n log n), every pair covered.
+ */
+static void audit_duplicates(struct page **ksm, size_t nr)
+{
+	struct audit_ksm_page *a = malloc(nr * sizeof(*a) + 1);
+	size_t i, j, run;
+
+	if (!a)
+		return;
+	for (i = 0; i < nr; i++) {
+		a[i].checksum = calc_checksum(ksm[i]);
+		a[i].pfn = page_to_pfn(ksm[i]);
+	}
+	qsort(a, nr, sizeof(*a), audit_ksm_page_cmp);
+	for (run = 0; run < nr; run = i) {
+		for (i = run + 1; i < nr && a[i].checksum == a[run].checksum;
+		     i++) {
+			/* The first earlier page of the run it equals. */
+			for (j = run; j < i; j++)
+				if (pages_identical(pfn_to_page(a[j].pfn),
+						    pfn_to_page(a[i].pfn)))
+					break;
+			if (j < i)
+				audit_fail(AUDIT_DUPLICATE, "KSM pfns %lu and "
+					   "%lu have the same contents",
+					   a[j].pfn, a[i].pfn);
+		}
+	}
+	free(a);
+}
+
 /** Pages: counts and mapcounts, KSM pages naming live nodes, duplicates. */
 static void audit_pages(struct audit_frame *fr)
 {
 	unsigned long pfn, s;
 	struct page **ksm = NULL;
-	size_t nr_ksm = 0, cap = 0, i, j;
+	size_t nr_ksm = 0, cap = 0;
 
 	for (s = 0; s < machine.cfg.nr_sections; s++) {
 		struct mem_section *ms = &machine.sections[s];
@@ -11749,12 +12028,11 @@ static void audit_pages(struct audit_frame *fr)
 			if (page_stable_node(page)) {
 				struct stable_node *node =
 					page_stable_node(page);
-				bool freed = sim_quarantined(node);
 
 				if (!audit_node_live(node)) {
 					audit_fail(AUDIT_PAGE_NODE, "KSM pfn "
 						   "%lu names a stable node %s",
-						   pfn, freed ?
+						   pfn, audit_quarantined(node) ?
 						   "that was freed (use after "
 						   "free)" :
 						   "that is not in the tree");
@@ -11782,15 +12060,7 @@ static void audit_pages(struct audit_frame *fr)
 			ksm[nr_ksm++] = page;
 		}
 	}
-	/* Mapped KSM pages with equal contents: a merge that was lost. */
-	for (i = 0; i < nr_ksm; i++)
-		for (j = i + 1; j < nr_ksm && j < i + 4096; j++)
-			if (calc_checksum(ksm[i]) == calc_checksum(ksm[j]) &&
-			    pages_identical(ksm[i], ksm[j]))
-				audit_fail(AUDIT_DUPLICATE, "KSM pfns %lu and "
-					   "%lu have the same contents",
-					   page_to_pfn(ksm[i]),
-					   page_to_pfn(ksm[j]));
+	audit_duplicates(ksm, nr_ksm);
 	free(ksm);
 }
 
@@ -11847,6 +12117,17 @@ static void audit_data(void)
 	}
 }
 
+/** Free what one audit built to answer its questions. */
+static void audit_free_maps(void)
+{
+	audit_map_free(&audit.live_nodes);
+	audit_map_free(&audit.listed);
+	audit_map_free(&audit.quarantine);
+	audit_map_free(&audit.frees);
+	free(audit.frees_older);
+	audit.frees_older = NULL;
+}
+
 unsigned long audit_machine(struct audit_report *r, bool verbose)
 {
 	struct audit_report local;
@@ -11867,6 +12148,15 @@ unsigned long audit_machine(struct audit_report *r, bool verbose)
 		return 0;
 
 	mutex_lock(&ksm_thread_mutex);
+	if (!audit_map_init(&audit.live_nodes, ksm_stable_nodes +
+			    audit_list_limit()) ||
+	    !audit_map_init(&audit.listed, audit_list_limit()) ||
+	    !audit_index_frees()) {
+		mutex_unlock(&ksm_thread_mutex);
+		audit_free_maps();
+		free(fr);
+		return 0;
+	}
 	pthread_mutex_lock(&zone_lock);
 	for (s = 0; s < 64; s++)
 		if (sim_pins.count[s])
@@ -11881,6 +12171,7 @@ unsigned long audit_machine(struct audit_report *r, bool verbose)
 	audit_pages(fr);
 	mutex_unlock(&ksm_thread_mutex);
 	audit_data();
+	audit_free_maps();
 	free(fr);
 	return r->total;
 }
@@ -12077,6 +12368,11 @@ void sim_struct_sizes(size_t *page, size_t *rmap_item, size_t *stable_node)
 	*stable_node = sizeof(struct stable_node);
 }
 
+size_t sim_node_history_size(void)
+{
+	return sizeof(struct node_history);
+}
+
 /** @} */
 
 /* ================================================================ */
@@ -12227,7 +12523,7 @@ static void ksm_teardown(void)
 	while (quarantine.nr) {
 		void *p = quarantine_ring[quarantine.head];
 
-		sim_asan_unpoison(p, sizeof(struct rmap_item));
+		sim_asan_unpoison_block(p);
 		kfree(p);
 		quarantine.head = (quarantine.head + 1) % SIM_QUARANTINE;
 		quarantine.nr--;

@@ -675,6 +675,11 @@ long sim_bench_get_ksm_page(unsigned long n);
 uint64_t sim_selftest_state_digest(void);
 /** sizeof struct page, struct rmap_item and struct stable_node. */
 void sim_struct_sizes(size_t *page, size_t *rmap_item, size_t *stable_node);
+/**
+ * Bytes of a stable node's history, which a node allocated while
+ * CONFIG_DEBUG_VM is on carries after it (0 on nodes allocated without).
+ */
+size_t sim_node_history_size(void);
 
 /** @} */
 

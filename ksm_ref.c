@@ -445,8 +445,19 @@ static inline bool sim_scheduled(void)
 
 static void sim_point(enum sim_point_kind kind, const char *label);
 static void sim_jitter(void);
-static void sim_trace(const char *fmt, ...)
+static void sim_trace_record(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
+/** Is a timeline being recorded?  Set only while no actor runs. */
+static bool sim_tracing;
+/**
+ * Record what the current actor just did, for the timeline (a kernel
+ * tracepoint, in effect): when no timeline is recorded it costs one test,
+ * not a call nor the evaluation of its arguments.
+ */
+#define sim_trace(...) do {						\
+	if (unlikely(sim_tracing))					\
+		sim_trace_record(__VA_ARGS__);				\
+} while (0)
 static void model_start(enum sim_mode mode);
 static void model_stop(void);
 static void model_release(void);
@@ -1592,10 +1603,12 @@ const char *sim_window_name(int i)
  */
 static void sim_jitter(void)
 {
-	struct timespec ts = { 0, (long)(sim_rand() % 50000) };
+	struct timespec ts;
 
 	if (likely(!sched.jitter) || !current || (sim_rand() & 1))
 		return;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)(sim_rand() % 50000);
 	if (sim_rand() & 1)
 		nanosleep(&ts, NULL);
 	else
@@ -1635,7 +1648,6 @@ struct sim_trace_entry {
 /** The trace of the current scenario: what each actor did, in order. */
 static struct {
 	pthread_mutex_t lock;
-	bool on;
 	struct sim_trace_entry *ent;
 	size_t nr, cap;
 	char names[SIM_MAX_ACTORS][24];
@@ -1646,7 +1658,7 @@ static struct {
 void sim_trace_enable(bool on)
 {
 	pthread_mutex_lock(&trace.lock);
-	trace.on = on;
+	sim_tracing = on;
 	trace.nr = 0;
 	trace.nr_names = 0;
 	pthread_mutex_unlock(&trace.lock);
@@ -1668,17 +1680,12 @@ static int trace_column(void)
 	return trace.nr_names++;
 }
 
-/**
- * Record what the current actor just did, for the timeline (a kernel
- * tracepoint, in effect).  Free when tracing is off.
- */
-static void sim_trace(const char *fmt, ...)
+/** Record a line of the timeline: see sim_trace(). */
+static void sim_trace_record(const char *fmt, ...)
 {
 	struct sim_trace_entry *e;
 	va_list ap;
 
-	if (likely(!trace.on))
-		return;
 	pthread_mutex_lock(&trace.lock);
 	if (trace.nr == trace.cap) {
 		size_t cap = trace.cap ? 2 * trace.cap : 256;
@@ -1914,32 +1921,52 @@ static const char *sim_lock_holder(struct mutex *lock)
 	return buf;
 }
 
+/**
+ * Say what \a me waits for (NULL: nothing), for the watchdog's report.
+ * Relaxed, as the owner below: bookkeeping for reports and assertions,
+ * which the pthread lock itself orders.  Sequentially consistent, these
+ * stores cost ksmd's steady-state scan a tenth of its time (walkthrough,
+ * chapter 10).
+ */
+static inline void sim_waiting(struct sim_actor *me, const char *what)
+{
+	atomic_store_explicit(&me->wait_what, what, memory_order_relaxed);
+}
+
+/** Record \a owner as \a lock's holder (see sim_waiting()). */
+static inline void sim_set_owner(struct mutex *lock, struct sim_actor *owner)
+{
+	atomic_store_explicit(&lock->owner, owner, memory_order_relaxed);
+}
+
 /** Take \a lock, sleeping while another actor holds it. */
 static void mutex_lock(struct mutex *lock)
 {
 	struct sim_actor *me = sim_current();
 
 	sim_point(SP_LOCK, lock->name);
-	BUG_ON(atomic_load(&lock->owner) == me);	/* self-deadlock */
+	/* self-deadlock */
+	BUG_ON(atomic_load_explicit(&lock->owner, memory_order_relaxed) == me);
 	if (sim_scheduled()) {
 		while (atomic_load(&lock->owner))
 			sim_block(lock, sim_lock_holder(lock));
 	} else {
-		me->wait_what = lock->name;
+		sim_waiting(me, lock->name);
 		pthread_mutex_lock(&lock->m);
-		me->wait_what = NULL;
+		sim_waiting(me, NULL);
 	}
-	atomic_store(&lock->owner, me);
+	sim_set_owner(lock, me);
 	model_acquire();
 }
 
 /** Release \a lock.  Caller must hold it. */
 static void mutex_unlock(struct mutex *lock)
 {
-	BUG_ON(atomic_load(&lock->owner) != sim_current());
+	BUG_ON(atomic_load_explicit(&lock->owner, memory_order_relaxed) !=
+	       sim_current());
 	sim_point(SP_UNLOCK, lock->name);
 	model_release();
-	atomic_store(&lock->owner, NULL);
+	sim_set_owner(lock, NULL);
 	if (sim_scheduled())
 		sim_wake(lock);
 	else
@@ -1949,7 +1976,8 @@ static void mutex_unlock(struct mutex *lock)
 /** Does the current actor hold \a lock?  For assertions. */
 static bool mutex_is_mine(struct mutex *lock)
 {
-	return atomic_load(&lock->owner) == sim_current();
+	return atomic_load_explicit(&lock->owner, memory_order_relaxed) ==
+	       sim_current();
 }
 
 /** spin_lock(): see spinlock_t. */
@@ -1989,9 +2017,9 @@ static void down_read(struct rw_semaphore *sem)
 		while (atomic_load(&sem->writer))
 			sim_block(sem, sem->name);
 	} else {
-		sim_current()->wait_what = sem->name;
+		sim_waiting(sim_current(), sem->name);
 		pthread_rwlock_rdlock(&sem->rw);
-		sim_current()->wait_what = NULL;
+		sim_waiting(sim_current(), NULL);
 	}
 	atomic_fetch_add(&sem->readers, 1);
 	model_acquire();
@@ -2017,9 +2045,9 @@ static void down_write(struct rw_semaphore *sem)
 		while (atomic_load(&sem->writer) || atomic_load(&sem->readers))
 			sim_block(sem, sem->name);
 	} else {
-		sim_current()->wait_what = sem->name;
+		sim_waiting(sim_current(), sem->name);
 		pthread_rwlock_wrlock(&sem->rw);
-		sim_current()->wait_what = NULL;
+		sim_waiting(sim_current(), NULL);
 	}
 	atomic_store(&sem->writer, sim_current());
 	model_acquire();
@@ -2459,7 +2487,7 @@ static _Atomic unsigned long ksm_stable_nodes __sim_state;
 
 int ksm_set_era(enum ksm_era era)
 {
-	if ((unsigned int)era >= NR_ERAS)
+	if (era < ERA_PINNED || era >= NR_ERAS)
 		return -EINVAL;
 	/* The stable node's union is tagged by the era: no changing it
 	 * under nodes made in another. */
@@ -2502,7 +2530,7 @@ int ksm_era_by_name(const char *name)
 {
 	int i;
 
-	for (i = 0; name && i < NR_ERAS; i++)
+	for (i = ERA_PINNED; name && i < NR_ERAS; i++)
 		if (!strcmp(ksm_era_names[i], name))
 			return i;
 	return -1;
@@ -2832,22 +2860,16 @@ static void model_store(_Atomic unsigned long *addr, enum model_op op,
 	sim_trace("(model: %s waits in the store buffer)", what);
 }
 
-/**
- * A modelled load of \a addr, called \a what, of which only the bits of
- * \a mask matter: it returns a value the word had at a state of memory
- * the model allows (see the group description).
- */
-static unsigned long model_load(_Atomic unsigned long *addr,
-				unsigned long mask, const char *what)
+/** model_load() under the model: see there. */
+static unsigned long model_load_cpu(struct model_cpu *cpu,
+				    _Atomic unsigned long *addr,
+				    unsigned long mask, const char *what)
 {
-	struct model_cpu *cpu = model_cpu();
 	unsigned long now = atomic_load_explicit(addr, memory_order_acquire);
 	unsigned long lo, val[MODEL_CHOICES], start[MODEL_CHOICES];
 	size_t i = mdl.nr;
 	int n = 1, c;
 
-	if (!cpu)
-		return now;
 	if (model_pending(cpu, addr))
 		return model_forward(cpu, addr, now);
 	lo = model_seen(cpu, addr);
@@ -2883,6 +2905,22 @@ choose:
 	if (cpu->vmax < start[c])
 		cpu->vmax = start[c];
 	return val[c];
+}
+
+/**
+ * A modelled load of \a addr, called \a what, of which only the bits of
+ * \a mask matter: it returns a value the word had at a state of memory
+ * the model allows (see the group description).  Off the model (free
+ * runs, and runs under sc), a plain load, inline.
+ */
+static inline unsigned long model_load(_Atomic unsigned long *addr,
+				       unsigned long mask, const char *what)
+{
+	struct model_cpu *cpu = model_cpu();
+
+	if (likely(!cpu))
+		return atomic_load_explicit(addr, memory_order_acquire);
+	return model_load_cpu(cpu, addr, mask, what);
 }
 
 /**
@@ -3174,7 +3212,9 @@ void sim_barrier(enum sim_barrier b)
  *    which gathers them into one ELF section, ksm_ref_state;
  *  - objects come from kzalloc() and go back with kfree(), as in the
  *    kernel; here they come from an arena, one reserved range of address
- *    space with a free list per size;
+ *    space cut into slabs of one size class each, as the kernel's slab
+ *    allocator cuts pages: objects packed without headers (a 64-byte
+ *    rmap_item fills one cache line), with a free list per size;
  *  - the memmap of every online section is copied whole (64 bytes a
  *    frame); frames and swap slots are copied back only where
  *    page_address() or swap_slot_data() was asked for them since.
@@ -3198,24 +3238,41 @@ void sim_barrier(enum sim_barrier b)
 #define SIM_ARENA	1
 #endif
 
-/** Address space reserved for the arena (only what is used is memory). */
+/**
+ * Address space reserved for the arena (only what is used is memory), or
+ * less where the host allows less (a ulimit -v, valgrind): halved until
+ * a reservation succeeds, down to ARENA_RESERVE_MIN.
+ */
 #define ARENA_RESERVE	(1UL << 36)
+/** The least reservation tried. */
+#define ARENA_RESERVE_MIN	(1UL << 30)
 /** Size classes: 16-byte steps to 1 KiB, then powers of two. */
 #define ARENA_CLASSES	(64 + 40)
-
-/** Header before every block: which free list it goes back to. */
-struct arena_block {
-	unsigned long cls;		/**< size class */
-	unsigned long pad;		/**< keeps payloads 16-byte aligned */
-};
+/** log2 of a slab: the arena is cut into slabs of this size. */
+#define ARENA_SLAB_SHIFT	12
+/** A slab: objects of one class, packed; larger objects take several. */
+#define ARENA_SLAB	(1UL << ARENA_SLAB_SHIFT)
 
 /** The arena (kzalloc()).  Its lock makes each call an atomic step. */
 static struct {
 	pthread_mutex_t lock;		/**< guards the rest */
 	char *base;			/**< start of the reservation */
-	char *brk;			/**< first byte never handed out */
+	char *brk;			/**< first byte of no slab yet */
 	void *free[ARENA_CLASSES];	/**< free blocks, per class */
+	char *bump[ARENA_CLASSES];	/**< next never used block, per class */
+	char *bump_end[ARENA_CLASSES];	/**< ...end of its slab */
 } arena __sim_state = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/**
+ * The size class of each slab, for kfree() (the kernel finds it in the
+ * slab's struct page).  Not state: an entry is written when its slab is
+ * cut at brk, and brk only grows between snapshots, so every entry below
+ * a snapshot's brk is the same at its restore; those above are written
+ * again when their slabs are cut again.
+ */
+static unsigned char *arena_slab_class;
+/** Bytes reserved at arena.base (not state: fixed once reserved). */
+static size_t arena_size;
 
 /** The size class for \a size bytes, and the class's block size. */
 static unsigned long arena_class(size_t size, size_t *bytes)
@@ -3236,17 +3293,56 @@ static unsigned long arena_class(size_t size, size_t *bytes)
 	return cls;
 }
 
+/** Reserve the arena and its slab classes, once.  Holds arena.lock. */
+static bool arena_reserve(void)
+{
+	size_t size;
+	void *m, *c;
+
+	if (arena.base)
+		return true;
+	for (size = ARENA_RESERVE; size >= ARENA_RESERVE_MIN; size >>= 1) {
+		m = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		c = mmap(NULL, size >> ARENA_SLAB_SHIFT, PROT_READ |
+			 PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+			 MAP_NORESERVE, -1, 0);
+		if (m != MAP_FAILED && c != MAP_FAILED) {
+			arena.base = arena.brk = m;
+			arena_slab_class = c;
+			arena_size = size;
+			return true;
+		}
+		if (m != MAP_FAILED)
+			munmap(m, size);
+		if (c != MAP_FAILED)
+			munmap(c, size >> ARENA_SLAB_SHIFT);
+	}
+	return false;
+}
+
 /**
- * kzalloc(): \a size zeroed bytes, or NULL.  (kmalloc caches and their
- * slabs are not what this reference is about: one free list per size
- * does.)
+ * From now on, the arena is backed by huge pages where the host allows
+ * (see SIM_HUGE_MACHINE): a hint, which may be ignored.
+ */
+static void arena_hugepages(void)
+{
+	pthread_mutex_lock(&arena.lock);
+	if (SIM_ARENA && arena_reserve())
+		madvise(arena.base, arena_size, MADV_HUGEPAGE);
+	pthread_mutex_unlock(&arena.lock);
+}
+
+/**
+ * kzalloc(): \a size zeroed bytes, or NULL.  A free block of the size
+ * class if there is one, else the next block of the class's slab, else a
+ * new slab (several, for a block larger than a slab) cut at brk.
  */
 static void *kzalloc(size_t size)
 {
-	struct arena_block *b;
 	unsigned long cls;
-	size_t bytes;
-	void *p;
+	size_t bytes, len;
+	void *p = NULL;
 
 	if (!SIM_ARENA)
 		return calloc(1, size);
@@ -3254,26 +3350,27 @@ static void *kzalloc(size_t size)
 		return NULL;
 	cls = arena_class(size, &bytes);
 	pthread_mutex_lock(&arena.lock);
-	if (!arena.base) {
-		void *m = mmap(NULL, ARENA_RESERVE, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			       -1, 0);
-
-		if (m == MAP_FAILED) {
-			pthread_mutex_unlock(&arena.lock);
-			return NULL;
-		}
-		arena.base = arena.brk = m;
+	if (!arena_reserve()) {
+		pthread_mutex_unlock(&arena.lock);
+		return NULL;
 	}
-	p = arena.free[cls];
-	if (p) {
+	if (arena.free[cls]) {
+		p = arena.free[cls];
 		arena.free[cls] = *(void **)p;
-	} else if (arena.brk + sizeof(*b) + bytes <=
-		   arena.base + ARENA_RESERVE) {
-		b = (struct arena_block *)arena.brk;
-		b->cls = cls;
-		p = b + 1;
-		arena.brk += sizeof(*b) + bytes;
+	} else if (arena.bump[cls] &&
+		   arena.bump[cls] + bytes <= arena.bump_end[cls]) {
+		p = arena.bump[cls];
+		arena.bump[cls] += bytes;
+	} else {
+		len = ALIGN(bytes, ARENA_SLAB);
+		if (arena.brk + len <= arena.base + arena_size) {
+			p = arena.brk;
+			arena_slab_class[(arena.brk - arena.base) >>
+					 ARENA_SLAB_SHIFT] = (unsigned char)cls;
+			arena.brk += len;
+			arena.bump[cls] = (char *)p + bytes;
+			arena.bump_end[cls] = (char *)p + len;
+		}
 	}
 	pthread_mutex_unlock(&arena.lock);
 	if (p)
@@ -3284,16 +3381,17 @@ static void *kzalloc(size_t size)
 /** kfree(): give back what kzalloc() gave (NULL is fine). */
 static void kfree(const void *p)
 {
-	struct arena_block *b;
+	unsigned long cls;
 
 	if (!SIM_ARENA || !p) {
 		free((void *)p);
 		return;
 	}
-	b = (struct arena_block *)p - 1;
 	pthread_mutex_lock(&arena.lock);
-	*(void **)p = arena.free[b->cls];
-	arena.free[b->cls] = (void *)p;
+	cls = arena_slab_class[((const char *)p - arena.base) >>
+			       ARENA_SLAB_SHIFT];
+	*(void **)p = arena.free[cls];
+	arena.free[cls] = (void *)p;
 	pthread_mutex_unlock(&arena.lock);
 }
 
@@ -3371,6 +3469,8 @@ static void arena_reset(void)
 		arena.brk = arena.base;
 	}
 	memset(arena.free, 0, sizeof(arena.free));
+	memset(arena.bump, 0, sizeof(arena.bump));
+	memset(arena.bump_end, 0, sizeof(arena.bump_end));
 }
 
 /** @} */
@@ -3465,8 +3565,20 @@ static struct {
 	unsigned char *frames;		/**< the frames' bytes */
 	size_t frames_size;
 	struct mem_section *sections;
+	bool huge;			/**< big: mapped with huge pages */
 	bool initialized;
 } machine __sim_state;
+
+/**
+ * A machine of this many bytes of frames or more is mapped with huge
+ * pages (MADV_HUGEPAGE) - its memmap, its frames and the arena - as the
+ * kernel maps its memmap, its slabs and the direct map through which it
+ * reads page contents: without them, each random access ksmd makes in a
+ * big stable or unstable tree would cost the simulation a TLB miss that
+ * the kernel does not pay.  Small machines (the races') do without: a
+ * forked explorer child would copy a huge page where it writes a word.
+ */
+#define SIM_HUGE_MACHINE	(512UL << 20)
 
 /** PAGE_SIZE: bytes per frame (a run-time setting here). */
 #define PAGE_SIZE	((unsigned long)machine.cfg.page_size)
@@ -4289,6 +4401,10 @@ static int section_map(unsigned long s, int prot)
 	if (mmap(memmap, msz, prot, flags, -1, 0) == MAP_FAILED ||
 	    mmap(frames, fsz, prot, flags, -1, 0) == MAP_FAILED)
 		return -ENOMEM;
+	if (prot && machine.huge) {		/* a hint: no matter if not */
+		madvise(memmap, msz, MADV_HUGEPAGE);
+		madvise(frames, fsz, MADV_HUGEPAGE);
+	}
 	section_mapped[s] = prot != 0;
 	return 0;
 }
@@ -4461,7 +4577,10 @@ static void sim_fault_handler(int sig, siginfo_t *si, void *uc)
  * A simulated process is an mm_struct with one anonymous mapping (one
  * vm_area_struct) of nr_pages pages, a page table of one pte per page, and
  * a shadow copy of every byte it has written, so that it can always prove
- * that it sees its own data.  Reverse mapping is the anon_vma of 2009
+ * that it sees its own data.  The shadow is kept as the pages are: a page
+ * of it is shared by a parent and the children it forks until one of
+ * them writes (struct shadow_page), so that fork costs a pointer per page,
+ * as the kernel's copies a pte, and not a copy of every byte.  Reverse mapping is the anon_vma of 2009
  * (before anon_vma_chain): a process and its forked children share one
  * anon_vma, a list of their vmas, and an anonymous page records that
  * anon_vma in page->mapping and its page offset in page->index.
@@ -4472,6 +4591,19 @@ static void sim_fault_handler(int sig, siginfo_t *si, void *uc)
 
 /** Start of every process's mapping (any page-aligned address will do). */
 #define SIM_VM_START	0x10000000UL
+
+/**
+ * What processes last wrote to one page of theirs (simulation only): the
+ * bytes, shared copy-on-write by a process and its forked children, as
+ * the page is.  The page table locks of the processes naming it guard
+ * their pointers; users changes atomically, and a page of shadow with
+ * users > 1 is never written: a writer copies it first.
+ */
+struct shadow_page {
+	atomic_int users;		/**< processes whose sim_shadow names it */
+	unsigned char *bytes;		/**< PAGE_SIZE of them */
+};
+
 
 /** vm_flags bits. */
 #define VM_MERGEABLE	0x1UL	/**< madvise(MADV_MERGEABLE) */
@@ -4632,7 +4764,8 @@ struct mm_struct {
 	/** Guards pgd and sim_shadow. */
 	spinlock_t page_table_lock;
 	pte_t *pgd;			/**< one pte per page; NULL once exited */
-	unsigned char *sim_shadow;	/**< what it last wrote, per page */
+	/** What it last wrote, per page (NULL: zeroes, never written). */
+	struct shadow_page **sim_shadow;
 	/* atomics: */
 	atomic_int mm_users;		/**< 0 once it has exited */
 	atomic_int mm_count;		/**< references to the struct itself */
@@ -4643,6 +4776,53 @@ struct mm_struct {
 	char sim_name[24];		/**< for reports */
 	struct list_head sim_list;	/**< sim_mm_list */
 };
+
+/** Zeroes: what a page never written holds (the largest PAGE_SIZE). */
+static const unsigned char shadow_zeroes[65536];
+
+/** What \a mm last wrote to page \a vpn.  Caller holds page_table_lock. */
+static const unsigned char *shadow_bytes(struct mm_struct *mm,
+					 unsigned long vpn)
+{
+	struct shadow_page *sp = mm->sim_shadow[vpn];
+
+	return sp ? sp->bytes : shadow_zeroes;
+}
+
+/** Drop one user of \a sp (NULL is fine), freeing it with its last. */
+static void shadow_put(struct shadow_page *sp)
+{
+	if (!sp || atomic_fetch_sub(&sp->users, 1) != 1)
+		return;
+	kfree(sp->bytes);
+	kfree(sp);
+}
+
+/**
+ * Make \a mm's shadow of page \a vpn its own, to be written: a new one,
+ * or a copy of one it shares.  0, or -ENOMEM (nothing changed).  Caller
+ * holds page_table_lock.
+ */
+static int shadow_prepare_write(struct mm_struct *mm, unsigned long vpn)
+{
+	struct shadow_page *old = mm->sim_shadow[vpn], *sp;
+
+	if (old && atomic_load(&old->users) == 1)
+		return 0;
+	sp = kzalloc(sizeof(*sp));
+	if (sp)
+		sp->bytes = kzalloc(PAGE_SIZE);
+	if (!sp || !sp->bytes) {
+		kfree(sp);
+		return -ENOMEM;
+	}
+	atomic_store(&sp->users, 1);
+	if (old)
+		memcpy(sp->bytes, old->bytes, PAGE_SIZE);
+	mm->sim_shadow[vpn] = sp;
+	shadow_put(old);
+	return 0;
+}
 
 /** Every live process; an atomic step guards it. */
 static pthread_mutex_t sim_mm_lock __sim_state = PTHREAD_MUTEX_INITIALIZER;
@@ -5046,7 +5226,7 @@ static struct mm_struct *mm_alloc(const char *name, unsigned long nr_pages)
 	if (!mm)
 		return NULL;
 	mm->pgd = kzalloc(nr_pages * sizeof(pte_t));
-	mm->sim_shadow = kzalloc(nr_pages * PAGE_SIZE);
+	mm->sim_shadow = kzalloc(nr_pages * sizeof(*mm->sim_shadow));
 	if (!mm->pgd || !mm->sim_shadow) {
 		kfree(mm->pgd);
 		kfree(mm->sim_shadow);
@@ -5070,8 +5250,12 @@ static struct mm_struct *mm_alloc(const char *name, unsigned long nr_pages)
 /** Drop a reference to the mm_struct itself (mmdrop()). */
 static void mmdrop(struct mm_struct *mm)
 {
+	unsigned long vpn;
+
 	if (atomic_fetch_sub(&mm->mm_count, 1) != 1)
 		return;
+	for (vpn = 0; vpn < mm->sim_nr_pages; vpn++)
+		shadow_put(mm->sim_shadow[vpn]);
 	kfree(mm->sim_shadow);
 	kfree(mm);
 }
@@ -5189,11 +5373,12 @@ static int process_access(struct mm_struct *mm, unsigned long vpn,
 				if (mm->vma.vm_file) {
 					file_write(pfn_to_page(pte_pfn(*ptep)),
 						   offset, buf, len);
+				} else if (shadow_prepare_write(mm, vpn)) {
+					err = -ENOMEM;	/* nothing written */
 				} else {
 					memcpy(p + offset, buf, len);
-					memcpy(mm->sim_shadow +
-					       (vpn << PAGE_SHIFT) + offset,
-					       buf, len);
+					memcpy(mm->sim_shadow[vpn]->bytes +
+					       offset, buf, len);
 				}
 			} else {
 				memcpy(buf, p + offset, len);
@@ -5284,10 +5469,9 @@ long sim_process_verify(struct mm_struct *mm, bool report)
 	if (!buf)
 		return -ENOMEM;
 	for (vpn = 0; vpn < mm->sim_nr_pages && mm->pgd; vpn++) {
-		const unsigned char *want = (mm->vma.vm_file ?
-					     mm->vma.vm_file->sim_shadow :
-					     mm->sim_shadow) +
-					    (vpn << PAGE_SHIFT);
+		const unsigned char *want = mm->vma.vm_file ?
+			mm->vma.vm_file->sim_shadow + (vpn << PAGE_SHIFT) :
+			shadow_bytes(mm, vpn);
 		unsigned long i;
 		int err = peek_page(mm, vpn, buf);
 
@@ -5383,8 +5567,14 @@ struct mm_struct *sim_process_fork(struct mm_struct *parent, const char *name)
 		page_dup_rmap(pfn_to_page(pte_pfn(pte)));
 		child->pgd[vpn] = pte;
 	}
-	memcpy(child->sim_shadow, parent->sim_shadow,
-	       parent->sim_nr_pages << PAGE_SHIFT);
+	/* The shadow too, copy-on-write: a pointer per page. */
+	for (vpn = 0; vpn < parent->sim_nr_pages; vpn++) {
+		struct shadow_page *sp = parent->sim_shadow[vpn];
+
+		if (sp)
+			atomic_fetch_add(&sp->users, 1);
+		child->sim_shadow[vpn] = sp;
+	}
 	spin_unlock(&parent->page_table_lock);
 	spin_unlock(&child->page_table_lock);
 	up_write(&parent->mmap_sem);
@@ -12407,6 +12597,8 @@ static int sim_check_config(struct sim_config *c)
 		c->nr_nodes = c->nr_sections < 2 ? 1 : sim_defaults.nr_nodes;
 	if (!c->swap_slots)
 		c->swap_slots = c->nr_sections * c->pages_per_section;
+	if (!c->era)
+		c->era = sim_defaults.era;
 	if (!is_power_of_2(c->page_size) || c->page_size < 1024 ||
 	    c->page_size > 65536)
 		return -EINVAL;
@@ -12442,6 +12634,9 @@ int sim_init(const struct sim_config *cfg)
 			  machine.cfg.pages_per_section;
 	machine.vmemmap_size = machine.max_pfn * sizeof(struct page);
 	machine.frames_size = machine.max_pfn * machine.cfg.page_size;
+	machine.huge = machine.frames_size >= SIM_HUGE_MACHINE;
+	if (machine.huge)
+		arena_hugepages();
 	machine.vmemmap = mmap(NULL, machine.vmemmap_size, PROT_NONE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 			       -1, 0);

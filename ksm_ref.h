@@ -26,9 +26,12 @@
 /** \name Eras and fix switches (see RACES.md, "Eras") */
 /** @{ */
 
-/** The design of a given year; every scenario can run under each. */
+/**
+ * The design of a given year; every scenario can run under each.  0 is no
+ * era: in a zeroed struct sim_config it means the default, ERA_KEYHOLE.
+ */
 enum ksm_era {
-	ERA_PINNED,	/**< 2009, before seed 001: stable node pins its page */
+	ERA_PINNED = 1,	/**< 2009, before seed 001: stable node pins its page */
 	ERA_KEYHOLE,	/**< seed 001: keyhole reference, node->page pointer */
 	ERA_HOTREMOVE,	/**< seed 004: node->kpfn, MEM_* callback, offlining */
 	ERA_MIGRATION,	/**< seeds 000/002: KSM pages migrate everywhere */
@@ -136,7 +139,7 @@ struct sim_config {
 	unsigned int nr_sections;	/**< memory sections: 8 */
 	unsigned int nr_nodes;		/**< NUMA nodes, sections split: 2 */
 	unsigned int swap_slots;	/**< swap device size in pages */
-	enum ksm_era era;		/**< starting era: ERA_KEYHOLE */
+	enum ksm_era era;		/**< starting era (0: ERA_KEYHOLE) */
 	enum sim_model model;		/**< memory model: SIM_MODEL_SC */
 };
 

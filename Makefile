@@ -5,7 +5,7 @@
 #   make            build everything into build/
 #   make test       install what is missing (Doxygen), then ./test.sh
 #   make tour       the guided tour of the races
-#   make bench      the measured figures
+#   make bench      the measured figures (ksmd at scale: a few minutes)
 #   make docs       the Doxygen HTML, warnings as errors, in build/docs
 #   make clean
 #
@@ -22,8 +22,8 @@ B ?= build
 EXAMPLES := merge_tour stress
 RACES := explore r1_pinned r2_reuse r3_stale r5_hotremove r8_migration \
 	 r13_exchange
-TESTS := unit bench faults
-PROGS := $(addprefix $(B)/,$(EXAMPLES) race litmus $(TESTS))
+TESTS := unit faults
+PROGS := $(addprefix $(B)/,$(EXAMPLES) race litmus $(TESTS) bench)
 
 all: $(PROGS)
 
@@ -59,6 +59,11 @@ $(B)/litmus: $(B)/litmus.o $(B)/explore.o $(B)/common.o $(B)/ksm_ref.o
 $(addprefix $(B)/,$(TESTS)): $(B)/%: tests/%.c $(B)/ksm_ref.o ksm_ref.h
 	$(CC) $(WARN) $(CFLAGS) $< $(B)/ksm_ref.o -o $@ $(LDLIBS)
 
+# bench takes ksmd at scale (tests/scale.c) as well.
+$(B)/bench: tests/bench.c tests/scale.c tests/scale.h $(B)/ksm_ref.o ksm_ref.h
+	$(CC) $(WARN) $(CFLAGS) tests/bench.c tests/scale.c $(B)/ksm_ref.o \
+		-o $@ $(LDLIBS) -lm
+
 test: all
 	./tests/setup.sh
 	./test.sh
@@ -68,6 +73,8 @@ tour: all
 
 bench: $(B)/bench $(B)/race
 	./$(B)/bench
+	@echo
+	./$(B)/bench scale
 	@echo
 	./$(B)/race R1
 	@echo

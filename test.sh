@@ -256,6 +256,21 @@ expect_grep 1 'VIOLATIONS FOUND' stress-migrate-without-swapcache_spin \
 expect_grep 0 'every audit clean, every byte as written' soak-short \
 	$G/stress --soak --seconds 10 --workers 3 --audit-ms 100
 
+# ksmd at scale (tests/scale.c): every workload of `make bench` at 64 to
+# 256 MiB ends with the counters it implies, a clean audit and every byte
+# as written (the figures are make bench's); and its cost, counted in
+# instructions under callgrind at two sizes, grows no faster than n log n.
+expect_grep 0 "every workload's counters as expected, every audit clean" \
+	bench-scale-quick $G/bench scale --quick
+if command -v valgrind >/dev/null 2>&1; then
+	expect_grep 0 'grows no faster than n log n' growth env B=$G \
+		tests/growth.sh
+elif selected growth; then
+	echo "valgrind is not installed: run 'make test' or .ci/run" \
+		>"$logs/growth.log"
+	record growth 0 "valgrind missing"
+fi
+
 # Fault injection: every allocation site failed at each of its calls in
 # turn, then at random from 20 seeds; the auditor stays clean, every byte
 # stays as written, and after every exit no frame or swap slot is in use.
@@ -336,6 +351,9 @@ faults-missing-value    | $G/faults | --seeds
 faults-unknown-option   | $G/faults | --frob
 bench-unknown-table     | $G/bench  | nothing
 bench-two-tables        | $G/bench  | scan offline
+bench-scale-bad-size    | $G/bench  | scale --at 7
+bench-scale-bad-max     | $G/bench  | scale --max-mib 99999999999999999999
+bench-scale-unknown     | $G/bench  | scale --fast
 unit-argument           | $G/unit   | x
 tour-unknown-option     | ./examples/tour.sh | --frob
 EOF

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../ksm_ref.h"
+#include "scale.h"
 
 #define NR_PROCS	16
 
@@ -432,11 +433,14 @@ int main(int argc, char **argv)
 	char stress[400];
 	const char *slash = strrchr(argv[0], '/');
 
+	if (!strcmp(what, "scale"))
+		return bench_scale(argc - 2, argv + 2);
 	if (argc > 2 || (strcmp(what, "all") && strcmp(what, "scan") &&
 			 strcmp(what, "offline") && strcmp(what, "migrate") &&
 			 strcmp(what, "exchange"))) {
 		fprintf(stderr, "usage: %s [all|scan|offline|migrate|exchange]"
-			"\n", argv[0]);
+			"\n       %s scale [--max-mib N] [--no-kernel] "
+			"[--quick]\n", argv[0], argv[0]);
 		return 2;
 	}
 	snprintf(stress, sizeof(stress), "%.*sstress",

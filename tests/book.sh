@@ -321,6 +321,10 @@ why_not_run() {
 	"make bench"*) echo "every bench table, race R1 and explore-all, timed: ~30 s" ;;
 	"./build/bench"|"./build/bench -"*)
 		echo "every bench table, timed: ~20 s (one table is run)" ;;
+	"./build/bench scale"*--quick*) ;;
+	"./build/bench scale"*)
+		echo "minutes, up to 4 GiB, and it drives the running kernel's" \
+		     "ksmd where it may (test.sh runs --quick)" ;;
 	esac
 }
 

@@ -11,6 +11,7 @@ command -v doxygen >/dev/null 2>&1 || missing="$missing doxygen"
 command -v clang >/dev/null 2>&1 || missing="$missing clang"
 command -v make >/dev/null 2>&1 || missing="$missing make"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
+command -v valgrind >/dev/null 2>&1 || missing="$missing valgrind"
 [ -z "$missing" ] && exit 0
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo

@@ -74,7 +74,8 @@ static void scan_throughput(void)
 	printf("structure sizes: struct page %zu bytes, struct rmap_item %zu, "
 	       "struct stable_node %zu\n", sp, sr, sn);
 	printf("  (kernel x86_64 of 2009-2013: 56-64, 64, 40; here struct "
-	       "page is padded to 64 and stable_node carries an id)\n");
+	       "page is padded to 64, and stable_node carries the count of "
+	       "kpfn's moves and an id: `bench scale` says more)\n");
 
 	buf = malloc(4096);
 	for (p = 0; p < NR_PROCS; p++) {

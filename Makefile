@@ -22,7 +22,7 @@ B ?= build
 EXAMPLES := merge_tour stress
 RACES := explore r1_pinned r2_reuse r3_stale r5_hotremove r8_migration \
 	 r13_exchange
-TESTS := unit faults
+TESTS := unit faults paths
 PROGS := $(addprefix $(B)/,$(EXAMPLES) race litmus $(TESTS) bench)
 
 all: $(PROGS)
@@ -89,6 +89,20 @@ soak: $(B)/stress
 mutants:
 	./tests/mutants.sh
 
+# Every mutant the generator finds in the KSM core and the paths it stands
+# on, against the kill suite (test.sh's deterministic core); resumable:
+# JOBS at a time (default 2).  mutants-all-clean forgets what has run.
+JOBS ?= 2
+mutants-all:
+	./tests/mutants_all.sh -j $(JOBS)
+
+mutants-all-clean:
+	rm -rf build/mutants-all
+
+# Line and branch coverage per Doxygen group, of test.sh's core.
+coverage:
+	./tests/coverage.sh
+
 # The page of the races, run, is generated first (tests/races_page.sh),
 # and added to the Doxyfile's INPUT.
 docs: $(B)/race
@@ -98,4 +112,5 @@ docs: $(B)/race
 clean:
 	rm -rf build
 
-.PHONY: all test tour bench soak mutants docs clean
+.PHONY: all test tour bench soak mutants mutants-all mutants-all-clean \
+	coverage docs clean

@@ -1530,6 +1530,9 @@ enum race_window {
 	RW_FILE_READ_GOT,	/**< read(2) has the page, has not copied */
 	RW_WRITEBACK_IO,	/**< page under writeback, I/O not yet done */
 	RW_PFN_WALK_GOT,	/**< a pfn walker holds a reference */
+	RW_FAULT_ALLOCATED,	/**< a first touch has its page, no pte yet */
+	RW_WP_COPIED,		/**< a write fault copied, no pte yet */
+	RW_SWAPIN_LOCKED,	/**< a swap-in holds the page lock */
 	RW_XCHG_LOCKED,		/**< exchange holds from_page's lock */
 	RW_XCHG_UNMAPPED,	/**< both pages' ptes are migration entries */
 	RW_XCHG_TO_FROZEN,	/**< the file page's count is frozen */
@@ -1567,6 +1570,9 @@ static const char *const race_window_names[NR_RACE_WINDOWS] = {
 	[RW_FILE_READ_GOT] = "file_read:got",
 	[RW_WRITEBACK_IO] = "writeback:io",
 	[RW_PFN_WALK_GOT] = "pfn_walk:got",
+	[RW_FAULT_ALLOCATED] = "do_anonymous_page:allocated",
+	[RW_WP_COPIED] = "do_wp_page:copied",
+	[RW_SWAPIN_LOCKED] = "do_swap_page:locked",
 	[RW_XCHG_LOCKED] = "unmap_and_exchange:locked",
 	[RW_XCHG_UNMAPPED] = "unmap_and_exchange:unmapped",
 	[RW_XCHG_TO_FROZEN] = "exchange_page_move_mapping:to_frozen",
@@ -5061,6 +5067,7 @@ static int do_anonymous_page(struct mm_struct *mm, unsigned long address)
 	memset(page_address(page), 0, PAGE_SIZE);
 	SetPageUptodate(page);
 	SetPageSwapBacked(page);
+	race_window(RW_FAULT_ALLOCATED);
 	spin_lock(&mm->page_table_lock);
 	ptep = pte_offset(mm, address);
 	if (!pte_none(*ptep)) {
@@ -5126,6 +5133,7 @@ static int do_wp_page(struct mm_struct *mm, unsigned long address,
 	memcpy(page_address(new), page_address(old), PAGE_SIZE);
 	SetPageUptodate(new);
 	SetPageSwapBacked(new);
+	race_window(RW_WP_COPIED);
 	spin_lock(&mm->page_table_lock);
 	ptep = pte_offset(mm, address);
 	if (pte_same(*ptep, orig_pte)) {
@@ -5585,10 +5593,32 @@ struct mm_struct *sim_process_fork(struct mm_struct *parent, const char *name)
 	return child;
 }
 
+/** Pages an exit unmaps before it lets them go (the kernel's mmu_gather). */
+#define MMU_GATHER_PAGES	32
+
+static void free_swap_cache(struct page *page);
+
+/**
+ * Drop the ptes' references of \a nr unmapped pages, after the page table
+ * lock is dropped (free_pages_and_swap_cache()): a page in the swap cache
+ * that nobody maps any more leaves it, slot and all.
+ */
+static void free_pages_and_swap_cache(struct page **pages, int nr)
+{
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		free_swap_cache(pages[i]);
+		put_page(pages[i]);
+	}
+}
+
 /** Unmap every page of an exiting process (exit_mmap(), zap_pte_range()). */
 static void exit_mmap(struct mm_struct *mm)
 {
+	struct page *batch[MMU_GATHER_PAGES];
 	unsigned long vpn;
+	int nr = 0;
 	pte_t *pgd;
 
 	spin_lock(&mm->page_table_lock);
@@ -5600,10 +5630,16 @@ static void exit_mmap(struct mm_struct *mm)
 			struct page *page = pfn_to_page(pte_pfn(pte));
 
 			page_remove_rmap(page);
-			put_page(page);
+			batch[nr++] = page;	/* the pte's reference */
 		} else if (is_swap_pte(pte) &&
 			   !is_migration_entry(pte_to_swp_entry(pte))) {
 			free_swap_and_cache(pte_to_swp_entry(pte));
+		}
+		if (nr == MMU_GATHER_PAGES || vpn + 1 == mm->sim_nr_pages) {
+			spin_unlock(&mm->page_table_lock);
+			free_pages_and_swap_cache(batch, nr);
+			nr = 0;
+			spin_lock(&mm->page_table_lock);
 		}
 	}
 	pgd = mm->pgd;
@@ -9124,6 +9160,20 @@ static void try_to_free_swap(struct page *page)
 }
 
 /**
+ * An exit let go of \a page, which it still holds a reference on: if it
+ * is in the swap cache and nobody else needs it, free the slot and the
+ * cache's reference (free_swap_cache()).  A trylock: a locked page is
+ * someone else's business, and reclaim will find it.
+ */
+static void free_swap_cache(struct page *page)
+{
+	if (PageSwapCache(page) && trylock_page(page)) {
+		try_to_free_swap(page);
+		unlock_page(page);
+	}
+}
+
+/**
  * A pte holding \a entry goes away (exit, zap): free the slot, and the
  * swap cache page too if nobody maps it (free_swap_and_cache()).
  */
@@ -9211,6 +9261,7 @@ static int do_swap_page(struct mm_struct *mm, unsigned long address,
 		}
 	}
 	lock_page(page);
+	race_window(RW_SWAPIN_LOCKED);
 	/* The swap cache may have let go of it while we were not looking. */
 	if (!PageSwapCache(page) || page->private != entry.val)
 		goto out_page;

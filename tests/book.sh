@@ -57,7 +57,7 @@ RACES=../shared/RACES.md
 SEEDS=../shared/seeds
 HUNKS=tests/seed_hunks.txt
 BOOK=walkthrough.md
-TIMEOUT=60
+TIMEOUT=240
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 2' HUP INT TERM
@@ -321,6 +321,9 @@ why_not_run() {
 	"make bench"*) echo "every bench table, race R1 and explore-all, timed: ~30 s" ;;
 	"./build/bench"|"./build/bench -"*)
 		echo "every bench table, timed: ~20 s (one table is run)" ;;
+	"./build/bench migrate"*)
+		echo "timed: free-running stresses with a fix off, until each" \
+		     "goes wrong (up to minutes under load)" ;;
 	"./build/bench scale"*--quick*) ;;
 	"./build/bench scale"*)
 		echo "minutes, up to 4 GiB, and it drives the running kernel's" \

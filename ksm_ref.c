@@ -5178,14 +5178,16 @@ static int handle_mm_fault(struct mm_struct *mm, unsigned long address,
 		}
 		return do_swap_page(mm, address, pte, write);
 	}
+	/*
+	 * A shared file mapping's ptes are always writable here: the kernel
+	 * write-protects them for dirty accounting (page_mkclean() at
+	 * writeback) and makes them writable again in this fault, but here
+	 * file_write() dirties the page itself, so nothing write-protects
+	 * them.  Only an anonymous page is ever read-only.
+	 */
 	if (write && !pte_write(pte)) {
-		if (!mm->vma.vm_file)
-			return do_wp_page(mm, address, pte);
-		/* A shared mapping writes the file's page itself. */
-		spin_lock(&mm->page_table_lock);
-		if (pte_same(*pte_offset(mm, address), pte))
-			*pte_offset(mm, address) = pte | _PAGE_RW;
-		spin_unlock(&mm->page_table_lock);
+		BUG_ON(mm->vma.vm_file);
+		return do_wp_page(mm, address, pte);
 	}
 	return 0;
 }

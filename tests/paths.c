@@ -656,12 +656,13 @@ static void test_two_swapins(void)
 }
 
 /*
- * A swap-in meets its page frozen in the swap cache by a migration (the
- * state of R9): the lookup's speculative reference fails, the slot is
- * taken (-EEXIST), and the fault spins until the migration has put the
- * new page in the cache; it reads that one.
+ * A swap-in meets its page frozen by a migration that is moving its swap
+ * cache slot (the state of R9).  The swap cache's lookup takes its lock,
+ * under which the migration froze the page and will have moved the slot
+ * to the new page before it lets go: the fault waits for the lock, and
+ * reads the new page.
  */
-static void test_swapin_meets_frozen(void)
+static void test_swapin_meets_migration(void)
 {
 	static const struct sim_step steps[] = {
 		{ "migrate", "migrate_page_move_mapping:frozen" },
@@ -821,6 +822,164 @@ static void test_merge_meets_unmapped_page(void)
 	finish(__func__);
 }
 
+/* ------------------------------------------------------------------ */
+/* Reclaim and the swap device: what it keeps, and why. */
+
+/*
+ * A swap device of 4 slots: swapping out fills it, a fifth page is kept
+ * (add_to_swap() finds no slot), and slots freed by swap-in are found
+ * again by the allocator's cursor, which wraps round.
+ */
+static void test_swap_device_full(void)
+{
+	struct sim_config cfg = { .nr_sections = 4, .swap_slots = 4,
+				  .era = ERA_KEYHOLE };
+	struct sim_mem_stats st;
+	struct mm_struct *a;
+	int i, round;
+
+	CHECK(!sim_init(&cfg), "sim_init");
+	sim_set_quiet(true);
+	a = sim_process_create("A", 5);
+	for (i = 0; i < 5; i++)
+		fill(a, (unsigned long)i, 'd' + i);
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < 4; i++)
+			CHECK(!sim_reclaim_process_page(a, (unsigned long)i),
+			      "round %d: swap-out %d", round, i);
+		CHECK(sim_reclaim_process_page(a, 4) == -EBUSY, "a fifth "
+		      "page with the device full");
+		sim_mem_stats(-1, &st);
+		CHECK(st.swap_used == 4, "%lu slots", st.swap_used);
+		CHECK(!sim_process_verify(a, true), "bytes");
+		for (i = 0; i < 4; i++)	/* writes: out of the swap cache */
+			fill(a, (unsigned long)i, 'D' + i);
+		sim_mem_stats(-1, &st);
+		CHECK(st.swap_used == 0, "round %d: %lu slots after swap-in",
+		      round, st.swap_used);
+	}
+	finish(__func__);
+}
+
+/*
+ * Reclaim keeps what it may not take: a page locked by someone else (a
+ * migration, here), a page that is not anonymous (a file's, which this
+ * reclaim does not write back), and a frame that is not on the LRU (a
+ * free one); and sim_shrink_lru() before the machine exists frees none.
+ */
+static void test_reclaim_keeps(void)
+{
+	static const struct sim_step steps[] = {
+		{ "migrate", "unmap_and_move:locked" },
+		{ "reclaim", "done" },
+		{ "migrate", "done" },
+	};
+	struct job m = { .fn = job_migrate, .node = 1 };
+	struct job r = { .fn = job_reclaim };
+	struct address_space *f;
+	struct mm_struct *a, *fm;
+	char b;
+
+	CHECK(sim_shrink_lru(8) == 0, "no machine, nothing to shrink");
+	start(ERA_MIGRATION);
+	a = sim_process_create("A", 1);
+	fill(a, 0, 'L');
+	m.pfn = r.pfn = sim_process_pfn(a, 0);
+	CHECK(!script2("migrate", &m, "reclaim", &r, steps, 3), "script: %s",
+	      sim_run_error());
+	CHECK(r.ret == -EBUSY && m.ret == 0, "reclaim %ld, migrate %ld",
+	      r.ret, m.ret);
+	f = sim_file_create("F", 1, 'f', false);
+	fm = sim_process_map_file("M", f);
+	CHECK(f && fm && !sim_process_read(fm, 0, 0, &b, 1), "file");
+	CHECK(sim_reclaim_pfn((unsigned long)sim_file_pfn(f, 0)) == -EBUSY,
+	      "a file page reclaimed");
+	CHECK(sim_reclaim_pfn(sim_nr_pages() - 1) == -EBUSY, "a free frame "
+	      "reclaimed");
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(fm, true),
+	      "bytes");
+	CHECK(!sim_process_exit(fm) && !sim_file_destroy(f), "file gone");
+	finish(__func__);
+}
+
+/*
+ * A page shared by a parent and its child, both swapped out: the parent
+ * swaps it in to write, but the child's swap pte still needs the slot, so
+ * the write copies (reuse_swap_page() says no); the child reads the old
+ * bytes from the swap cache page.
+ */
+static void test_swap_shared_write(void)
+{
+	struct mm_struct *p, *c;
+	char b = 0;
+
+	start(ERA_KEYHOLE);
+	p = sim_process_create("P", 1);
+	fill(p, 0, 'o');
+	c = sim_process_fork(p, "C");
+	CHECK(c, "fork");
+	CHECK(!sim_reclaim_process_page(p, 0), "swap-out of the shared page");
+	CHECK(sim_process_pfn(p, 0) == -1 && sim_process_pfn(c, 0) == -1,
+	      "both ptes are swap entries");
+	fill(p, 0, 'n');
+	CHECK(!sim_process_read(c, 0, 0, &b, 1) && b == 'o', "the child reads "
+	      "'%c'", b);
+	CHECK(sim_process_pfn(p, 0) != sim_process_pfn(c, 0), "one page each");
+	CHECK(!sim_process_verify(p, true) && !sim_process_verify(c, true),
+	      "bytes");
+	finish(__func__);
+}
+
+/*
+ * Two threads fault the same swapped-out page, one to write and one to
+ * read: the writer, first, takes the page out of the swap cache (it is
+ * the only user: reuse_swap_page()); the reader, which found the page in
+ * the cache and waited for its lock, finds it no longer there.
+ */
+static void test_swapin_after_reuse(void)
+{
+	static const struct sim_step steps[] = {
+		{ "W", "do_swap_page:locked" },
+		{ "R", "blocked" },
+		{ "W", "done" },
+		{ "R", "done" },
+	};
+	struct job w = { .fn = job_write, .vpn = 0, .byte = 'W' };
+	struct job r = { .fn = job_read, .vpn = 0 };
+	struct sim_mem_stats st;
+
+	start(ERA_KEYHOLE);
+	w.mm = r.mm = sim_process_create("P", 1);
+	fill(w.mm, 0, 's');
+	CHECK(!sim_reclaim_process_page(w.mm, 0), "swap-out");
+	CHECK(!script2("W", &w, "R", &r, steps, 4), "script: %s",
+	      sim_run_error());
+	CHECK(!w.ret && !r.ret && r.byte == 'W', "write %ld, read %ld '%c'",
+	      w.ret, r.ret, r.byte);
+	sim_mem_stats(-1, &st);
+	CHECK(st.swap_used == 0 && st.nr_used == 1, "%lu slots, %lu frames",
+	      st.swap_used, st.nr_used);
+	CHECK(!sim_process_verify(w.mm, true), "bytes");
+	finish(__func__);
+}
+
+/* A fork of a process that never touched a page: no anon_vma to share. */
+static void test_fork_untouched(void)
+{
+	struct mm_struct *p, *c;
+
+	start(ERA_KEYHOLE);
+	p = sim_process_create("P", 2);
+	c = sim_process_fork(p, "C");
+	CHECK(c, "fork");
+	fill(c, 1, 'c');
+	fill(p, 1, 'p');
+	CHECK(sim_process_pfn(p, 1) != sim_process_pfn(c, 1), "own pages");
+	CHECK(!sim_process_verify(p, true) && !sim_process_verify(c, true),
+	      "bytes");
+	finish(__func__);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1) {
@@ -844,10 +1003,15 @@ int main(int argc, char **argv)
 	test_two_first_touches();
 	test_two_write_faults();
 	test_two_swapins();
-	test_swapin_meets_frozen();
+	test_swapin_meets_migration();
 	test_unmergeable_while_merging();
 	test_merge_meets_locked_page();
 	test_merge_meets_unmapped_page();
+	test_swap_device_full();
+	test_reclaim_keeps();
+	test_swap_shared_write();
+	test_swapin_after_reuse();
+	test_fork_untouched();
 	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures > 100 ? 100 : failures;
 }

@@ -20,8 +20,9 @@ LDLIBS := -lpthread
 B ?= build
 
 EXAMPLES := merge_tour stress
-RACES := explore r1_pinned r2_reuse r3_stale r5_hotremove r8_migration \
-	 r13_exchange
+# Every scenario file examples/rN_NAME.c is built in: a new race is a
+# new file, which registers itself (examples/race.h, RACE()).
+RACES := explore $(notdir $(basename $(wildcard examples/r[0-9]*_*.c)))
 TESTS := unit faults paths
 PROGS := $(addprefix $(B)/,$(EXAMPLES) race litmus $(TESTS) bench)
 
@@ -76,7 +77,7 @@ bench: $(B)/bench $(B)/race
 	@echo
 	./$(B)/bench scale
 	@echo
-	./$(B)/race R1
+	./$(B)/race R1 --time
 	@echo
 	./$(B)/race --explore-all
 

@@ -1501,86 +1501,126 @@ static unsigned int sim_rand(void)
  * @{ */
 
 /**
- * Named race windows: the places where the seeds' races happen.  In
- * SIM_SCHED each is a scheduling point that a script can stop at; in
- * SIM_FREE it costs a branch, or a short random delay under jitter.
+ * Named race windows: the places where races happen (race_windows[] says
+ * where each is and what holds there).  In SIM_SCHED each is a scheduling
+ * point that a script can stop at; in SIM_FREE it costs a branch, or a
+ * short random delay under jitter.
  */
 enum race_window {
-	RW_GET_KSM_PAGE_AGAIN,	/**< about to read kpfn (again) */
-	RW_GET_KSM_PAGE_LOOK,	/**< has the page, before the first check */
-	RW_GET_KSM_PAGE_PEEKED,	/**< mapping matched, no reference yet */
-	RW_GET_KSM_PAGE_GOT,	/**< reference taken, before the recheck */
-	RW_GET_KSM_PAGE_LOCKED,	/**< page locked, before the lock recheck */
-	RW_GET_KSM_PAGE_STALE,	/**< about to judge the node stale */
-	RW_KSM_SEARCH_FOUND,	/**< stable_tree_search() found a match */
-	RW_KSM_MERGE_DONE,	/**< try_to_merge_with_ksm_page() succeeded */
-	RW_KSM_MERGE_LOCK,	/**< merged; about to lock the KSM page */
-	RW_MIGRATE_LOCKED,	/**< migration holds the old page's lock */
-	RW_MIGRATE_UNMAPPED,	/**< ptes are migration or swap entries */
-	RW_MIGRATE_FROZEN,	/**< swap cache page's count frozen at 0 */
-	RW_MIGRATE_MOVED,	/**< mapping moved, bytes not yet copied */
-	RW_KSM_MIGRATE_KPFN,	/**< new kpfn stored, old page still keyed */
-	RW_MIGRATE_COPIED,	/**< ksm_migrate_page() done, ptes not yet */
-	RW_NUMA_CHECKED,	/**< NUMA path checked PageKsm, not isolated */
-	RW_OFFLINE_GOING,	/**< MEM_GOING_OFFLINE has been sent */
-	RW_OFFLINE_ISOLATED,	/**< every frame free; before MEM_OFFLINE */
-	RW_OFFLINE_PRUNE_READ,	/**< the prune has read a node's kpfn */
-	RW_FIND_GET_PAGE_SLOT,	/**< read the slot, no reference yet */
-	RW_FIND_GET_PAGE_GOT,	/**< reference taken, slot not rechecked */
-	RW_FILE_READ_GOT,	/**< read(2) has the page, has not copied */
-	RW_WRITEBACK_IO,	/**< page under writeback, I/O not yet done */
-	RW_PFN_WALK_GOT,	/**< a pfn walker holds a reference */
-	RW_FAULT_ALLOCATED,	/**< a first touch has its page, no pte yet */
-	RW_WP_COPIED,		/**< a write fault copied, no pte yet */
-	RW_SWAPIN_LOCKED,	/**< a swap-in holds the page lock */
-	RW_XCHG_LOCKED,		/**< exchange holds from_page's lock */
-	RW_XCHG_UNMAPPED,	/**< both pages' ptes are migration entries */
-	RW_XCHG_TO_FROZEN,	/**< the file page's count is frozen */
-	RW_XCHG_FROZEN,		/**< both counts frozen (or checked) */
-	RW_XCHG_SWAPPED,	/**< mappings exchanged (or keyed in advance) */
-	RW_XCHG_KPFN,		/**< a stable node's kpfn names the other */
-	RW_XCHG_UNFROZEN,	/**< counts unfrozen */
-	RW_XCHG_EXCHANGED,	/**< bytes exchanged, flags not yet */
+	RW_GET_KSM_PAGE_AGAIN,	/**< get_ksm_page:again */
+	RW_GET_KSM_PAGE_LOOK,	/**< get_ksm_page:look */
+	RW_GET_KSM_PAGE_PEEKED,	/**< get_ksm_page:peeked */
+	RW_GET_KSM_PAGE_GOT,	/**< get_ksm_page:got */
+	RW_GET_KSM_PAGE_LOCKED,	/**< get_ksm_page:locked */
+	RW_GET_KSM_PAGE_STALE,	/**< get_ksm_page:stale */
+	RW_KSM_SEARCH_FOUND,	/**< stable_tree_search:found */
+	RW_KSM_MERGE_DONE,	/**< cmp_and_merge_page:merged */
+	RW_MIGRATE_LOCKED,	/**< unmap_and_move:locked */
+	RW_MIGRATE_UNMAPPED,	/**< unmap_and_move:unmapped */
+	RW_MIGRATE_FROZEN,	/**< migrate_page_move_mapping:frozen */
+	RW_MIGRATE_MOVED,	/**< migrate_page_move_mapping:moved */
+	RW_KSM_MIGRATE_KPFN,	/**< ksm_migrate_page:kpfn */
+	RW_MIGRATE_COPIED,	/**< migrate_page_copy:copied */
+	RW_NUMA_CHECKED,	/**< check_pte_range:checked */
+	RW_OFFLINE_GOING,	/**< offline_pages:going */
+	RW_OFFLINE_ISOLATED,	/**< offline_pages:isolated */
+	RW_OFFLINE_PRUNE_READ,	/**< ksm_check_stable_tree:read */
+	RW_FIND_GET_PAGE_SLOT,	/**< find_get_page:slot */
+	RW_FIND_GET_PAGE_GOT,	/**< find_get_page:got */
+	RW_FILE_READ_GOT,	/**< file_read:got */
+	RW_WRITEBACK_IO,	/**< writeback:io */
+	RW_PFN_WALK_GOT,	/**< pfn_walk:got */
+	RW_FAULT_ALLOCATED,	/**< do_anonymous_page:allocated */
+	RW_WP_COPIED,	/**< do_wp_page:copied */
+	RW_SWAPIN_LOCKED,	/**< do_swap_page:locked */
+	RW_XCHG_LOCKED,	/**< unmap_and_exchange:locked */
+	RW_XCHG_UNMAPPED,	/**< unmap_and_exchange:unmapped */
+	RW_XCHG_TO_FROZEN,	/**< exchange_page_move_mapping:to_frozen */
+	RW_XCHG_FROZEN,	/**< exchange_page_move_mapping:frozen */
+	RW_XCHG_SWAPPED,	/**< exchange_page_move_mapping:swapped */
+	RW_XCHG_KPFN,	/**< ksm_exchange_page:kpfn */
+	RW_XCHG_UNFROZEN,	/**< exchange_page_move_mapping:unfrozen */
+	RW_XCHG_EXCHANGED,	/**< exchange_page:exchanged */
 	NR_RACE_WINDOWS
 };
 
-/** Names of the race windows, as scripts and replays spell them. */
-static const char *const race_window_names[NR_RACE_WINDOWS] = {
-	[RW_GET_KSM_PAGE_AGAIN] = "get_ksm_page:again",
-	[RW_GET_KSM_PAGE_LOOK] = "get_ksm_page:look",
-	[RW_GET_KSM_PAGE_PEEKED] = "get_ksm_page:peeked",
-	[RW_GET_KSM_PAGE_GOT] = "get_ksm_page:got",
-	[RW_GET_KSM_PAGE_LOCKED] = "get_ksm_page:locked",
-	[RW_GET_KSM_PAGE_STALE] = "get_ksm_page:stale",
-	[RW_KSM_SEARCH_FOUND] = "stable_tree_search:found",
-	[RW_KSM_MERGE_DONE] = "cmp_and_merge_page:merged",
-	[RW_KSM_MERGE_LOCK] = "cmp_and_merge_page:lock",
-	[RW_MIGRATE_LOCKED] = "unmap_and_move:locked",
-	[RW_MIGRATE_UNMAPPED] = "unmap_and_move:unmapped",
-	[RW_MIGRATE_FROZEN] = "migrate_page_move_mapping:frozen",
-	[RW_MIGRATE_MOVED] = "migrate_page_move_mapping:moved",
-	[RW_KSM_MIGRATE_KPFN] = "ksm_migrate_page:kpfn",
-	[RW_MIGRATE_COPIED] = "migrate_page_copy:copied",
-	[RW_NUMA_CHECKED] = "check_pte_range:checked",
-	[RW_OFFLINE_GOING] = "offline_pages:going",
-	[RW_OFFLINE_ISOLATED] = "offline_pages:isolated",
-	[RW_OFFLINE_PRUNE_READ] = "ksm_check_stable_tree:read",
-	[RW_FIND_GET_PAGE_SLOT] = "find_get_page:slot",
-	[RW_FIND_GET_PAGE_GOT] = "find_get_page:got",
-	[RW_FILE_READ_GOT] = "file_read:got",
-	[RW_WRITEBACK_IO] = "writeback:io",
-	[RW_PFN_WALK_GOT] = "pfn_walk:got",
-	[RW_FAULT_ALLOCATED] = "do_anonymous_page:allocated",
-	[RW_WP_COPIED] = "do_wp_page:copied",
-	[RW_SWAPIN_LOCKED] = "do_swap_page:locked",
-	[RW_XCHG_LOCKED] = "unmap_and_exchange:locked",
-	[RW_XCHG_UNMAPPED] = "unmap_and_exchange:unmapped",
-	[RW_XCHG_TO_FROZEN] = "exchange_page_move_mapping:to_frozen",
-	[RW_XCHG_FROZEN] = "exchange_page_move_mapping:frozen",
-	[RW_XCHG_SWAPPED] = "exchange_page_move_mapping:swapped",
-	[RW_XCHG_KPFN] = "ksm_exchange_page:kpfn",
-	[RW_XCHG_UNFROZEN] = "exchange_page_move_mapping:unfrozen",
-	[RW_XCHG_EXCHANGED] = "exchange_page:exchanged",
+/** A race window: its name, where it is, and what holds there. */
+struct race_window_info {
+	const char *name;	/**< as scripts and replays spell it */
+	const char *where;	/**< the function(s) of this file it is in */
+	const char *holds;	/**< the state an actor stopped there is in */
+};
+
+/** The race windows (race --list-windows prints this table). */
+static const struct race_window_info race_windows[NR_RACE_WINDOWS] = {
+	[RW_GET_KSM_PAGE_AGAIN] = { "get_ksm_page:again", "get_ksm_page",
+		"about to read kpfn (again)" },
+	[RW_GET_KSM_PAGE_LOOK] = { "get_ksm_page:look", "get_ksm_page",
+		"has the page kpfn names, before the first check" },
+	[RW_GET_KSM_PAGE_PEEKED] = { "get_ksm_page:peeked", "get_ksm_page",
+		"the mapping matched the key, no reference yet" },
+	[RW_GET_KSM_PAGE_GOT] = { "get_ksm_page:got", "get_ksm_page",
+		"a reference taken, before the recheck" },
+	[RW_GET_KSM_PAGE_LOCKED] = { "get_ksm_page:locked", "get_ksm_page",
+		"the page locked, before the check after the lock" },
+	[RW_GET_KSM_PAGE_STALE] = { "get_ksm_page:stale", "get_ksm_page",
+		"about to judge the node stale" },
+	[RW_KSM_SEARCH_FOUND] = { "stable_tree_search:found", "stable_tree_search",
+		"a stable node's page matches; not yet locked" },
+	[RW_KSM_MERGE_DONE] = { "cmp_and_merge_page:merged", "cmp_and_merge_page",
+		"merged into a KSM page, the rmap_item appended" },
+	[RW_MIGRATE_LOCKED] = { "unmap_and_move:locked", "unmap_and_move",
+		"migration holds the old page's lock; ptes still map it" },
+	[RW_MIGRATE_UNMAPPED] = { "unmap_and_move:unmapped", "unmap_and_move",
+		"the page's ptes are migration (or swap) entries" },
+	[RW_MIGRATE_FROZEN] = { "migrate_page_move_mapping:frozen", "migrate_page_move_mapping",
+		"a swap cache page's count is frozen at 0" },
+	[RW_MIGRATE_MOVED] = { "migrate_page_move_mapping:moved", "move_to_new_page",
+		"the mapping moved to the new page, the bytes not yet" },
+	[RW_KSM_MIGRATE_KPFN] = { "ksm_migrate_page:kpfn", "ksm_migrate_page",
+		"the new kpfn stored; the old page still carries the key" },
+	[RW_MIGRATE_COPIED] = { "migrate_page_copy:copied", "migrate_page_copy",
+		"ksm_migrate_page() done; the ptes not yet the new page's" },
+	[RW_NUMA_CHECKED] = { "check_pte_range:checked", "sim_mbind",
+		"a NUMA path checked PageKsm, and has not isolated the page" },
+	[RW_OFFLINE_GOING] = { "offline_pages:going", "__sim_offline_section",
+		"MEM_GOING_OFFLINE has been sent" },
+	[RW_OFFLINE_ISOLATED] = { "offline_pages:isolated", "__sim_offline_section",
+		"every frame of the section free; MEM_OFFLINE not yet sent" },
+	[RW_OFFLINE_PRUNE_READ] = { "ksm_check_stable_tree:read", "ksm_check_stable_tree",
+		"the prune has read a node's kpfn" },
+	[RW_FIND_GET_PAGE_SLOT] = { "find_get_page:slot", "find_get_page",
+		"the page cache slot read, no reference yet" },
+	[RW_FIND_GET_PAGE_GOT] = { "find_get_page:got", "find_get_page",
+		"a reference taken, the slot not looked at again" },
+	[RW_FILE_READ_GOT] = { "file_read:got", "sim_file_read",
+		"read(2) has the page, and has not copied from it" },
+	[RW_WRITEBACK_IO] = { "writeback:io", "sim_file_writeback",
+		"the page under writeback, its I/O not yet done" },
+	[RW_PFN_WALK_GOT] = { "pfn_walk:got", "__sim_pfn_walk",
+		"a pfn walker holds a speculative reference" },
+	[RW_FAULT_ALLOCATED] = { "do_anonymous_page:allocated", "do_anonymous_page",
+		"a first touch has its new page, no pte yet" },
+	[RW_WP_COPIED] = { "do_wp_page:copied", "do_wp_page",
+		"a write fault has copied the page, no pte yet" },
+	[RW_SWAPIN_LOCKED] = { "do_swap_page:locked", "do_swap_page",
+		"a swap-in holds the swap cache page's lock" },
+	[RW_XCHG_LOCKED] = { "unmap_and_exchange:locked", "unmap_and_exchange",
+		"the exchange holds from_page's lock" },
+	[RW_XCHG_UNMAPPED] = { "unmap_and_exchange:unmapped", "unmap_and_exchange",
+		"both pages' ptes are migration entries" },
+	[RW_XCHG_TO_FROZEN] = { "exchange_page_move_mapping:to_frozen", "exchange_page_move_mapping",
+		"the file page's count is frozen" },
+	[RW_XCHG_FROZEN] = { "exchange_page_move_mapping:frozen", "exchange_page_move_mapping",
+		"both counts frozen (or checked)" },
+	[RW_XCHG_SWAPPED] = { "exchange_page_move_mapping:swapped", "exchange_page_mappings",
+		"the mappings exchanged (or keyed in advance)" },
+	[RW_XCHG_KPFN] = { "ksm_exchange_page:kpfn", "ksm_exchange_page, ksm_exchange_kpfn_first",
+		"a stable node's kpfn names the other page" },
+	[RW_XCHG_UNFROZEN] = { "exchange_page_move_mapping:unfrozen", "exchange_page_move_mapping",
+		"both counts unfrozen" },
+	[RW_XCHG_EXCHANGED] = { "exchange_page:exchanged", "exchange_from_to_pages",
+		"the bytes exchanged, the flags not yet" },
 };
 
 /** Is \a name (optionally with "#n") a race window?  For scripts. */
@@ -1590,8 +1630,8 @@ bool sim_window_exists(const char *name)
 	size_t n = script_target(name, &nth);
 
 	for (i = 0; i < NR_RACE_WINDOWS; i++)
-		if (strlen(race_window_names[i]) == n &&
-		    !strncmp(race_window_names[i], name, n))
+		if (strlen(race_windows[i].name) == n &&
+		    !strncmp(race_windows[i].name, name, n))
 			return nth > 0;
 	return false;
 }
@@ -1599,7 +1639,19 @@ bool sim_window_exists(const char *name)
 /** Name of race window \a i, or NULL past the last. */
 const char *sim_window_name(int i)
 {
-	return i >= 0 && i < NR_RACE_WINDOWS ? race_window_names[i] : NULL;
+	return i >= 0 && i < NR_RACE_WINDOWS ? race_windows[i].name : NULL;
+}
+
+/** Where race window \a i is (function names), or NULL past the last. */
+const char *sim_window_where(int i)
+{
+	return i >= 0 && i < NR_RACE_WINDOWS ? race_windows[i].where : NULL;
+}
+
+/** What holds at race window \a i, or NULL past the last. */
+const char *sim_window_holds(int i)
+{
+	return i >= 0 && i < NR_RACE_WINDOWS ? race_windows[i].holds : NULL;
 }
 
 /**
@@ -1625,7 +1677,7 @@ static void sim_jitter(void)
 static void race_window(enum race_window w)
 {
 	if (sim_scheduled())
-		sim_point(SP_WINDOW, race_window_names[w]);
+		sim_point(SP_WINDOW, race_windows[w].name);
 	else
 		sim_jitter();
 }
@@ -1659,6 +1711,14 @@ static struct {
 	char names[SIM_MAX_ACTORS][24];
 	int nr_names;
 } trace = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/** The width a timeline fills, in columns (sim_timeline_set_width()). */
+static unsigned int timeline_width = 96;
+
+void sim_timeline_set_width(unsigned int columns)
+{
+	timeline_width = columns < 40 ? 40 : columns;
+}
 
 /** Start (or stop and forget) recording a trace. */
 void sim_trace_enable(bool on)
@@ -1755,9 +1815,9 @@ void sim_timeline_print(FILE *f)
 		pthread_mutex_unlock(&trace.lock);
 		return;
 	}
-	width = (96 - 2 * trace.nr_names) / trace.nr_names;
-	if (width > 40)
-		width = 40;
+	width = ((int)timeline_width - 2 * trace.nr_names) / trace.nr_names;
+	if (width > (timeline_width >= 120 ? 80 : 40))
+		width = timeline_width >= 120 ? 80 : 40;
 	fputc('\t', f);
 	for (i = 0; i < trace.nr_names; i++)
 		fprintf(f, "%-*s  ", width, trace.names[i]);
@@ -2357,9 +2417,9 @@ static void wait_table_init(void)
  *
  * Every line a seed patch adds is behind a switch, on by default, so that
  * turning it off shows the race it closes; and the design of each year is
- * an era (RACES.md, "Eras") selectable at run time, so that one scenario
- * runs under the code of different years.  Switches and era are read
- * without locks: they may only change while no actor runs.
+ * an era (walkthrough.md, chapter 1) selectable at run time, so that one
+ * scenario runs under the code of different years.  Switches and era are
+ * read without locks: they may only change while no actor runs.
  * @{ */
 
 /** What each fix switch is: name, seed, race, meaning. */
@@ -2811,6 +2871,8 @@ static unsigned long model_forward(const struct model_cpu *cpu,
 	return val;
 }
 
+static void sim_describe_word(unsigned long v, char *buf, size_t len);
+
 /** Decide a reordering: see model_store() and model_load(). */
 static int model_choose(enum sim_choice_kind kind, int nopts,
 			const char *what);
@@ -2900,10 +2962,14 @@ static unsigned long model_load_cpu(struct model_cpu *cpu,
 	start[n - 1] = lo;
 choose:
 	c = n > 1 ? model_choose(SIM_CHOICE_LOAD, n, what) : 0;
-	if (c && mask == ~0UL)
-		sim_trace("(model: %s is read from an older state: %#lx, not "
-			  "%#lx)", what, val[c], val[0]);
-	else if (c)
+	if (c && mask == ~0UL) {
+		char was[48], is[48];
+
+		sim_describe_word(val[c], was, sizeof(was));
+		sim_describe_word(val[0], is, sizeof(is));
+		sim_trace("(model: %s is read from an older state: %s, not "
+			  "%s)", what, was, is);
+	} else if (c)
 		sim_trace("(model: %s is read from an older state: %d, not %d)",
 			  what, !!(val[c] & mask), !!(val[0] & mask));
 	model_saw(cpu, addr, start[c]);
@@ -7018,6 +7084,30 @@ static inline size_t stable_node_bytes(const struct stable_node *stable_node)
 }
 
 /**
+ * A tracked word's value \a v as a timeline prints it: a stable node's
+ * key in page->mapping by the node's id ("node 1's key"), an anonymous
+ * mapping as such, and anything else in hex; never a host address, which
+ * differs from run to run.  The node's id is read only if its memory is
+ * not poison (freed, under ASan).
+ */
+static void sim_describe_word(unsigned long v, char *buf, size_t len)
+{
+	struct stable_node *node = (struct stable_node *)(v &
+						~PAGE_MAPPING_FLAGS);
+
+	if ((v & PAGE_MAPPING_FLAGS) == PAGE_MAPPING_FLAGS && node &&
+	    !sim_asan_poisoned(node, sizeof(*node)))
+		snprintf(buf, len, "node %u's key", node->sim_id);
+	else if ((v & PAGE_MAPPING_FLAGS) == PAGE_MAPPING_FLAGS)
+		snprintf(buf, len, "%s", node ? "a freed node's key" :
+			 "KSM, no node");
+	else if ((v & PAGE_MAPPING_FLAGS) == PAGE_MAPPING_ANON && node)
+		snprintf(buf, len, "an anon_vma");
+	else
+		snprintf(buf, len, "%#lx", v);
+}
+
+/**
  * A new stable node with the next id, in no tree (RB_CLEAR_NODE()), or
  * NULL.  With CONFIG_DEBUG_VM its history comes with it.
  */
@@ -7151,22 +7241,33 @@ static void stable_node_moved(struct stable_node *stable_node)
 	smp_wmb();		/* the count before the new kpfn */
 }
 
+/** How stable_node_moved_since() found the page moved. */
+enum node_moved {
+	NODE_NOT_MOVED,		/**< kpfn and the count as they were */
+	NODE_MOVED,		/**< kpfn names another frame (seed 000) */
+	NODE_MOVED_BACK,	/**< kpfn the same, the count not (ours) */
+};
+
 /**
  * At stale: in get_ksm_page(), has \a stable_node's page moved since kpfn
  * read \a kpfn (and, ours, the count of moves read \a seq)?  Seed 000
  * compares kpfn (R8); ours compares the count as well (R8.aba), reading it
  * after kpfn, as a seqcount's reader does: the writer stored the count
- * before kpfn.
+ * before kpfn.  The kpfn read goes to *\a now.
  */
-static bool stable_node_moved_since(struct stable_node *stable_node,
-				    unsigned long kpfn, unsigned long seq)
+static enum node_moved stable_node_moved_since(struct stable_node *stable_node,
+					       unsigned long kpfn,
+					       unsigned long seq,
+					       unsigned long *now)
 {
-	if (READ_ONCE(stable_node->kpfn) != kpfn)
-		return true;
+	*now = READ_ONCE(stable_node->kpfn);
+	if (*now != kpfn)
+		return NODE_MOVED;
 	if (!fix_on(FIX_KPFN_SEQ))
-		return false;
+		return NODE_NOT_MOVED;
 	smp_rmb();		/* kpfn before the count */
-	return READ_ONCE(stable_node->kpfn_seq) != seq;
+	return READ_ONCE(stable_node->kpfn_seq) != seq ? NODE_MOVED_BACK :
+	       NODE_NOT_MOVED;
 }
 
 /** The pfn a stable node names (for reports and the auditor). */
@@ -7265,9 +7366,9 @@ static void node_history(struct stable_node *stable_node, bool in_tree)
 
 	if (!in_tree) {
 		if (!sim_quarantined(stable_node)) {
-			fprintf(stderr, "stable node at %p: not in the tree, "
-				"nor in quarantine: no history to read\n",
-				(void *)stable_node);
+			fprintf(stderr, "a stable node not in the tree, nor in "
+				"quarantine (freed long ago): no history to "
+				"read\n");
 			return;
 		}
 		sim_asan_unpoison_block(stable_node);
@@ -7426,7 +7527,8 @@ static struct page *get_ksm_page(struct stable_node *stable_node, bool locked)
 {
 	unsigned long expected_mapping = (unsigned long)stable_node |
 		PAGE_MAPPING_ANON | PAGE_MAPPING_KSM;
-	unsigned long kpfn = 0, seq = 0;
+	unsigned long kpfn = 0, seq = 0, now;
+	enum node_moved moved;
 	struct page *page;
 
 again:
@@ -7458,11 +7560,15 @@ again:
 
 	/* [keyhole] */
 	/* Seed 001: peep through the keyhole before touching the count. */
-	if (fix_on(FIX_KEYHOLE_CHECK) &&
-	    READ_ONCE(page->mapping) != expected_mapping)
+	if (!fix_on(FIX_KEYHOLE_CHECK))
+		sim_trace("get_ksm_page(node %u): does not look at pfn %lu's "
+			  "mapping (keyhole_check off)", stable_node->sim_id,
+			  page_to_pfn(page));
+	else if (READ_ONCE(page->mapping) != expected_mapping)
 		goto stale;
-	sim_trace("get_ksm_page(node %u): pfn %lu's mapping is the key",
-		  stable_node->sim_id, page_to_pfn(page));
+	else
+		sim_trace("get_ksm_page(node %u): pfn %lu's mapping is the key",
+			  stable_node->sim_id, page_to_pfn(page));
 	race_window(RW_GET_KSM_PAGE_PEEKED);
 
 	/*
@@ -7473,6 +7579,9 @@ again:
 	 */
 	if (!fix_on(FIX_KEYHOLE_GPUZ)) {
 		atomic_fetch_add(&page->_count, 1);
+		sim_trace("get_ksm_page(node %u): get_page() on pfn %lu, its "
+			  "count not looked at (keyhole_gpuz off)",
+			  stable_node->sim_id, page_to_pfn(page));
 	} else while (!get_page_unless_zero(page)) {
 		/*
 		 * Seed 000 (R9): a count of zero usually means the page is
@@ -7490,14 +7599,18 @@ again:
 			goto stale;
 		cpu_relax();
 	}
-	sim_trace("get_ksm_page(node %u): holds a reference on pfn %lu "
-		  "(count %d)", stable_node->sim_id, page_to_pfn(page),
-		  page_count(page));
+	if (fix_on(FIX_KEYHOLE_GPUZ))
+		sim_trace("get_ksm_page(node %u): holds a reference on pfn "
+			  "%lu (count %d)", stable_node->sim_id,
+			  page_to_pfn(page), page_count(page));
 	race_window(RW_GET_KSM_PAGE_GOT);
 
 	/* Seed 001: the frame may have been freed and reused meanwhile. */
-	if (fix_on(FIX_KEYHOLE_RECHECK) &&
-	    READ_ONCE(page->mapping) != expected_mapping) {
+	if (!fix_on(FIX_KEYHOLE_RECHECK))
+		sim_trace("get_ksm_page(node %u): does not look at pfn %lu's "
+			  "mapping again (keyhole_recheck off)",
+			  stable_node->sim_id, page_to_pfn(page));
+	else if (READ_ONCE(page->mapping) != expected_mapping) {
 		sim_trace("get_ksm_page(node %u): recheck: pfn %lu's mapping "
 			  "is no longer the key", stable_node->sim_id,
 			  page_to_pfn(page));
@@ -7542,9 +7655,17 @@ stale:
 		if (fix_on(FIX_RMB))
 			smp_rmb();
 		if (fix_on(FIX_KPFN_RECHECK) &&
-		    stable_node_moved_since(stable_node, kpfn, seq)) {
-			sim_trace("get_ksm_page(node %u): kpfn moved: again",
-				  stable_node->sim_id);
+		    (moved = stable_node_moved_since(stable_node, kpfn, seq,
+						     &now))) {
+			if (moved == NODE_MOVED)
+				sim_trace("get_ksm_page(node %u): kpfn moved "
+					  "(%lu to %lu): again",
+					  stable_node->sim_id, kpfn, now);
+			else
+				sim_trace("get_ksm_page(node %u): kpfn is %lu "
+					  "again, but the count of its moves "
+					  "changed: again", stable_node->sim_id,
+					  kpfn);
 			goto again;
 		}
 	}
@@ -7996,6 +8117,10 @@ static int try_to_merge_one_page(struct vm_area_struct *vma,
 			err = replace_page(vma, page, kpage, orig_pte);
 			if (!err)
 				atomic_fetch_add(&activity.merges, 1);
+		} else {
+			sim_trace("pfn %lu changed since it matched pfn %lu: "
+				  "not merged", page_to_pfn(page),
+				  page_to_pfn(kpage));
 		}
 	}
 	unlock_page(page);

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 /* ---------------------------------------------------------------- */
-/** \name Eras and fix switches (see RACES.md, "Eras") */
+/** \name Eras and fix switches (walkthrough.md, chapter 1) */
 /** @{ */
 
 /**
@@ -584,6 +584,10 @@ void sim_set_death_hook(void (*hook)(const char *what));
 bool sim_window_exists(const char *name);
 /** Name of race window \a i, or NULL past the last. */
 const char *sim_window_name(int i);
+/** The function(s) race window \a i is in, or NULL past the last. */
+const char *sim_window_where(int i);
+/** What holds at race window \a i (one line), or NULL past the last. */
+const char *sim_window_holds(int i);
 
 /** What a decision of the explorer chose between. */
 enum sim_choice_kind {
@@ -650,6 +654,12 @@ void sim_barrier(enum sim_barrier b);
 void sim_trace_enable(bool on);
 /** Print the recorded timeline, one column per actor. */
 void sim_timeline_print(FILE *f);
+/**
+ * The width, in columns, a timeline fills (default 96; at least 40): each
+ * actor's column is an equal share of it, up to 40 columns (80 from a
+ * width of 120 on), and a line wraps within its column at a space.
+ */
+void sim_timeline_set_width(unsigned int columns);
 /**
  * Print the recorded timeline as the body of an mscgen chart (what goes
  * between "msc {" and "}", or Doxygen's \\msc and \\endmsc): an entity per

@@ -144,7 +144,7 @@ expect_grep 0 '8 of 8 scenarios' merge-tour-1k-pages \
 
 # ---------------------------------------------------------------------
 # The keyhole (seed 001): R1's cost, and each race of R2-R3 with its fix
-# on (clean) and off (the specific harm of RACES.md, not any failure).
+# on (clean) and off (the specific harm it shows, not any failure).
 race_both() {	# race_both ID PATTERN
 	expect_grep 0 "^$1: clean" "race-$1-fixed" $G/race "$1"
 	expect_grep 1 "$2" "race-$1-broken" $G/race "$1" --broken
@@ -388,7 +388,6 @@ race-replay-junk            | $G/race | R8 --replay twelve
 race-replay-not-increasing  | $G/race | R8 --replay 9:1,3:1
 race-replay-option-zero     | $G/race | R8 --replay 3:0
 race-replay-misfit          | $G/race | R8 --replay 5:200
-race-explore-not-judged     | $G/race | R2.check --explore
 race-explore-all-with-race  | $G/race | --explore-all R8
 race-explore-measurement    | $G/race | R1 --explore
 # litmus
@@ -424,6 +423,72 @@ tour-unknown-option     | ./examples/tour.sh | --frob
 EOF
 expect_grep 0 'Usage:' help $G/merge_tour --help
 expect_grep 0 'R3.gpuz' race-list $G/race --list
+# A question the explorer cannot answer is not a usage error.
+expect_grep 0 '^R2.check: not explored: ' race-explore-not-judged \
+	$G/race R2.check --explore
+
+# ---------------------------------------------------------------------
+# Output is an interface.  Every race prints the same bytes every run,
+# fixed and broken; a run its era cannot hold is a usage error before
+# anything runs, and a run it can hold is not (race --list --long says
+# which eras each race runs in).
+race_stable() {
+	selected race-output-stable || return 0
+	: >"$logs/race-output-stable.log"
+	ok=1
+	for r in $($G/race --list | awk '{ print $1 }'); do
+		for b in "" --broken; do
+			[ "$r" = R1 ] && [ -n "$b" ] && continue
+			# shellcheck disable=SC2086
+			timeout 60 $G/race "$r" $b >"$logs/stable.1" 2>&1
+			# shellcheck disable=SC2086
+			timeout 60 $G/race "$r" $b >"$logs/stable.2" 2>&1
+			cmp -s "$logs/stable.1" "$logs/stable.2" && continue
+			ok=0
+			echo "race $r $b: two runs printed different bytes:" \
+				>>"$logs/race-output-stable.log"
+			diff "$logs/stable.1" "$logs/stable.2" | head -n 6 \
+				>>"$logs/race-output-stable.log"
+		done
+	done
+	rm -f "$logs/stable.1" "$logs/stable.2"
+	record race-output-stable "$ok" "a race's output differs between runs"
+}
+race_stable
+race_eras() {
+	selected race-eras || return 0
+	: >"$logs/race-eras.log"
+	ok=1
+	$G/race --list --long | awk -F' [|] ' '/^[|] R/ {
+		id = $1; sub(/^[|] /, "", id); print id, $4 }' |
+	while read -r r eras; do
+		for e in pinned keyhole hotremove migration exchange; do
+			if [ "$r" = R1 ]; then
+				continue
+			fi
+			timeout 60 $G/race "$r" --era "$e" --quiet \
+				>"$logs/era.out" 2>&1
+			rc=$?
+			case ", $eras," in
+			*", $e,"*) want=not2 ;;
+			*) want=2 ;;
+			esac
+			if [ "$want" = 2 ] && { [ "$rc" != 2 ] ||
+			   ! grep -q "needs era" "$logs/era.out"; }; then
+				echo "race $r --era $e: exit $rc, not a usage error" \
+					>>"$logs/race-eras.log"
+			elif [ "$want" = not2 ] && { [ "$rc" = 2 ] ||
+			     grep -q 'machine is stuck' "$logs/era.out"; }; then
+				echo "race $r --era $e: exit $rc: it should run" \
+					>>"$logs/race-eras.log"
+			fi
+		done
+	done
+	rm -f "$logs/era.out"
+	[ -s "$logs/race-eras.log" ] && ok=0
+	record race-eras "$ok" "a race runs where it cannot, or not where it can"
+}
+race_eras
 
 # ---------------------------------------------------------------------
 # Sanitizers: AddressSanitizer with UndefinedBehaviorSanitizer, and
@@ -506,6 +571,11 @@ if [ -z "$given" ]; then
 		expect_grep 0 'Stopped at stop 1\.' tour-step env B=$G sh -c \
 			"printf q | script -qc './examples/tour.sh --step' /dev/null"
 	fi
+
+	# Chapter 12's tutorial, done as a reader would: its race built from
+	# the template and run (tests/tutorial.sh).
+	expect_grep 0 'ok   a misspelt window is a usage error' tutorial \
+		tests/tutorial.sh
 
 	# The book still true: its races, snippets, commands, hunks, figures
 	# (tests/book.sh).

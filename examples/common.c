@@ -54,7 +54,7 @@ const char ex_common_help[] =
 "  --without FIX      turn off one fix switch (repeatable); see --list-fixes\n"
 "  --list-fixes       list the fix switches and exit\n"
 "  --page-size N      bytes per simulated page frame (1024..65536, 4096)\n"
-"  --timeline         print the two-column timeline of the actors\n"
+"  --timeline         print the timeline of the actors\n"
 "  --quiet            print only the verdict\n"
 "  --help             this help\n";
 

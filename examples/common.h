@@ -27,7 +27,7 @@ struct ex_opts {
 	bool model_set;			/**< --model given */
 	unsigned long fixes_off;	/**< bit per enum ksm_fix */
 	bool quiet;			/**< --quiet: only the verdict */
-	bool timeline;			/**< print the two-column timeline */
+	bool timeline;			/**< print the timeline */
 };
 
 /**

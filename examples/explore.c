@@ -15,7 +15,7 @@
  * schedules with more than the bounds allow (2 and 2 by default): most
  * concurrency bugs need very few of either (Musuvathi and Qadeer, "Iterative
  * context bounding for systematic testing of multithreaded programs",
- * PLDI 2007), and every race of RACES.md needs at most two of each.
+ * PLDI 2007), and every race here needs at most two of each.
  *
  * The search is depth first.  The caller has built the scenario's state;
  * every schedule starts from it.  A run follows a prefix of decisions,
@@ -62,7 +62,7 @@ struct shared {
 	struct sim_choices c;		/**< the child's decisions */
 	int verdict;			/**< enum explore_verdict */
 	bool noted;			/**< why[] is filled in */
-	char why[256];			/**< what went wrong */
+	char why[512];			/**< what went wrong */
 	unsigned long outcomes;		/**< explore_outcome()s */
 	/** The decisions the next run follows (c.prefix). */
 	struct sim_decision prefix[MAX_DECISIONS];

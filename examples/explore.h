@@ -36,7 +36,7 @@ struct explore_result {
 	unsigned int longest;		/**< most decisions in one schedule */
 	double seconds;			/**< wall time of the search */
 	enum explore_verdict verdict;	/**< of the first failure */
-	char why[320];			/**< ...what went wrong */
+	char why[576];			/**< ...what went wrong */
 	char replay[4096];		/**< ...its schedule, for --replay */
 	unsigned long outcomes;		/**< bit k: some schedule reported k */
 	bool in_process;		/**< ran here (else: forked children) */

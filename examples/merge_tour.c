@@ -229,7 +229,8 @@ static void run_one(struct tour *t, unsigned int i)
 	bad = ex_audit("after the scenario", NULL);
 	if (bad)
 		ok = false;
-	printf("%s: %s\n", scenarios[i].name, ok ? "ok" : "FAILED");
+	if (!t->o.quiet || !ok)		/* --quiet: the verdict, and failures */
+		printf("%s: %s\n", scenarios[i].name, ok ? "ok" : "FAILED");
 	t->failed += !ok;
 	t->run++;
 	sim_exit();

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * r13_exchange.c - R13 and R14 of RACES.md: exchanging pages (seed 003,
+ * r13_exchange.c - R13 and R14: exchanging pages (seed 003,
  * "exchange pages: exchange anonymous page and file-backed page").
  *
  * An exchange makes an anonymous page (from) and a file's page (to) swap
@@ -143,8 +143,8 @@ static int check(int err, const struct audit_report *r, bool scripted)
 	(void)scripted;
 	if (read_err == 0 && read_buf[0] != 'F')
 		harm += race_harm("read(2) of the file returned '%c'..., bytes "
-				  "the file never held: the anonymous page's",
-				  read_buf[0]);
+				  "the file never held: those of the anonymous "
+				  "page it was exchanged with", read_buf[0]);
 	if (r && r->count[AUDIT_REFCOUNT])
 		harm += race_harm("a page's count is not its references: one "
 				  "was %s", r->count[AUDIT_FILE] ? "moved wrong" :
@@ -174,12 +174,16 @@ static const struct sim_step script_r13[] = {
 	{ "reader", "done" },
 };
 
-const struct race race_r13 = {
+RACE(race_r13) = {
 	.id = "R13",
 	.title = "exchange against read(2): the file's slot switched after "
 		 "the counts were unfrozen",
 	.seed = "003",
 	.era = ERA_EXCHANGE,
+	.eras = ERA_BIT(ERA_EXCHANGE),
+	.chapter = 7,
+	.harm = "read(2) of the file returns the bytes of the anonymous "
+		 "page",
 	.fix = FIX_XCHG_SLOT_BEFORE_UNFREEZE,
 	.story = "exchange unfreezes the two pages; a lockless page cache "
 		 "lookup still finds the\nfile's old page in the slot, takes "
@@ -200,12 +204,16 @@ static const struct sim_step script_r13_uptodate[] = {
 	{ "reader", "done" },
 };
 
-const struct race race_r13_uptodate = {
+RACE(race_r13_uptodate) = {
 	.id = "R13.uptodate",
 	.title = "exchange against read(2): the anonymous page enters the "
 		 "cache uptodate",
 	.seed = "003 (beyond)",
 	.era = ERA_EXCHANGE,
+	.eras = ERA_BIT(ERA_EXCHANGE),
+	.chapter = 7,
+	.harm = "read(2) of the file returns the bytes of the anonymous "
+		 "page",
 	.fix = FIX_XCHG_CLEAR_UPTODATE,
 	.story = "with every line of the seed, the slot names the anonymous "
 		 "page before its bytes\nare the file's, and it is uptodate: "
@@ -232,12 +240,15 @@ static const struct sim_step script_r13_freeze[] = {
 	{ "walker", "done" },
 };
 
-const struct race race_r13_freeze = {
+RACE(race_r13_freeze) = {
 	.id = "R13.freeze",
 	.title = "exchange freezes only the file page: a reference on the "
 		 "anonymous one is erased",
 	.seed = "003",
 	.era = ERA_EXCHANGE,
+	.eras = ERA_BIT(ERA_EXCHANGE),
+	.chapter = 7,
+	.harm = "a page's count is not its references: one is lost",
 	.fix = FIX_XCHG_FREEZE_FROM,
 	.story = "the anonymous page's count is checked, not frozen; a pfn "
 		 "walker takes a\nreference after the check, and the unfreeze "
@@ -258,11 +269,14 @@ static const struct sim_step script_r13_eagain[] = {
 	{ "walker", "done" },
 };
 
-const struct race race_r13_eagain = {
+RACE(race_r13_eagain) = {
 	.id = "R13.eagain",
 	.title = "the second freeze fails: the first page must be unfrozen",
 	.seed = "003",
 	.era = ERA_EXCHANGE,
+	.eras = ERA_BIT(ERA_EXCHANGE),
+	.chapter = 7,
+	.harm = "a page is freed while in use",
 	.fix = FIX_XCHG_UNFREEZE_ON_EAGAIN,
 	.story = "a pfn walker takes the anonymous page once its count was "
 		 "checked, so its\nfreeze fails and the exchange returns "
@@ -285,12 +299,15 @@ static const struct sim_step script_one[] = {
 	{ "exchange", "done" },
 };
 
-const struct race race_r13_private = {
+RACE(race_r13_private) = {
 	.id = "R13.private",
 	.title = "the buffer heads and their reference move to the page now "
 		 "in the cache",
 	.seed = "003",
 	.era = ERA_EXCHANGE,
+	.eras = ERA_BIT(ERA_EXCHANGE),
+	.chapter = 7,
+	.harm = "the anonymous page carries the file page's buffer heads",
 	.fix = FIX_XCHG_MOVE_PRIVATE,
 	.story = "a file page with buffer heads holds a reference for them; "
 		 "after the exchange\nthey describe the other page: PG_private, "
@@ -303,12 +320,15 @@ const struct race race_r13_private = {
 	.check = check,
 };
 
-const struct race race_r13_counters = {
+RACE(race_r13_counters) = {
 	.id = "R13.counters",
 	.title = "exchange across nodes moves NR_FILE_PAGES (and "
 		 "NR_FILE_DIRTY)",
 	.seed = "003",
 	.era = ERA_EXCHANGE,
+	.eras = ERA_BIT(ERA_EXCHANGE),
+	.chapter = 7,
+	.harm = "the nodes' NR_FILE_PAGES and NR_FILE_DIRTY are wrong",
 	.fix = FIX_XCHG_MOVE_COUNTERS,
 	.story = "the file's page was on node 0, the anonymous page on node "
 		 "1: after the\nexchange the file's page is on node 1, and the "
@@ -333,11 +353,14 @@ static const struct sim_step script_r13_writeback[] = {
 	{ "exchange", "done" },
 };
 
-const struct race race_r13_writeback = {
+RACE(race_r13_writeback) = {
 	.id = "R13.writeback",
 	.title = "exchange of a file page under writeback",
 	.seed = "003",
 	.era = ERA_EXCHANGE,
+	.eras = ERA_BIT(ERA_EXCHANGE),
+	.chapter = 7,
+	.harm = "the kernel dies: BUG on PageWriteback(to_page)",
 	.fix = FIX_XCHG_WAIT_WRITEBACK,
 	.story = "the flusher has unlocked the page with its I/O in flight; "
 		 "the I/O still reads\nthat frame.  In synchronous mode the "
@@ -450,12 +473,15 @@ static const struct sim_step script_r14[] = {
 	{ "ksmd", "done" },
 };
 
-const struct race race_r14 = {
+RACE(race_r14) = {
 	.id = "R14",
 	.title = "exchange of a KSM page: the RFC swaps the mappings before "
 		 "it updates kpfn",
 	.seed = "003 (beyond)",
 	.era = ERA_EXCHANGE,
+	.eras = ERA_BIT(ERA_EXCHANGE),
+	.chapter = 7,
+	.harm = "a live stable node is removed",
 	.fix = FIX_XCHG_REFUSE_KSM,
 	.story = "the RFC gives the KSM page's key to the other page and "
 		 "takes it from the KSM\npage at once, then points kpfn at the "
@@ -478,12 +504,15 @@ static const struct sim_step script_r14_kpfn[] = {
 	{ "ksmd", "done" },
 };
 
-const struct race race_r14_kpfn = {
+RACE(race_r14_kpfn) = {
 	.id = "R14.kpfn",
 	.title = "exchange of a KSM page, kpfn first: kpfn names a page "
 		 "without the key",
 	.seed = "003 (beyond)",
 	.era = ERA_EXCHANGE,
+	.eras = ERA_BIT(ERA_EXCHANGE),
+	.chapter = 7,
+	.harm = "a live stable node is removed",
 	.fix = FIX_XCHG_REFUSE_KSM,
 	.story = "the ordered alternative: point kpfn at the other page, "
 		 "smp_wmb(), then swap\nthe mappings.  get_ksm_page() in "
@@ -505,12 +534,15 @@ static const struct sim_step script_r14_advance[] = {
 	{ "ksmd", "done" },
 };
 
-const struct race race_r14_advance = {
+RACE(race_r14_advance) = {
 	.id = "R14.advance",
 	.title = "exchange of a KSM page in migration's order: the key stays, "
 		 "the bytes do not",
 	.seed = "003 (beyond)",
 	.era = ERA_EXCHANGE,
+	.eras = ERA_BIT(ERA_EXCHANGE),
+	.chapter = 7,
+	.harm = "the stable tree is out of order",
 	.fix = FIX_XCHG_REFUSE_KSM,
 	.story = "the other page keyed in advance, then kpfn, then the old "
 		 "page loses the key:\nget_ksm_page() always finds the node; "

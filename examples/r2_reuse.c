@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * r2_reuse.c - R2 of RACES.md, and the first check of the keyhole.
+ * r2_reuse.c - R2, and the first check of the keyhole.
  *
  * R2: ksmd peeps through the keyhole of stable node 1 and sees its key:
  * page->mapping names the node.  Before it can take a reference, the KSM
@@ -81,6 +81,9 @@ static const struct sim_actor_spec actors[] = {
 	{ "C", stranger, NULL },
 };
 
+/** The scenario's own pause point: C has written its bytes. */
+static const char *const r2_pauses[] = { "C:wrote", NULL };
+
 static const struct sim_step script[] = {
 	{ "ksmd", "get_ksm_page:peeked" },	/* key seen, no reference */
 	{ "A & B", "done" },			/* the KSM page is freed */
@@ -104,12 +107,16 @@ static int check(int err, const struct audit_report *r,
 	return harm;
 }
 
-const struct race race_r2 = {
+RACE(race_r2) = {
 	.id = "R2",
 	.title = "a freed KSM page's frame reused between the keyhole check "
 		 "and the reference",
 	.seed = "001",
 	.era = ERA_KEYHOLE,
+	.eras = ERAS_FROM(ERA_KEYHOLE),
+	.chapter = 3,
+	.harm = "D reads bytes it never wrote: a stranger's page merged as "
+		 "a KSM page",
 	.fix = FIX_KEYHOLE_RECHECK,
 	.story = "ksmd sees the key, the page is freed and its frame reused "
 		 "by a stranger;\nthe recheck after get_page_unless_zero() "
@@ -119,6 +126,7 @@ const struct race race_r2 = {
 	.nr_actors = 3,
 	.script = script,
 	.nr_steps = 5,
+	.pauses = r2_pauses,
 	.check = check,
 };
 
@@ -169,12 +177,16 @@ static int check_check(int err, const struct audit_report *r,
 	return 0;
 }
 
-const struct race race_r2_check = {
+RACE(race_r2_check) = {
 	.id = "R2.check",
 	.title = "ksmd must not touch the count of a page that is not its "
 		 "KSM page",
 	.seed = "001",
 	.era = ERA_KEYHOLE,
+	.eras = ERAS_FROM(ERA_KEYHOLE),
+	.chapter = 3,
+	.harm = "ksmd holds a reference on a stranger's page: reclaim "
+		 "cannot free it",
 	.fix = FIX_KEYHOLE_CHECK,
 	.story = "the frame is already a stranger's when ksmd looks; the "
 		 "keyhole check keeps\nksmd's hands off its count, so reclaim "

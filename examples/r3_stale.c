@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * r3_stale.c - R3 of RACES.md: the KSM page is freed while its stable
+ * r3_stale.c - R3: the KSM page is freed while its stable
  * node stays in the tree.  Three lines of seed 001 keep that safe.
  *
  * R3 (keyhole_prune): when get_ksm_page() finds the key gone, it removes
@@ -103,12 +103,16 @@ static int check_prune(int err, const struct audit_report *r,
 	return harm;
 }
 
-const struct race race_r3 = {
+RACE(race_r3) = {
 	.id = "R3",
 	.title = "a stale stable node, whose page was freed, stays in the "
 		 "tree",
 	.seed = "001",
 	.era = ERA_KEYHOLE,
+	.eras = ERAS_FROM(ERA_PINNED),
+	.chapter = 3,
+	.harm = "E and F hold identical pages but are never merged: a stale "
+		 "node blocks the tree",
 	.fix = FIX_KEYHOLE_PRUNE,
 	.story = "the KSM page is freed under its node; get_ksm_page() "
 		 "removes the stale node\nwhen it finds the key gone.",
@@ -157,12 +161,15 @@ static int check_life(int err, const struct audit_report *r,
 	return harm;
 }
 
-const struct race race_r3_life = {
+RACE(race_r3_life) = {
 	.id = "R3.life",
 	.title = "a stable node freed with its last rmap_item, while its "
 		 "page lives on",
 	.seed = "001",
 	.era = ERA_KEYHOLE,
+	.eras = ERAS_FROM(ERA_PINNED),
+	.chapter = 3,
+	.harm = "a KSM page names a stable node that was freed",
 	.fix = FIX_KEYHOLE_NODE_LIFE,
 	.story = "A and B exit, but A's child still maps the KSM page; the "
 		 "node must stay\nuntil the page itself has gone.",
@@ -214,12 +221,16 @@ static int check_gpuz(int err, const struct audit_report *r,
 	return harm;
 }
 
-const struct race race_r3_gpuz = {
+RACE(race_r3_gpuz) = {
 	.id = "R3.gpuz",
 	.title = "the KSM page freed between the keyhole check and the "
 		 "reference",
 	.seed = "001",
 	.era = ERA_KEYHOLE,
+	.eras = ERAS_FROM(ERA_KEYHOLE),
+	.chapter = 3,
+	.harm = "ksmd raises the count of a free page: the allocator sees a "
+		 "bad page",
 	.fix = FIX_KEYHOLE_GPUZ,
 	.story = "the page is freed just after ksmd saw its key; "
 		 "get_page_unless_zero() fails\non the free page instead of "

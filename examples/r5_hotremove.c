@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * r5_hotremove.c - R5, R6 and R7 of RACES.md: memory hot-remove and the
+ * r5_hotremove.c - R5, R6 and R7: memory hot-remove and the
  * migration of KSM pages (seed 004, "ksm: memory hotremove migration
  * only").
  *
@@ -100,12 +100,16 @@ static int check_r5(int err, const struct audit_report *r, bool scripted)
 	return race_check_bytes(E);
 }
 
-const struct race race_r5 = {
+RACE(race_r5) = {
 	.id = "R5",
 	.title = "a stale node left pointing into a section that memory "
 		 "hot-remove took away",
 	.seed = "004",
 	.era = ERA_HOTREMOVE,
+	.eras = ERAS_FROM(ERA_PINNED),
+	.chapter = 4,
+	.harm = "the kernel dies: ksmd touches a struct page of a removed "
+		 "section",
 	.fix = FIX_OFFLINE_PRUNE,
 	.story = "the KSM page is freed before migration reaches it; its "
 		 "section is removed;\nMEM_OFFLINE prunes nodes by kpfn before "
@@ -159,12 +163,16 @@ static int check_r6(int err, const struct audit_report *r, bool scripted)
 	return harm;
 }
 
-const struct race race_r6 = {
+RACE(race_r6) = {
 	.id = "R6",
 	.title = "ksmd holding a struct page of a section that is going "
 		 "offline",
 	.seed = "004",
 	.era = ERA_HOTREMOVE,
+	.eras = ERAS_FROM(ERA_KEYHOLE),
+	.chapter = 4,
+	.harm = "the kernel dies: ksmd touches a struct page of a removed "
+		 "section",
 	.fix = FIX_OFFLINE_LOCKOUT,
 	.story = "ksmd has a struct page in hand when memory hot-remove "
 		 "starts; MEM_GOING_OFFLINE\ntakes ksm_thread_mutex, so the "
@@ -218,11 +226,14 @@ static int check_r6_cancel(int err, const struct audit_report *r,
 	return race_check_bytes(P);
 }
 
-const struct race race_r6_cancel = {
+RACE(race_r6_cancel) = {
 	.id = "R6.cancel",
 	.title = "a cancelled offline must let ksmd run again",
 	.seed = "004",
 	.era = ERA_HOTREMOVE,
+	.eras = ERAS_FROM(ERA_HOTREMOVE),
+	.chapter = 4,
+	.harm = "ksmd can never run again",
 	.fix = FIX_OFFLINE_CANCEL_UNLOCK,
 	.story = "a pinned page cannot be moved, so the offline is "
 		 "cancelled; MEM_CANCEL_OFFLINE\nreleases ksm_thread_mutex "
@@ -288,12 +299,16 @@ static int check_r7(int err, const struct audit_report *r, bool scripted)
 	return harm;
 }
 
-const struct race race_r7 = {
+RACE(race_r7) = {
 	.id = "R7",
 	.title = "a KSM page migrated, not for hot-remove, while ksmd works "
 		 "on its node",
 	.seed = "004",
 	.era = ERA_HOTREMOVE,
+	.eras = ERAS_FROM(ERA_PINNED),
+	.chapter = 4,
+	.harm = "the migrated KSM page names a stable node that ksmd "
+		 "removed",
 	.fix = FIX_MIGRATE_REFUSE_KSM,
 	.story = "migration switches which page's lock guards the stable "
 		 "node; until 2013,\nunmap_and_move() refuses a KSM page "
@@ -346,11 +361,14 @@ static int check_r7_skip(int err, const struct audit_report *r, bool scripted)
 	return race_check_bytes(A);
 }
 
-const struct race race_r7_skip = {
+RACE(race_r7_skip) = {
 	.id = "R7.skip",
 	.title = "mbind() of a process sharing KSM pages",
 	.seed = "004",
 	.era = ERA_HOTREMOVE,
+	.eras = ERAS_FROM(ERA_PINNED),
+	.chapter = 4,
+	.harm = "mbind(MPOL_MF_MOVE_ALL|MPOL_MF_STRICT) fails with -EIO",
 	.fix = FIX_NUMA_SKIP_KSM,
 	.story = "NUMA placement skips KSM pages as it skips PageReserved, "
 		 "so that a strict\nmbind() does not fail over pages it cannot "
@@ -431,12 +449,15 @@ static int check_r5_twice(int err, const struct audit_report *r,
 	return harm;
 }
 
-const struct race race_r5_twice = {
+RACE(race_r5_twice) = {
 	.id = "R5.twice",
 	.title = "the MEM_OFFLINE prune reads kpfn twice while migration "
 		 "moves the page",
 	.seed = "004 (beyond)",
 	.era = ERA_MIGRATION,
+	.eras = ERAS_FROM(ERA_HOTREMOVE),
+	.chapter = 4,
+	.harm = "a live stable node is pruned",
 	.fix = FIX_PRUNE_KPFN_ONCE,
 	.story = "kpfn >= start_pfn && kpfn < end_pfn, read twice, straddles "
 		 "a migration from\nabove the removed range to below it: a "

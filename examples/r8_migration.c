@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * r8_migration.c - R4, R8, R9 and R12 of RACES.md: KSM page migration
+ * r8_migration.c - R4, R8, R9 and R12: KSM page migration
  * everywhere (seeds 000 and 002, "ksm: make KSM page migration possible").
  *
  * From 2013 a KSM page may be migrated at any time, by compaction, NUMA
@@ -59,7 +59,7 @@
  *
  * Without R4's or R12's line, ksmd merges D into the old frame, and then
  * finds that frame has no stable node any more: the kernel oopses in
- * stable_tree_append(), where RACES.md expected a quieter corruption.
+ * stable_tree_append(), where one might expect a quieter corruption.
  */
 #include "race.h"
 
@@ -154,11 +154,14 @@ static const struct sim_step script_r8[] = {
 	{ "ksmd", "done" },
 };
 
-const struct race race_r8 = {
+RACE(race_r8) = {
 	.id = "R8",
 	.title = "get_ksm_page() meets a page that migration has just moved",
 	.seed = "000",
 	.era = ERA_MIGRATION,
+	.eras = ERAS_FROM(ERA_KEYHOLE),
+	.chapter = 5,
+	.harm = "a live stable node is removed",
 	.fix = FIX_KPFN_RECHECK,
 	.story = "ksmd read the old kpfn just before migration moved the page; "
 		 "the old page\nno longer names the node, but the node is not "
@@ -195,12 +198,15 @@ static int check_aba(int err, const struct audit_report *r, bool scripted)
 	return check(err, r, scripted);
 }
 
-const struct race race_r8_aba = {
+RACE(race_r8_aba) = {
 	.id = "R8.aba",
 	.title = "the page moves away and back to the same frame while "
 		 "get_ksm_page() looks",
 	.seed = "000 (beyond)",
 	.era = ERA_MIGRATION,
+	.eras = ERA_BIT(ERA_KEYHOLE) | ERAS_FROM(ERA_MIGRATION),
+	.chapter = 5,
+	.harm = "a live stable node is removed",
 	.fix = FIX_KPFN_SEQ,
 	.story = "ksmd read kpfn K; the page moved to K' and, K being freed "
 		 "and reused, back to K:\nthe recheck at stale: finds kpfn "
@@ -228,12 +234,15 @@ static const struct sim_step script_r9[] = {
 	{ "ksmd", "done" },
 };
 
-const struct race race_r9 = {
+RACE(race_r9) = {
 	.id = "R9",
 	.title = "a swap cache KSM page frozen by migration: count 0, but "
 		 "still ours",
 	.seed = "000, 002",
 	.era = ERA_MIGRATION,
+	.eras = ERA_BIT(ERA_KEYHOLE) | ERAS_FROM(ERA_MIGRATION),
+	.chapter = 5,
+	.harm = "a live stable node is removed",
 	.fix = FIX_SWAPCACHE_SPIN,
 	.story = "migration freezes a swap cache page's count while it moves "
 		 "the cache slot;\nget_page_unless_zero() fails on a page that "
@@ -264,12 +273,15 @@ static const struct sim_step script_r4[] = {
 	{ "ksmd", "done" },
 };
 
-const struct race race_r4 = {
+RACE(race_r4) = {
 	.id = "R4",
 	.title = "get_ksm_page(locked) sleeps in lock_page() while the page "
 		 "is migrated",
 	.seed = "001, 000",
 	.era = ERA_MIGRATION,
+	.eras = ERA_BIT(ERA_KEYHOLE) | ERAS_FROM(ERA_MIGRATION),
+	.chapter = 5,
+	.harm = "the kernel dies: an oops in stable_tree_append()",
 	.fix = FIX_KEYHOLE_LOCK_RECHECK,
 	.story = "ksmd waits for the KSM page's lock while migration moves it; "
 		 "once it has the\nlock the old page no longer names the node: "
@@ -284,12 +296,15 @@ const struct race race_r4 = {
 
 /* ------------------------------------------------------------------ */
 
-const struct race race_r12 = {
+RACE(race_r12) = {
 	.id = "R12",
 	.title = "stable_tree_search() matches a page that migration is "
 		 "moving",
 	.seed = "000",
 	.era = ERA_MIGRATION,
+	.eras = ERA_BIT(ERA_KEYHOLE) | ERAS_FROM(ERA_MIGRATION),
+	.chapter = 5,
+	.harm = "the kernel dies: an oops in stable_tree_append()",
 	.fix = FIX_SEARCH_LOCK,
 	.story = "the search's reference came after migration checked the "
 		 "count; locking and\nunlocking the page waits for migration, "
@@ -346,12 +361,15 @@ static const struct sim_step script_r10[] = {
 	{ "ksmd", "done" },
 };
 
-const struct race race_r10 = {
+RACE(race_r10) = {
 	.id = "R10",
 	.title = "without smp_wmb(), the new kpfn is seen after the old page's "
 		 "mapping has gone",
 	.seed = "000, 002",
 	.era = ERA_MIGRATION,
+	.eras = ERA_BIT(ERA_KEYHOLE) | ERAS_FROM(ERA_MIGRATION),
+	.chapter = 8,
+	.harm = "a live stable node is removed",
 	.model = SIM_MODEL_WEAK,
 	.fix = FIX_WMB,
 	.fixes_off = 1UL << FIX_KPFN_SEQ,	/* the kernel's get_ksm_page() */
@@ -374,12 +392,15 @@ static const struct sim_step script_r10_rmb[] = {
 	{ "ksmd", "done" },
 };
 
-const struct race race_r10_rmb = {
+RACE(race_r10_rmb) = {
 	.id = "R10.rmb",
 	.title = "without smp_rmb(), the reread of kpfn is satisfied before "
 		 "the read of the mapping",
 	.seed = "000, 002",
 	.era = ERA_MIGRATION,
+	.eras = ERAS_FROM(ERA_KEYHOLE),
+	.chapter = 8,
+	.harm = "a live stable node is removed",
 	.model = SIM_MODEL_WEAK,
 	.fix = FIX_RMB,
 	.fixes_off = 1UL << FIX_KPFN_SEQ,	/* the kernel's get_ksm_page() */
@@ -409,12 +430,15 @@ static const struct sim_step script_r11[] = {
 	{ "ksmd", "done" },
 };
 
-const struct race race_r11 = {
+RACE(race_r11) = {
 	.id = "R11",
 	.title = "on Alpha, the new page's mapping read through the new kpfn "
 		 "is stale",
 	.seed = "002",
 	.era = ERA_MIGRATION,
+	.eras = ERAS_FROM(ERA_MIGRATION),
+	.chapter = 8,
+	.harm = "a live stable node is removed",
 	.model = SIM_MODEL_ALPHA,
 	.fix = FIX_DEP_BARRIER,
 	.fixes_off = 1UL << FIX_KPFN_SEQ,	/* the kernel's get_ksm_page() */

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * race.c - run a race of RACES.md: deterministically, with its fix on or
- * off, printing the timeline of what each actor did and the verdict; or
- * free-running, as a stress test.
+ * race.c - run a race: deterministically, with its fix on or off, printing
+ * the timeline of what each actor did and the verdict; or free-running, as
+ * a stress test; or every schedule of it, under the explorer.
  *
  *   race --list                 the races
+ *   race --list --long          ...with their eras, actors, windows, harms
+ *   race --list-windows         the race windows scripts can stop at
  *   race R2                     the race, fix on: it must end clean
  *   race R2 --broken            the race's fix off: it must go wrong
  *   race R2 --without FIX       any fix off
@@ -23,21 +25,53 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "race.h"
 
-static const struct race *const races[] = {
-	&race_r1, &race_r2, &race_r2_check, &race_r3, &race_r3_life,
-	&race_r3_gpuz, &race_r4, &race_r5, &race_r5_twice, &race_r6,
-	&race_r6_cancel, &race_r7, &race_r7_skip, &race_r8, &race_r8_aba,
-	&race_r9, &race_r10, &race_r10_rmb, &race_r11, &race_r12, &race_r13,
-	&race_r13_uptodate, &race_r13_freeze, &race_r13_eagain,
-	&race_r13_private, &race_r13_counters, &race_r13_writeback, &race_r14,
-	&race_r14_kpfn, &race_r14_advance,
-};
-#define NR_RACES (sizeof(races) / sizeof(races[0]))
+/** Most races the driver can hold. */
+#define MAX_RACES	128
+
+/** The races, in the book's order: registered by RACE() at start-up. */
+static const struct race *races[MAX_RACES];
+/** How many. */
+static unsigned int nr_races;
+/** The number of races, as the loops below say it. */
+#define NR_RACES	nr_races
+
+/**
+ * The book's order: by chapter, then by number and name (R2, R2.check,
+ * R3, ..., R10).
+ */
+static int race_cmp(const struct race *a, const struct race *b)
+{
+	char *sa, *sb;
+	long na, nb;
+
+	if (a->chapter != b->chapter)
+		return a->chapter < b->chapter ? -1 : 1;
+	na = strtol(a->id + 1, &sa, 10);
+	nb = strtol(b->id + 1, &sb, 10);
+	if (na != nb)
+		return na < nb ? -1 : 1;
+	return strcmp(sa, sb);
+}
+
+void race_register(const struct race *rc)
+{
+	unsigned int i;
+
+	if (nr_races == MAX_RACES) {
+		fprintf(stderr, "race: more than %d races\n", MAX_RACES);
+		exit(EX_FAIL);
+	}
+	for (i = nr_races; i > 0 && race_cmp(races[i - 1], rc) > 0; i--)
+		races[i] = races[i - 1];
+	races[i] = rc;
+	nr_races++;
+}
 
 struct mm_struct *race_process(const char *name, unsigned long n, int byte,
 			       bool mergeable)
@@ -59,15 +93,23 @@ struct mm_struct *race_process(const char *name, unsigned long n, int byte,
 int race_harm(const char *fmt, ...)
 {
 	va_list ap;
+	char *buf;
+	int n;
 
-	char buf[200];
-
+	/* Sized to fit: a HARM line is never cut short. */
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	buf = malloc(n > 0 ? (size_t)n + 1 : 1);
+	if (!buf)
+		exit(EX_FAIL);
+	va_start(ap, fmt);
+	vsnprintf(buf, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	if (!explore_running())
 		printf("  HARM: %s\n", buf);
 	explore_note("%s", buf);
+	free(buf);
 	return 1;
 }
 
@@ -92,32 +134,190 @@ static const struct race *find_race(const char *id)
 	return NULL;
 }
 
-static void list_races(void)
+/**
+ * The eras \a rc can run in, as text: "keyhole, migration" (or, with \a
+ * prose, "keyhole or migration").
+ */
+static void era_list(const struct race *rc, char *buf, size_t len, bool prose)
 {
-	unsigned int i;
+	unsigned int e, set = rc->eras ? rc->eras : ERA_BIT(rc->era), left;
+	size_t n = 0;
 
-	for (i = 0; i < NR_RACES; i++)
-		printf("%-13s seed %-12s era %-9s fix %-25s %s\n", races[i]->id,
-		       races[i]->seed, ksm_era_name(races[i]->era),
-		       races[i]->fix >= 0 ? ksm_fix_name(races[i]->fix) : "-",
-		       races[i]->title);
+	buf[0] = '\0';
+	for (e = 0; e < NR_ERAS; e++) {
+		if (!(set & ERA_BIT(e)) || !ksm_era_name(e) || n >= len)
+			continue;
+		left = set & ~(ERA_BIT(e + 1) - 1);
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? (prose &&
+				      !left ? " or " : ", ") : "",
+				      ksm_era_name(e));
+	}
+}
+
+/** Can \a rc run in era \a e? */
+static bool race_runs_in(const struct race *rc, enum ksm_era e)
+{
+	return ((rc->eras ? rc->eras : ERA_BIT(rc->era)) & ERA_BIT(e)) != 0;
+}
+
+/**
+ * The race windows and pause points \a rc's script stops at, in order,
+ * each once, into \a buf.
+ */
+static void script_windows(const struct race *rc, char *buf, size_t len)
+{
+	size_t n = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < rc->nr_steps; i++) {
+		const char *u = rc->script[i].until;
+		char one[80];
+
+		while (*u) {
+			size_t k = strcspn(u, "|#");
+
+			snprintf(one, sizeof(one), "%.*s", (int)k, u);
+			u += strcspn(u, "|");
+			u += *u == '|';
+			if (!strcmp(one, "blocked") || !strcmp(one, "done") ||
+			    !strncmp(one, "delay ", 6) ||
+			    !strncmp(one, "old ", 4) || strstr(buf, one))
+				continue;
+			if (n < len)
+				n += (size_t)snprintf(buf + n, len - n, "%s%s",
+						      n ? ", " : "", one);
+		}
+	}
+}
+
+/**
+ * --list: the races, one a line; --list --long: the catalogue, a Markdown
+ * table of each race's chapter, seed, eras, actors, windows, fix and what
+ * goes wrong without it (walkthrough.md's Appendix C is this output).
+ */
+static void list_races(bool longer)
+{
+	char eras[80], windows[400];
+	unsigned int i;
+	int k;
+
+	if (longer)
+		printf("| race | chapter | seed | eras | actors | stops at "
+		       "| fix | with the fix off |\n"
+		       "|---|---|---|---|---|---|---|---|\n");
+	for (i = 0; i < NR_RACES; i++) {
+		const struct race *rc = races[i];
+
+		if (!longer) {
+			printf("%-13s seed %-12s era %-9s fix %-25s %s\n",
+			       rc->id, rc->seed, ksm_era_name(rc->era),
+			       rc->fix >= 0 ? ksm_fix_name(rc->fix) : "-",
+			       rc->title);
+			continue;
+		}
+		era_list(rc, eras, sizeof(eras), false);
+		script_windows(rc, windows, sizeof(windows));
+		printf("| %s | %d | %s | %s | ", rc->id, rc->chapter, rc->seed,
+		       eras);
+		for (k = 0; k < rc->nr_actors; k++)
+			printf("%s%s", k ? ", " : "", rc->actors[k].name);
+		printf("%s | %s | %s | %s |\n", rc->custom ? "(a measurement)" :
+		       "", rc->custom ? "-" : windows,
+		       rc->fix >= 0 ? ksm_fix_name(rc->fix) : "-",
+		       rc->harm ? rc->harm : "-");
+	}
 	exit(EX_PASS);
 }
 
-/** Describe which of the race's fixes are on. */
+/** --list-windows: every race window, where it is, what holds there. */
+static void list_windows(void)
+{
+	unsigned int i;
+	int w;
+
+	printf("| window | in | what holds there |\n|---|---|---|\n");
+	for (w = 0; sim_window_name(w); w++)
+		printf("| %s | %s() | %s |\n", sim_window_name(w),
+		       sim_window_where(w), sim_window_holds(w));
+	printf("\nPause points of the scenarios themselves:\n");
+	for (i = 0; i < NR_RACES; i++) {
+		const char *const *p = races[i]->pauses;
+
+		for (; p && *p; p++)
+			printf("  %s: %s\n", races[i]->id, *p);
+	}
+	exit(EX_PASS);
+}
+
+/**
+ * Check, before anything runs, that the run can happen: the era is one
+ * \a rc runs in, and every window its script names exists (a race
+ * window, or a pause point the scenario declares).  Exits 2 if not.
+ */
+static void validate(const struct race *rc, const struct race_opts *ro)
+{
+	char eras[80], one[80];
+	int i;
+
+	if (ro->o.era_set && !race_runs_in(rc, ro->o.cfg.era)) {
+		era_list(rc, eras, sizeof(eras), true);
+		ex_usage_error(ro->o.prog, "%s needs era %s, not %s: its "
+			       "script cannot happen there", rc->id, eras,
+			       ksm_era_name(ro->o.cfg.era));
+	}
+	for (i = 0; i < rc->nr_steps; i++) {
+		const char *u = rc->script[i].until;
+		const char *const *p;
+
+		if (!strncmp(u, "delay ", 6) || !strncmp(u, "old ", 4))
+			continue;
+		while (*u) {
+			size_t k = strcspn(u, "|");
+			bool ok;
+
+			snprintf(one, sizeof(one), "%.*s", (int)k, u);
+			u += k + (u[k] == '|');
+			ok = !strcmp(one, "blocked") || !strcmp(one, "done") ||
+			     sim_window_exists(one);
+			one[strcspn(one, "#")] = '\0';
+			for (p = rc->pauses; !ok && p && *p; p++)
+				ok = !strcmp(one, *p);
+			if (!ok)
+				ex_usage_error(ro->o.prog, "%s: step %d of its "
+					       "script stops at '%s': no race "
+					       "window or pause point is called "
+					       "that (see --list-windows)",
+					       rc->id, i + 1, one);
+		}
+	}
+}
+
+/**
+ * Describe which of the race's fixes are on: those off for this run, and
+ * those the race turns off in every run (a line of ours that would cover
+ * for the seed's line it shows), said apart.
+ */
 static void print_header(const struct race *rc, struct race_opts *ro)
 {
-	int i, off = 0;
+	int i, off = 0, always = 0;
 
 	printf("%s: %s\n", rc->id, rc->title);
 	printf("  seed %s, era %s", rc->seed, ksm_era_name(ksm_get_era()));
 	if (ro->o.cfg.model != SIM_MODEL_SC)
 		printf(", memory model %s", sim_model_name(ro->o.cfg.model));
 	for (i = 0; i < NR_FIXES; i++)
-		if (!ksm_fix_on(i))
+		if (!ksm_fix_on(i) && !(rc->fixes_off & (1UL << i)))
 			printf("%s%s", off++ ? ", " : "; OFF: ", ksm_fix_name(i));
 	if (!off)
-		printf("; every fix on");
+		printf("; every %sfix on", rc->fixes_off ? "other " : "");
+	for (i = 0; i < NR_FIXES; i++)
+		if (rc->fixes_off & (1UL << i))
+			printf("%s%s", always++ ? ", " : ";\n  off in every run "
+			       "of this race: ", ksm_fix_name(i));
+	if (always)
+		printf(" (ours: it would cover for the kernel's line this "
+		       "race shows)");
 	printf("%s\n", ro->debug_vm ? "; CONFIG_DEBUG_VM" : "");
 }
 
@@ -125,7 +325,7 @@ static const struct race *dying;
 static bool dying_quiet, dying_msc;
 
 /**
- * Print what the actors did: the two-column timeline and, with --msc, the
+ * Print what the actors did: the timeline and, with --msc, the
  * same trace as a complete mscgen chart, "msc {" to "}" on lines of their
  * own, so that a script can cut it out (tests/races_page.sh) and know the
  * picture is of the run the timeline shows.
@@ -470,19 +670,48 @@ static int run_stress(const struct race *rc, struct race_opts *ro)
 	return EX_PASS;
 }
 
+/**
+ * The width of a timeline: --width, else $COLUMNS, else the terminal's
+ * (when the output is one), else 96: a pipe gets the same bytes each run.
+ */
+static unsigned int timeline_width(unsigned long given)
+{
+	const char *cols = getenv("COLUMNS");
+	struct winsize ws;
+	char *end;
+	long c;
+
+	if (given)
+		return (unsigned int)given;
+	if (cols) {
+		c = strtol(cols, &end, 10);
+		if (!*end && c >= 40 && c <= 1000)
+			return (unsigned int)c;
+	}
+	if (isatty(STDOUT_FILENO) && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) &&
+	    ws.ws_col >= 40)
+		return ws.ws_col;
+	return 96;
+}
+
 static bool race_takes_value(const char *name)
 {
 	return ex_common_takes_value(name) || !strcmp(name, "seconds") ||
+	       !strcmp(name, "width") ||
 	       !strcmp(name, "bound") || !strcmp(name, "reorder") ||
 	       !strcmp(name, "max-schedules") || !strcmp(name, "replay");
 }
 
 static void usage(const char *prog)
 {
-	printf("Usage: %s RACE [options]\n       %s --list\n"
+	printf("Usage: %s RACE [options]\n       %s --list [--long]\n"
+	       "       %s --list-windows\n"
 	       "       %s --explore-all [--bound N] [--reorder N] [--fork]\n\n"
-	       "Runs a race of RACES.md on the simulated machine: by default "
-	       "its scripted\ninterleaving, with every fix on.\n\n"
+	       "Runs a race on the simulated machine: by default its scripted "
+	       "interleaving,\nwith every fix on, and prints its timeline (a "
+	       "column per actor) and verdict.\nA race may turn off a line of "
+	       "ours in every run, which would cover for the\nkernel's line it "
+	       "shows (R10, R10.rmb and R11: kpfn_seq); its header says so.\n\n"
 	       "  --broken           turn off the fix this race is about\n"
 	       "  --stress           free-running rounds with jitter at every "
 	       "race window\n"
@@ -511,9 +740,18 @@ static void usage(const char *prog)
 	       "  --msc              after the timeline, print it as an mscgen "
 	       "chart, \"msc {\"\n"
 	       "                     to \"}\" (for Doxygen's \\msc)\n"
-	       "  --list             list the races\n"
+	       "  --list             list the races, in the book's order\n"
+	       "  --list --long      the catalogue: each race's eras, actors, "
+	       "windows, fix,\n                     and what goes wrong without "
+	       "it (a Markdown table)\n"
+	       "  --list-windows     the race windows a script can stop at: "
+	       "where each is,\n                     and what holds there\n"
+	       "  --width N          the timeline's width (40..1000; default "
+	       "$COLUMNS, or the\n                     terminal's, or 96)\n"
+	       "  --time             R1: also run ksmd free and time it (the "
+	       "figures vary)\n"
 	       "  --story            what the race is about, in three lines\n\n%s",
-	       prog, prog, prog, ex_common_help);
+	       prog, prog, prog, prog, ex_common_help);
 	exit(EX_PASS);
 }
 
@@ -523,6 +761,10 @@ struct race_args {
 	const struct race *rc;		/**< the race named, or NULL */
 	bool story;			/**< --story: print it, and stop */
 	bool explore_all;		/**< --explore-all: every race */
+	bool list;			/**< --list */
+	bool longer;			/**< --long, with --list */
+	bool list_windows;		/**< --list-windows */
+	unsigned long width;		/**< --width, or 0 */
 };
 
 static void race_option(void *ctx, const char *name, const char *val)
@@ -534,7 +776,15 @@ static void race_option(void *ctx, const char *name, const char *val)
 	if (ex_common_option(&a->ro.o, name, val))
 		return;
 	if (!strcmp(name, "list"))
-		list_races();
+		a->list = true;
+	else if (!strcmp(name, "long"))
+		a->longer = true;
+	else if (!strcmp(name, "time"))
+		a->ro.time = true;
+	else if (!strcmp(name, "list-windows"))
+		a->list_windows = true;
+	else if (!strcmp(name, "width"))
+		a->width = ex_parse_ulong(a->ro.o.prog, name, val, 40, 1000);
 	else if (!strcmp(name, "broken"))
 		a->ro.broken = true;
 	else if (!strcmp(name, "stress"))
@@ -596,6 +846,17 @@ int main(int argc, char **argv)
 
 	ex_parse_args(argc, argv, &a, race_takes_value, race_option,
 		      race_positional);
+	if (a.longer && !a.list)
+		ex_usage_error(a.ro.o.prog, "--long goes with --list");
+	if (a.list || a.list_windows) {
+		if (a.rc || argc > 2 + a.longer)
+			ex_usage_error(a.ro.o.prog, "--list and --list-windows "
+				       "take no race and no other option");
+		if (a.list)
+			list_races(a.longer);
+		list_windows();
+	}
+	sim_timeline_set_width(timeline_width(a.width));
 	if (a.explore_all) {
 		if (a.rc || a.ro.o.era_set || a.ro.o.model_set ||
 		    a.ro.o.fixes_off || a.ro.broken || a.ro.stress ||
@@ -623,15 +884,21 @@ int main(int argc, char **argv)
 		ex_usage_error(a.ro.o.prog, "--msc draws the timeline of a "
 			       "scripted, explored or replayed run, which "
 			       "--stress and --quiet do not print");
+	if (a.ro.time && !a.rc->custom)
+		ex_usage_error(a.ro.o.prog, "--time is R1's: a measurement "
+			       "that runs ksmd free");
 	if (a.rc->custom) {
 		if (modes || a.ro.msc)
 			ex_usage_error(a.ro.o.prog, "%s is a measurement: it "
 				       "runs only its own way", a.rc->id);
 		return a.rc->custom(&a.ro);
 	}
-	if ((a.ro.explore || a.ro.replay) && a.rc->no_explore)
-		ex_usage_error(a.ro.o.prog, "%s cannot be explored: %s",
-			       a.rc->id, a.rc->no_explore);
+	validate(a.rc, &a.ro);
+	if ((a.ro.explore || a.ro.replay) && a.rc->no_explore) {
+		/* A question the explorer cannot answer: not a usage error. */
+		printf("%s: not explored: %s\n", a.rc->id, a.rc->no_explore);
+		return EX_PASS;
+	}
 	if (a.ro.replay && explore_parse(a.ro.replay, &prefix, &c.nr_prefix,
 					 err, sizeof(err)))
 		ex_usage_error(a.ro.o.prog, "%s", err);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * race.h - a race scenario of RACES.md, as the driver (race.c) runs it.
+ * race.h - a race scenario, as the driver (race.c) runs it.
  *
  * A scenario builds a small state (setup), names the actors that race
  * (each a function run on its own thread), and gives the interleaving that
@@ -9,6 +9,10 @@
  * says what went wrong, if anything, in the scenario's own terms; the
  * auditor then checks every invariant.  The same actors also run free, as
  * a stress test, with jitter at every race window.
+ *
+ * A scenario is one file, examples/rN_NAME.c (the Makefile builds every
+ * file so named), which defines its races with RACE(): nothing else needs
+ * to know of it (walkthrough.md, "Writing your own race").
  */
 #ifndef KSM_REF_EXAMPLES_RACE_H
 #define KSM_REF_EXAMPLES_RACE_H
@@ -24,6 +28,7 @@ struct race_opts {
 	unsigned long seconds;		/**< --seconds for --stress */
 	bool debug_vm;			/**< --debug-vm */
 	bool msc;			/**< --msc: the trace as a chart */
+	bool time;			/**< --time: R1's free-running times */
 	bool explore;			/**< --explore: every schedule */
 	struct explore_opts xo;		/**< --bound, --reorder, ... */
 	const char *replay;		/**< --replay SCHEDULE */
@@ -31,12 +36,25 @@ struct race_opts {
 	char **argv;			/**< ...a replay command */
 };
 
+/** The era \a e, as a set of eras (struct race's eras). */
+#define ERA_BIT(e)	(1u << (e))
+/** Every era from \a e on, as a set. */
+#define ERAS_FROM(e)	(((1u << NR_ERAS) - 1) & ~(ERA_BIT(e) - 1))
+
 /** One race scenario. */
 struct race {
 	const char *id;			/**< "R2", "R3.life", ... */
 	const char *title;		/**< one line */
-	const char *seed;		/**< the seed file it reads with */
+	const char *seed;		/**< the seed it reads with: 001, ... */
 	enum ksm_era era;		/**< the era it is shown in */
+	/**
+	 * The eras whose design it can run in (--era): a set of ERA_BIT()s.
+	 * In another, its script cannot happen (the windows are not reached,
+	 * the calls are refused): a usage error, before anything runs.
+	 */
+	unsigned int eras;
+	int chapter;			/**< the book's chapter: the order */
+	const char *harm;		/**< with the fix off, what goes wrong */
 	enum sim_model model;		/**< ...and the memory model */
 	int fix;			/**< what --broken turns off, or -1 */
 	/**
@@ -51,6 +69,9 @@ struct race {
 	int nr_actors;			/**< ...how many */
 	const struct sim_step *script;	/**< the interleaving of the race */
 	int nr_steps;			/**< ...how many */
+	/** The scenario's own pause points (sim_pause_point()) that the
+	 * script names, NULL-terminated; NULL if none. */
+	const char *const *pauses;
 	/**
 	 * Look at the state after the run (\a run_err is sim_run_*()'s
 	 * result, \a r the auditor's findings) and print a "HARM:" line for
@@ -79,12 +100,24 @@ int race_check_bytes(struct mm_struct *mm);
 
 int race_r1_run(struct race_opts *ro);
 
-extern const struct race race_r1, race_r2, race_r2_check, race_r3,
-	race_r3_life, race_r3_gpuz, race_r4, race_r5, race_r5_twice, race_r6,
-	race_r6_cancel, race_r7, race_r7_skip, race_r8, race_r8_aba, race_r9,
-	race_r10, race_r10_rmb, race_r11, race_r12, race_r13,
-	race_r13_uptodate, race_r13_freeze, race_r13_eagain, race_r13_private,
-	race_r13_counters, race_r13_writeback, race_r14, race_r14_kpfn,
-	race_r14_advance;
+/** Add \a rc to the races the driver knows (RACE() calls it). */
+void race_register(const struct race *rc);
+
+/**
+ * Define the race \a name, registered with the driver at start-up, so
+ * that a scenario's file is all there is to it:
+ *
+ *	RACE(race_r2) = {
+ *		.id = "R2",
+ *		...
+ *	};
+ */
+#define RACE(name)							\
+	static const struct race name;					\
+	__attribute__((constructor)) static void name##_register(void)	\
+	{								\
+		race_register(&name);					\
+	}								\
+	static const struct race name
 
 #endif

@@ -64,12 +64,11 @@ say "" "Stop 2. $("$B/race" R1 --story | head -1)"
 "$B/race" R1 | sed -n '/KSM frames/,/exiting/p' | sed 's/^/  /'
 pause
 
-# The book's order: keyhole (ch. 3), hot-remove (4), migration (5),
-# exchange (7), then the barriers that need a weakly ordered CPU (8).
-for r in R2 R2.check R3 R3.life R3.gpuz R5 R5.twice R6 R6.cancel R7 \
-	 R7.skip R8 R8.aba R9 R4 R12 R13 R13.uptodate R13.freeze R13.eagain \
-	 R13.private R13.counters R13.writeback R14 R14.kpfn R14.advance R10 \
-	 R10.rmb R11; do
+# Every race with a fix, as race --list gives them: the book's order,
+# keyhole (ch. 3), hot-remove (4), migration (5), exchange (7), then the
+# barriers that need a weakly ordered CPU (8).  A new race is in the tour
+# as soon as it is built.
+for r in $("$B/race" --list | awk '$0 !~ / fix - / { print $1 }'); do
 	race "$r"
 done
 

@@ -25,9 +25,11 @@
 # A mutant none of whose lines the suite executes (make coverage says) is
 # not run: it survives, "never executed".
 #
-# Resumable: results are kept in build/mutants-all/results, one file per
-# mutant, named by the mutant's name (function, kind, the text it changes),
-# which does not change when other code moves; a run skips those it has,
+# The suite runs in the tree, on its own copy of test.sh, so that the
+# working copy may change while the mutants run.  Resumable: results are
+# kept in build/mutants-all/results, one file per mutant, named by the
+# mutant's name (function, kind, the text it changes), which does not
+# change when other code moves; a run skips those it has,
 # but runs a survivor again when the suite (test.sh, tests/, examples/)
 # has changed since: a new test may kill it.  `make mutants-all-clean`
 # forgets every result, for a run from scratch.  Equivalent mutants
@@ -38,6 +40,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 M=build/mutants-all
 R=$M/results
+A=$(pwd)/$M		# absolute: the suite runs in the tree
 SAN_ASAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 SAN_TSAN="-O1 -g -fsanitize=thread"
 WARN="-std=c11 -Wall -Wextra -Werror"
@@ -107,11 +110,13 @@ one() {
 	for pass in quick all; do
 		pat=
 		[ "$pass" = all ] || pat=$quick
-		out=$(env KSM_REF_MUTANT="$id" KSM_TEST_BUILD=$M/tree/gcc \
-			KSM_TEST_ASAN=$M/tree/asan KSM_TEST_TSAN=$M/tree/tsan \
+		out=$(cd "$M/tree" && env KSM_REF_MUTANT="$id" \
+			KSM_TEST_BUILD="$A/tree/gcc" \
+			KSM_TEST_ASAN="$A/tree/asan" \
+			KSM_TEST_TSAN="$A/tree/tsan" \
 			KSM_TEST_CORE=1 KSM_TEST_FIRST=1 \
-			KSM_TEST_LOGS="$M/logs/$id" \
-			KSM_TEST_TIMEOUTS=$M/timeouts ./test.sh "$pat" 2>&1 |
+			KSM_TEST_LOGS="$A/logs/$id" \
+			KSM_TEST_TIMEOUTS="$A/timeouts" ./test.sh "$pat" 2>&1 |
 			tail -n 1)
 		case $out in
 		"killed by "*) break ;;
@@ -239,6 +244,9 @@ for f in ksm_ref.h Makefile examples tests Doxyfile; do
 done
 cmp -s "$M/schema.c" "$M/tree/ksm_ref.c" ||
 	cp "$M/schema.c" "$M/tree/ksm_ref.c"
+# test.sh as it is now, beside the programs it is built with: the tree's
+# test.sh does not change while the mutants run, whatever else does.
+cp test.sh "$M/tree/test.sh" || exit 2
 echo "building the schema (gcc, ASan, TSan)"
 make -s -C "$M/tree" B=gcc CC=gcc WARN="-std=c11 -w" all >/dev/null &&
 make -s -C "$M/tree" B=asan CC=clang CFLAGS="$SAN_ASAN" \
@@ -253,10 +261,11 @@ if [ ! -s "$M/timeouts" ] || [ "$(cat "$M/stamp" 2>/dev/null)" != "$stamp" ]
 then
 	echo "the suite on the unmutated schema"
 	rm -f "$M/times"
-	if ! env KSM_TEST_BUILD=$M/tree/gcc KSM_TEST_ASAN=$M/tree/asan \
-		KSM_TEST_TSAN=$M/tree/tsan KSM_TEST_CORE=1 \
-		KSM_TEST_LOGS=$M/logs/none KSM_TEST_TIMES=$M/times \
-		./test.sh >"$M/baseline.txt" 2>&1; then
+	if ! (cd "$M/tree" && env KSM_TEST_BUILD="$A/tree/gcc" \
+		KSM_TEST_ASAN="$A/tree/asan" KSM_TEST_TSAN="$A/tree/tsan" \
+		KSM_TEST_CORE=1 KSM_TEST_LOGS="$A/logs/none" \
+		KSM_TEST_TIMES="$A/times" ./test.sh) >"$M/baseline.txt" 2>&1
+	then
 		tail -n 5 "$M/baseline.txt"
 		echo "the unmutated schema fails the suite: fix that first"
 		exit 2

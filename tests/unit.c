@@ -555,10 +555,15 @@ static void test_bad_library_calls(void)
 
 int main(int argc, char **argv)
 {
-	(void)argv;
+	if (argc == 2 && !strcmp(argv[1], "--help")) {
+		printf("Usage: %s\n\nRuns the unit tests of the machine's parts; prints \"ok NAME\" or "
+		       "\"FAIL NAME: why\" for each,\nand exits with the number "
+		       "of failures.\n", argv[0]);
+		return 0;
+	}
 	if (argc > 1) {
-		fprintf(stderr, "%s: takes no arguments\nusage: %s\n", argv[0],
-			argv[0]);
+		fprintf(stderr, "%s: takes no arguments\nusage: %s [--help]\n",
+			argv[0], argv[0]);
 		return 2;
 	}
 	test_rbtree();

@@ -19,7 +19,7 @@ WARN := -std=c11 -Wall -Wextra -Werror
 LDLIBS := -lpthread
 B ?= build
 
-EXAMPLES := merge_tour stress
+EXAMPLES := merge_tour stress diagram
 # Every scenario file examples/rN_NAME.c is built in: a new race is a
 # new file, which registers itself (examples/race.h, RACE()).
 RACES := explore $(notdir $(basename $(wildcard examples/r[0-9]*_*.c)))
@@ -105,13 +105,24 @@ coverage:
 	./tests/coverage.sh
 
 # The page of the races, run, is generated first (tests/races_page.sh),
-# and added to the Doxyfile's INPUT.
-docs: $(B)/race
+# and added to the Doxyfile's INPUT; so are the book's pictures of KSM's
+# structures (examples/diagram.c), which the book \htmlincludes.
+docs: $(B)/race $(B)/diagram
+	rm -rf build/docs/html
 	./tests/races_page.sh $(B)/race build/docs/races.md
+	./$(B)/diagram keyhole --era keyhole >build/docs/diagram_keyhole.svg
+	./$(B)/diagram trees >build/docs/diagram_trees.svg
+	./$(B)/diagram migrated >build/docs/diagram_migrated.svg
 	( cat Doxyfile; echo "INPUT += build/docs/races.md" ) | doxygen -
+
+# The course kit, in build/course: the students' edition of the
+# exercises, the answers apart, a two-week module, the command card and a
+# predictions file, each page in Markdown and HTML (examples/course).
+course: $(B)/race
+	RACE=$(B)/race ./examples/course/course.sh build/course
 
 clean:
 	rm -rf build
 
 .PHONY: all test tour bench soak mutants mutants-all mutants-all-clean \
-	coverage docs clean
+	coverage course docs clean

@@ -880,18 +880,20 @@ static void sim_actor_fiber(void)
 /** \addtogroup sim
  * @{ */
 
+/** A reordering a script asks for (a "delay X" or "old X" step). */
+struct script_rule {
+	int actor;			/**< whose CPU makes it */
+	const char *rule;		/**< the step's text */
+};
+
 /** The script being replayed by sim_run_script(), if any. */
 static struct {
-	const struct sim_step *steps;
-	int nr_steps;
+	const struct sim_step *steps;	/**< its steps */
+	int nr_steps;			/**< ...how many */
 	int step;			/**< index of the step in progress */
 	int hits;			/**< window hits so far in this step */
-	char error[200];
-	/** Reorderings the script asked for ("delay X", "old X" steps). */
-	struct {
-		int actor;		/**< whose CPU makes it */
-		const char *rule;	/**< the step's text */
-	} rules[8];
+	char error[200];		/**< why it was abandoned */
+	struct script_rule rules[8];	/**< the reorderings it asked for */
 	int nr_rules;			/**< entries in rules[] */
 } script;
 
@@ -1697,10 +1699,35 @@ void sim_pause_point(const char *name)
 
 /* ---------------------------------------------------------------- */
 
+/** What a line of the trace is. */
+enum trace_kind {
+	TRACE_STEP,	/**< something an actor did: a box on its line */
+	TRACE_PASS,	/**< something one actor passed to another: an arrow */
+	TRACE_NOTE,	/**< the run's outcome, across every line */
+};
+
 /** One line of an actor's part in a timeline. */
 struct sim_trace_entry {
-	int actor;		/**< column: the actor's index in the trace */
-	char text[100];		/**< what it did */
+	unsigned char kind;	/**< enum trace_kind */
+	signed char actor;	/**< column: the actor (a PASS: the taker) */
+	signed char from;	/**< a PASS: the giver's column */
+	/**
+	 * A STEP: the fix whose line, switched off, would have acted here,
+	 * or -1; a NOTE: 1 if it tells of harm.
+	 */
+	signed char fix;
+	char text[160];		/**< what it did */
+};
+
+/** Most things given and not yet taken, remembered for arrows. */
+#define TRACE_GIVES	32
+
+/** Something an actor gave up, which another may take (an arrow). */
+struct trace_give {
+	const void *obj;		/**< a page, a lock, a kpfn */
+	unsigned long value;		/**< what was given: a kpfn's value */
+	char from[24];			/**< the giver's name */
+	char label[40];			/**< "pfn 1", "kpfn 513", a lock */
 };
 
 /** The trace of the current scenario: what each actor did, in order. */
@@ -1710,7 +1737,14 @@ static struct {
 	size_t nr, cap;
 	char names[SIM_MAX_ACTORS][24];
 	int nr_names;
-} trace = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	/** Per column: a fix skipped, to mark that actor's next step. */
+	signed char skipped[SIM_MAX_ACTORS];
+	/** The fixes whose skipped lines are marked (a bit each). */
+	unsigned long highlight;
+	/** What actors gave (sim_trace_give()), for the takers' arrows. */
+	struct trace_give gives[TRACE_GIVES];
+	unsigned int nr_gives;		/**< gives made (a ring of them) */
+} trace = { .lock = PTHREAD_MUTEX_INITIALIZER, .highlight = ~0UL };
 
 /** The width a timeline fills, in columns (sim_timeline_set_width()). */
 static unsigned int timeline_width = 96;
@@ -1727,13 +1761,26 @@ void sim_trace_enable(bool on)
 	sim_tracing = on;
 	trace.nr = 0;
 	trace.nr_names = 0;
+	trace.nr_gives = 0;
+	memset(trace.skipped, -1, sizeof(trace.skipped));
 	pthread_mutex_unlock(&trace.lock);
 }
 
-/** Index of the current actor's column in the trace.  Holds trace.lock. */
-static int trace_column(void)
+void sim_trace_stop(void)
 {
-	const char *name = sim_actor_name();
+	pthread_mutex_lock(&trace.lock);
+	sim_tracing = false;
+	pthread_mutex_unlock(&trace.lock);
+}
+
+void sim_trace_highlight(unsigned long fixes)
+{
+	trace.highlight = fixes;
+}
+
+/** Index of actor \a name's column in the trace.  Holds trace.lock. */
+static int trace_column_of(const char *name)
+{
 	int i;
 
 	for (i = 0; i < trace.nr_names; i++)
@@ -1746,6 +1793,32 @@ static int trace_column(void)
 	return trace.nr_names++;
 }
 
+/** Index of the current actor's column in the trace.  Holds trace.lock. */
+static int trace_column(void)
+{
+	return trace_column_of(sim_actor_name());
+}
+
+/** A new line of the trace, or NULL.  Holds trace.lock. */
+static struct sim_trace_entry *trace_append(enum trace_kind kind)
+{
+	struct sim_trace_entry *e;
+
+	if (trace.nr == trace.cap) {
+		size_t cap = trace.cap ? 2 * trace.cap : 256;
+		void *p = realloc(trace.ent, cap * sizeof(*trace.ent));
+
+		if (!p)
+			return NULL;
+		trace.ent = p;
+		trace.cap = cap;
+	}
+	e = &trace.ent[trace.nr++];
+	e->kind = kind;
+	e->from = e->fix = -1;
+	return e;
+}
+
 /** Record a line of the timeline: see sim_trace(). */
 static void sim_trace_record(const char *fmt, ...)
 {
@@ -1753,22 +1826,115 @@ static void sim_trace_record(const char *fmt, ...)
 	va_list ap;
 
 	pthread_mutex_lock(&trace.lock);
-	if (trace.nr == trace.cap) {
-		size_t cap = trace.cap ? 2 * trace.cap : 256;
-		void *p = realloc(trace.ent, cap * sizeof(*trace.ent));
-
-		if (!p) {
-			pthread_mutex_unlock(&trace.lock);
-			return;
-		}
-		trace.ent = p;
-		trace.cap = cap;
+	e = trace_append(TRACE_STEP);
+	if (e) {
+		e->actor = (signed char)trace_column();
+		e->fix = trace.skipped[e->actor];
+		trace.skipped[e->actor] = -1;
+		va_start(ap, fmt);
+		vsnprintf(e->text, sizeof(e->text), fmt, ap);
+		va_end(ap);
 	}
-	e = &trace.ent[trace.nr++];
-	e->actor = trace_column();
+	pthread_mutex_unlock(&trace.lock);
+}
+
+/**
+ * fix_on() found \a fix off: the current actor's next step is where its
+ * line would have acted (if the fix is one sim_trace_highlight() marks).
+ */
+static void sim_trace_skipped(int fix)
+{
+	pthread_mutex_lock(&trace.lock);
+	if (trace.highlight & (1UL << fix))
+		trace.skipped[trace_column()] = (signed char)fix;
+	pthread_mutex_unlock(&trace.lock);
+}
+
+/** See sim_trace_give(). */
+static void sim_trace_give_record(const void *obj, unsigned long value,
+				  const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void sim_trace_give_record(const void *obj, unsigned long value,
+				  const char *fmt, ...)
+{
+	unsigned int i, n;
+	va_list ap;
+
+	pthread_mutex_lock(&trace.lock);
+	n = trace.nr_gives < TRACE_GIVES ? trace.nr_gives : TRACE_GIVES;
+	for (i = 0; i < n && trace.gives[i].obj != obj; i++)
+		;
+	if (i == n)
+		i = trace.nr_gives++ % TRACE_GIVES;
+	trace.gives[i].obj = obj;
+	trace.gives[i].value = value;
+	snprintf(trace.gives[i].from, sizeof(trace.gives[i].from), "%s",
+		 sim_actor_name());
 	va_start(ap, fmt);
-	vsnprintf(e->text, sizeof(e->text), fmt, ap);
+	vsnprintf(trace.gives[i].label, sizeof(trace.gives[i].label), fmt, ap);
 	va_end(ap);
+	pthread_mutex_unlock(&trace.lock);
+}
+
+/** See sim_trace_take(). */
+static void sim_trace_take_record(const void *obj, unsigned long value,
+				  bool consume)
+{
+	struct sim_trace_entry *e;
+	unsigned int i, n;
+
+	pthread_mutex_lock(&trace.lock);
+	n = trace.nr_gives < TRACE_GIVES ? trace.nr_gives : TRACE_GIVES;
+	for (i = 0; i < n && trace.gives[i].obj != obj; i++)
+		;
+	if (i < n && trace.gives[i].value == value &&
+	    strcmp(trace.gives[i].from, sim_actor_name()) &&
+	    (e = trace_append(TRACE_PASS))) {
+		e->from = (signed char)trace_column_of(trace.gives[i].from);
+		e->actor = (signed char)trace_column();
+		snprintf(e->text, sizeof(e->text), "%s", trace.gives[i].label);
+	}
+	if (i < n && consume)
+		trace.gives[i].obj = NULL;
+	pthread_mutex_unlock(&trace.lock);
+}
+
+/**
+ * For the charts' arrows: the current actor gives up \a obj (frees a
+ * page, releases a lock, stores a kpfn) with \a value, described by the
+ * printf-style rest.  The next actor to sim_trace_take() it with the
+ * same value gets an arrow from this one.  Costs one test untraced.
+ */
+#define sim_trace_give(obj, value, ...) do {				\
+	if (unlikely(sim_tracing))					\
+		sim_trace_give_record(obj, value, __VA_ARGS__);		\
+} while (0)
+
+/**
+ * The current actor takes \a obj with \a value (allocates the page,
+ * gets the lock it waited for, loads the kpfn): an arrow from its giver,
+ * if another actor gave it.  \a consume: nobody else can take it now.
+ */
+#define sim_trace_take(obj, value, consume) do {			\
+	if (unlikely(sim_tracing))					\
+		sim_trace_take_record(obj, value, consume);		\
+} while (0)
+
+/** Add a note of the outcome (see ksm_ref.h). */
+void sim_trace_note(bool harm, const char *fmt, ...)
+{
+	struct sim_trace_entry *e;
+	va_list ap;
+
+	pthread_mutex_lock(&trace.lock);
+	e = trace_append(TRACE_NOTE);
+	if (e) {
+		e->actor = 0;
+		e->fix = harm;
+		va_start(ap, fmt);
+		vsnprintf(e->text, sizeof(e->text), fmt, ap);
+		va_end(ap);
+	}
 	pthread_mutex_unlock(&trace.lock);
 }
 
@@ -1827,8 +1993,9 @@ void sim_timeline_print(FILE *f)
 			"================================================");
 	fputc('\n', f);
 	for (k = 0; k < trace.nr; k++)
-		timeline_row(f, trace.ent[k].text, trace.ent[k].actor,
-			     trace.nr_names, width);
+		if (trace.ent[k].kind == TRACE_STEP)
+			timeline_row(f, trace.ent[k].text, trace.ent[k].actor,
+				     trace.nr_names, width);
 	pthread_mutex_unlock(&trace.lock);
 }
 
@@ -1836,33 +2003,59 @@ void sim_timeline_print(FILE *f)
 #define MSC_LABEL_WIDTH	28
 
 /**
- * Print \a text as an mscgen label attribute: words wrapped at \a width
- * with "\n", which mscgen draws as a line break, and quotes and
+ * The next line of \a *text, wrapped at \a width characters (at a space,
+ * unless one word is longer): its start in \a *line, its length returned,
+ * and \a *text moved past it.  0 at the end.
+ */
+static size_t wrap_line(const char **text, size_t width, const char **line)
+{
+	const char *t = *text + strspn(*text, " ");
+	size_t n = 0, next;
+
+	*line = t;
+	while (t[n]) {
+		/* the end of the next word, and the space before it */
+		next = n + (n > 0) + strcspn(t + n + (n > 0), " ");
+		if (n && next > width)
+			break;
+		n = next;
+	}
+	*text = t + n;
+	return n;
+}
+
+/**
+ * Print \a text as an mscgen label attribute, label="...": words wrapped
+ * at \a width with "\n", which mscgen draws as a line break, and quotes and
  * backslashes escaped, so that no text can end the string early.
  */
 static void msc_label(FILE *f, const char *text, size_t width)
 {
-	size_t col = 0, n, i;
+	const char *line;
+	size_t n, i;
+	bool first = true;
 
-	fputs(" [label=\"", f);
-	for (text += strspn(text, " "); *text; text += strspn(text, " ")) {
-		n = strcspn(text, " ");
-		if (col && col + 1 + n > width) {
+	fputs("label=\"", f);
+	while ((n = wrap_line(&text, width, &line))) {
+		if (!first)
 			fputs("\\n", f);
-			col = 0;
-		} else if (col) {
-			fputc(' ', f);
-			col++;
-		}
+		first = false;
 		for (i = 0; i < n; i++) {
-			if (text[i] == '"' || text[i] == '\\')
+			if (line[i] == '"' || line[i] == '\\')
 				fputc('\\', f);
-			fputc(text[i], f);
+			fputc(line[i], f);
 		}
-		col += n;
-		text += n;
 	}
-	fputs("\"]", f);
+	fputc('"', f);
+}
+
+/** Are trace lines \a a and \a b alike (for a loop's repeats)? */
+static bool trace_alike(const struct sim_trace_entry *a,
+			const struct sim_trace_entry *b)
+{
+	return a->kind == b->kind && a->actor == b->actor &&
+	       a->from == b->from && a->fix == b->fix &&
+	       !strcmp(a->text, b->text);
 }
 
 /** How many entries, from the \a k th on, each repeat the one \a p before. */
@@ -1871,29 +2064,58 @@ static size_t trace_repeats(size_t k, size_t p)
 	size_t n = 0;
 
 	while (k + n < trace.nr &&
-	       trace.ent[k + n].actor == trace.ent[k + n - p].actor &&
-	       !strcmp(trace.ent[k + n].text, trace.ent[k + n - p].text))
+	       trace_alike(&trace.ent[k + n], &trace.ent[k + n - p]))
 		n++;
 	return n;
 }
 
 /**
+ * A loop (migration retrying a page it cannot move) would draw the same
+ * boxes hundreds of times: past a few rounds, a chart draws them once,
+ * and says how many more there were.  If the lines from \a k + 1 on repeat
+ * a loop of up to four lines ending at \a k, eight times or more: the
+ * loop's length in \a *p, and the rounds; else 0.
+ */
+static size_t trace_loop(size_t k, size_t *p)
+{
+	size_t n;
+
+	for (*p = 1; *p <= 4 && *p <= k + 1; (*p)++) {
+		n = trace_repeats(k + 1, *p) / *p;
+		if (n >= 8)
+			return n;
+	}
+	return 0;
+}
+
+/** A chart's colour for a step where a switched-off line would have acted. */
+#define CHART_FIX_OFF	"#ffd6d6"
+/** ...for a note of harm. */
+#define CHART_HARM	"#ffd6d6"
+/** ...for a note of a clean outcome. */
+#define CHART_CLEAN	"#d8f0d8"
+
+/**
  * Print the trace as the body of a message sequence chart, for mscgen or
- * Doxygen's \\msc: an entity per actor, and each thing an actor did as a
- * box on its line, in the order recorded: what sim_timeline_print()
- * prints, drawn, except that a long loop is drawn once, with a count.
- * Nothing if there is no trace.
+ * Doxygen's \\msc: an entity per actor; each thing an actor did as a box
+ * on its line, in the order recorded (what sim_timeline_print() prints),
+ * red where a switched-off line would have acted; an arrow where one
+ * actor passed another a page, a lock or a kpfn; the notes of the outcome
+ * across every line.  A long loop is drawn once, with a count.  Nothing
+ * if there is no trace.
  */
 void sim_timeline_print_msc(FILE *f)
 {
+	const struct sim_trace_entry *e;
 	size_t k, p, n;
-	int i;
+	int i, last;
 
 	pthread_mutex_lock(&trace.lock);
 	if (!trace.nr_names) {
 		pthread_mutex_unlock(&trace.lock);
 		return;
 	}
+	last = trace.nr_names - 1;
 	/*
 	 * mscgen shares 600 pixels among the entities, and wraps what does
 	 * not fit again: give each the 200 a label needs.
@@ -1901,31 +2123,240 @@ void sim_timeline_print_msc(FILE *f)
 	fprintf(f, "width=\"%d\";\n",
 		trace.nr_names > 3 ? 200 * trace.nr_names : 600);
 	for (i = 0; i < trace.nr_names; i++) {
-		fprintf(f, "%sa%d", i ? ", " : "", i);
+		fprintf(f, "%sa%d [", i ? ", " : "", i);
 		msc_label(f, trace.names[i], sizeof(trace.names[0]));
+		fputc(']', f);
 	}
 	fputs(";\n", f);
 	for (k = 0; k < trace.nr; k++) {
-		fprintf(f, "a%d box a%d", trace.ent[k].actor,
-			trace.ent[k].actor);
-		msc_label(f, trace.ent[k].text, MSC_LABEL_WIDTH);
-		fputs(";\n", f);
-		/*
-		 * A loop (migration retrying a page it cannot move) would draw
-		 * the same boxes hundreds of times: past a few rounds, draw one
-		 * and say how many more there were.
-		 */
-		for (p = 1; p <= 4 && p <= k + 1; p++) {
-			n = trace_repeats(k + 1, p) / p;
-			if (n >= 8) {
-				fprintf(f, "... [label=\"the last %zu box%s, "
-					"%zu more times\"];\n", p,
-					p == 1 ? "" : "es", n);
-				k += n * p;
-				break;
-			}
+		e = &trace.ent[k];
+		switch (e->kind) {
+		case TRACE_STEP:
+			fprintf(f, "a%d box a%d [", e->actor, e->actor);
+			msc_label(f, e->text, MSC_LABEL_WIDTH);
+			if (e->fix >= 0)
+				fprintf(f, ", textbgcolour=\"%s\"",
+					CHART_FIX_OFF);
+			break;
+		case TRACE_PASS:
+			fprintf(f, "a%d -> a%d [", e->from, e->actor);
+			msc_label(f, e->text, MSC_LABEL_WIDTH);
+			break;
+		default:
+			fprintf(f, "a0 rbox a%d [", last);
+			msc_label(f, e->text, MSC_LABEL_WIDTH * (last + 1));
+			fprintf(f, ", textbgcolour=\"%s\"",
+				e->fix ? CHART_HARM : CHART_CLEAN);
+			break;
+		}
+		fputs("];\n", f);
+		if ((n = trace_loop(k, &p))) {
+			fprintf(f, "... [label=\"the last %zu box%s, "
+				"%zu more times\"];\n", p,
+				p == 1 ? "" : "es", n);
+			k += n * p;
 		}
 	}
+	pthread_mutex_unlock(&trace.lock);
+}
+
+/** Print \a n bytes of \a s for XML: &, <, > and " escaped. */
+static void svg_text(FILE *f, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		switch (s[i]) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default: fputc(s[i], f);
+		}
+}
+
+/** The geometry of an SVG chart, in pixels. */
+enum {
+	SVG_COL = 230,		/* an actor's column */
+	SVG_BOX = 200,		/* a box in it */
+	SVG_LINE = 15,		/* a line of text */
+	SVG_GAP = 8,		/* between rows */
+	SVG_TOP = 60,		/* the actors' names, and a margin */
+	SVG_CHARS = 30,		/* characters a box's line holds */
+};
+
+/** Lines \a text takes, wrapped at \a width. */
+static int svg_lines(const char *text, size_t width)
+{
+	const char *line;
+	int n = 0;
+
+	while (wrap_line(&text, width, &line))
+		n++;
+	return n ? n : 1;
+}
+
+/** Print \a text in lines of \a width, centred on \a x, from \a y down. */
+static void svg_label(FILE *f, const char *text, size_t width, int x, int y)
+{
+	const char *line;
+	size_t n;
+
+	while ((n = wrap_line(&text, width, &line))) {
+		fprintf(f, "<text x=\"%d\" y=\"%d\">", x, y);
+		svg_text(f, line, n);
+		fputs("</text>\n", f);
+		y += SVG_LINE;
+	}
+}
+
+/**
+ * Print the trace as an SVG image (no tool needed): what
+ * sim_timeline_print_msc() draws, drawn here, with \a title as its title
+ * and, for a reader who cannot see it, the whole sequence in words as its
+ * description (the image's alternative text).  Nothing if no trace.
+ */
+void sim_timeline_print_svg(FILE *f, const char *title)
+{
+	const struct sim_trace_entry *e;
+	size_t k, p, n, width;
+	int i, h, y, x0, x1, ncol, w;
+
+	pthread_mutex_lock(&trace.lock);
+	if (!trace.nr_names) {
+		pthread_mutex_unlock(&trace.lock);
+		return;
+	}
+	ncol = trace.nr_names;
+	w = ncol * SVG_COL;
+	/* The height: a pass over the rows, as they will be drawn. */
+	for (h = SVG_TOP, k = 0; k < trace.nr; k++) {
+		e = &trace.ent[k];
+		width = e->kind == TRACE_NOTE ? (size_t)SVG_CHARS * ncol :
+			SVG_CHARS;
+		h += (e->kind == TRACE_PASS ? 1 :
+		      svg_lines(e->text, width)) * SVG_LINE + 2 * SVG_GAP;
+		if ((n = trace_loop(k, &p))) {
+			h += SVG_LINE + 2 * SVG_GAP;
+			k += n * p;
+		}
+	}
+	h += SVG_GAP;
+	/* No ids: a page may hold many charts.  <title> names the image,
+	 * <desc> describes it, for whoever cannot see it. */
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+		"height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">\n",
+		w, h, w, h);
+	fputs("<title>", f);
+	svg_text(f, title, strlen(title));
+	fputs("</title>\n<desc>Actors: ", f);
+	for (i = 0; i < ncol; i++) {
+		fputs(i ? ", " : "", f);
+		svg_text(f, trace.names[i], strlen(trace.names[i]));
+	}
+	fputs(".  In order:", f);
+	for (k = 0; k < trace.nr; k++) {
+		e = &trace.ent[k];
+		fputc(' ', f);
+		if (e->kind == TRACE_PASS) {
+			svg_text(f, trace.names[(int)e->from],
+				 strlen(trace.names[(int)e->from]));
+			fputs(" passes ", f);
+			svg_text(f, e->text, strlen(e->text));
+			fputs(" to ", f);
+			svg_text(f, trace.names[(int)e->actor],
+				 strlen(trace.names[(int)e->actor]));
+		} else {
+			if (e->kind == TRACE_STEP) {
+				svg_text(f, trace.names[(int)e->actor],
+					 strlen(trace.names[(int)e->actor]));
+				fputs(": ", f);
+			}
+			svg_text(f, e->text, strlen(e->text));
+			if (e->kind == TRACE_STEP && e->fix >= 0)
+				fprintf(f, " [in red: the line of %s, "
+					"switched off, would have acted here]",
+					ksm_fix_name(e->fix));
+		}
+		if (!e->text[0] ||
+		    !strchr(".?!", e->text[strlen(e->text) - 1]) ||
+		    (e->kind == TRACE_STEP && e->fix >= 0))
+			fputc('.', f);
+		if ((n = trace_loop(k, &p))) {
+			fprintf(f, " The last %zu step%s, %zu more times.", p,
+				p == 1 ? "" : "s", n);
+			k += n * p;
+		}
+	}
+	fputs("</desc>\n", f);
+	fprintf(f, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n<g "
+		"font-family=\"sans-serif\" font-size=\"12\" "
+		"text-anchor=\"middle\">\n", w, h);
+	for (i = 0; i < ncol; i++) {
+		int x = i * SVG_COL + SVG_COL / 2;
+
+		fprintf(f, "<line x1=\"%d\" y1=\"40\" x2=\"%d\" y2=\"%d\" "
+			"stroke=\"#999\"/>\n", x, x, h - SVG_GAP);
+		fprintf(f, "<text x=\"%d\" y=\"30\" font-weight=\"bold\">",
+			x);
+		svg_text(f, trace.names[i], strlen(trace.names[i]));
+		fputs("</text>\n", f);
+	}
+	for (y = SVG_TOP, k = 0; k < trace.nr; k++) {
+		int lines;
+
+		e = &trace.ent[k];
+		width = e->kind == TRACE_NOTE ? (size_t)SVG_CHARS * ncol :
+			SVG_CHARS;
+		lines = e->kind == TRACE_PASS ? 1 : svg_lines(e->text, width);
+		x0 = e->actor * SVG_COL + (SVG_COL - SVG_BOX) / 2;
+		switch (e->kind) {
+		case TRACE_STEP:
+			fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" "
+				"height=\"%d\" fill=\"%s\" stroke=\"%s\"/>\n",
+				x0, y, SVG_BOX, lines * SVG_LINE + SVG_GAP,
+				e->fix >= 0 ? CHART_FIX_OFF : "white",
+				e->fix >= 0 ? "#b00000" : "#555");
+			svg_label(f, e->text, width,
+				  e->actor * SVG_COL + SVG_COL / 2,
+				  y + SVG_LINE - 2);
+			break;
+		case TRACE_PASS:
+			x0 = e->from * SVG_COL + SVG_COL / 2;
+			x1 = e->actor * SVG_COL + SVG_COL / 2;
+			fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" "
+				"y2=\"%d\" stroke=\"#0050a0\" "
+				"stroke-width=\"2\"/>\n", x0, y + SVG_LINE,
+				x1 - (x1 > x0 ? 8 : -8), y + SVG_LINE);
+			fprintf(f, "<polygon points=\"%d,%d %d,%d %d,%d\" "
+				"fill=\"#0050a0\"/>\n", x1, y + SVG_LINE,
+				x1 - (x1 > x0 ? 10 : -10), y + SVG_LINE - 5,
+				x1 - (x1 > x0 ? 10 : -10), y + SVG_LINE + 5);
+			fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"#0050a0\">",
+				(x0 + x1) / 2, y + SVG_LINE - 4);
+			svg_text(f, e->text, strlen(e->text));
+			fputs("</text>\n", f);
+			break;
+		default:
+			fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" "
+				"height=\"%d\" rx=\"6\" fill=\"%s\" "
+				"stroke=\"#555\"/>\n", 4, y, w - 8,
+				lines * SVG_LINE + SVG_GAP,
+				e->fix ? CHART_HARM : CHART_CLEAN);
+			svg_label(f, e->text, width, w / 2, y + SVG_LINE - 2);
+			break;
+		}
+		y += lines * SVG_LINE + 2 * SVG_GAP;
+		if ((n = trace_loop(k, &p))) {
+			fprintf(f, "<text x=\"%d\" y=\"%d\" "
+				"font-style=\"italic\">the last %zu step%s, "
+				"%zu more times</text>\n", w / 2,
+				y + SVG_LINE - 2, p, p == 1 ? "" : "s", n);
+			y += SVG_LINE + 2 * SVG_GAP;
+			k += n * p;
+		}
+	}
+	fputs("</g>\n</svg>\n", f);
 	pthread_mutex_unlock(&trace.lock);
 }
 
@@ -2014,8 +2445,11 @@ static void mutex_lock(struct mutex *lock)
 	/* self-deadlock */
 	BUG_ON(atomic_load_explicit(&lock->owner, memory_order_relaxed) == me);
 	if (sim_scheduled()) {
-		while (atomic_load(&lock->owner))
-			sim_block(lock, sim_lock_holder(lock));
+		if (atomic_load(&lock->owner)) {
+			while (atomic_load(&lock->owner))
+				sim_block(lock, sim_lock_holder(lock));
+			sim_trace_take(lock, 0, true);
+		}
 	} else {
 		sim_waiting(me, lock->name);
 		pthread_mutex_lock(&lock->m);
@@ -2032,6 +2466,7 @@ static void mutex_unlock(struct mutex *lock)
 	       sim_current());
 	sim_point(SP_UNLOCK, lock->name);
 	model_release();
+	sim_trace_give(lock, 0, "%s", lock->name);
 	sim_set_owner(lock, NULL);
 	if (sim_scheduled())
 		sim_wake(lock);
@@ -2080,8 +2515,11 @@ static void down_read(struct rw_semaphore *sem)
 {
 	sim_point(SP_LOCK, sem->name);
 	if (sim_scheduled()) {
-		while (atomic_load(&sem->writer))
-			sim_block(sem, sem->name);
+		if (atomic_load(&sem->writer)) {
+			while (atomic_load(&sem->writer))
+				sim_block(sem, sem->name);
+			sim_trace_take(sem, 0, true);
+		}
 	} else {
 		sim_waiting(sim_current(), sem->name);
 		pthread_rwlock_rdlock(&sem->rw);
@@ -2096,6 +2534,7 @@ static void up_read(struct rw_semaphore *sem)
 {
 	sim_point(SP_UNLOCK, sem->name);
 	model_release();
+	sim_trace_give(sem, 0, "%s", sem->name);
 	BUG_ON(atomic_fetch_sub(&sem->readers, 1) <= 0);
 	if (sim_scheduled())
 		sim_wake(sem);
@@ -2108,8 +2547,12 @@ static void down_write(struct rw_semaphore *sem)
 {
 	sim_point(SP_LOCK, sem->name);
 	if (sim_scheduled()) {
-		while (atomic_load(&sem->writer) || atomic_load(&sem->readers))
-			sim_block(sem, sem->name);
+		if (atomic_load(&sem->writer) || atomic_load(&sem->readers)) {
+			while (atomic_load(&sem->writer) ||
+			       atomic_load(&sem->readers))
+				sim_block(sem, sem->name);
+			sim_trace_take(sem, 0, true);
+		}
 	} else {
 		sim_waiting(sim_current(), sem->name);
 		pthread_rwlock_wrlock(&sem->rw);
@@ -2125,6 +2568,7 @@ static void up_write(struct rw_semaphore *sem)
 	BUG_ON(atomic_load(&sem->writer) != sim_current());
 	sim_point(SP_UNLOCK, sem->name);
 	model_release();
+	sim_trace_give(sem, 0, "%s", sem->name);
 	atomic_store(&sem->writer, NULL);
 	if (sim_scheduled())
 		sim_wake(sem);
@@ -2535,10 +2979,18 @@ static unsigned long ksm_fixes_off;
 /** With FIX_XCHG_REFUSE_KSM off: which order (R14). */
 static enum xchg_ksm_order xchg_ksm_order;
 
-/** Is \a fix on?  Cheap enough for every fast path. */
+/**
+ * Is \a fix on?  Cheap enough for every fast path.  When it is off and a
+ * timeline is recorded, the actor's next step is marked as the place
+ * where its line would have acted (the charts draw it red).
+ */
 static inline bool fix_on(enum ksm_fix fix)
 {
-	return !(ksm_fixes_off & (1UL << fix));
+	if (likely(!(ksm_fixes_off & (1UL << fix))))
+		return true;
+	if (unlikely(sim_tracing))
+		sim_trace_skipped(fix);
+	return false;
 }
 
 /** Does the current era include the design of \a era? */
@@ -3959,6 +4411,7 @@ static void lock_page(struct page *page)
 	if (!test_and_set_bit(PG_locked, &page->flags))
 		return;
 	wait_event(page, !test_and_set_bit(PG_locked, &page->flags));
+	sim_trace_take(&page->flags, 0, true);
 }
 
 /** Release the page lock.  Caller must hold it. */
@@ -3967,6 +4420,8 @@ static void unlock_page(struct page *page)
 	VM_BUG_ON(!PageLocked(page));
 	sim_point(SP_UNLOCK, "unlock_page");
 	model_release();		/* clear_bit_unlock() */
+	sim_trace_give(&page->flags, 0, "the lock of pfn %lu",
+		       page_to_pfn(page));
 	clear_bit(PG_locked, &page->flags);
 	wake_up_key(page);
 }
@@ -4289,6 +4744,8 @@ static struct page *__alloc_page(int nid, enum sim_fail_site site, bool exact)
 		}
 	}
 	pthread_mutex_unlock(&zone_lock);
+	if (page)
+		sim_trace_take(page, 0, true);
 	return page;
 }
 
@@ -4373,6 +4830,7 @@ static void __free_page(struct page *page)
 	ms->nr_used--;
 	node_hot_section[ms->nid] = (int)(ms - machine.sections);
 	pthread_mutex_unlock(&zone_lock);
+	sim_trace_give(page, 0, "pfn %lu", page_to_pfn(page));
 }
 
 /** What the machine has done since sim_init() (sim_get_activity()). */
@@ -7541,6 +7999,7 @@ again:
 			smp_rmb();	/* the count before kpfn */
 		}
 		kpfn = READ_ONCE(stable_node->kpfn);
+		sim_trace_take(&stable_node->kpfn, kpfn, false);
 		page = pfn_to_page(kpfn);
 		sim_addr_dep();
 		/*
@@ -7732,6 +8191,11 @@ static void remove_rmap_item_from_tree(struct rmap_item *rmap_item)
 			 * memory (R3).
 			 */
 			if (!fix_on(FIX_KEYHOLE_NODE_LIFE)) {
+				sim_trace("remove_rmap_item_from_tree: node %u "
+					  "freed with its last rmap_item, pfn "
+					  "%lu still its page (keyhole_node_life "
+					  "off)", stable_node->sim_id,
+					  page_to_pfn(page));
 				node_event(stable_node, "freed with its last "
 					   "rmap_item", page_to_pfn(page));
 				rb_erase(&stable_node->node, &root_stable_tree);
@@ -8717,8 +9181,12 @@ static int ksm_memory_callback(struct notifier_block *self,
 
 	case MEM_CANCEL_OFFLINE:
 		/* Seed 004: a cancelled offline must let ksmd go too (R6). */
-		if (!fix_on(FIX_OFFLINE_CANCEL_UNLOCK))
+		if (!fix_on(FIX_OFFLINE_CANCEL_UNLOCK)) {
+			sim_trace("ksm_memory_callback: offline cancelled, "
+				  "ksmd not let go (offline_cancel_unlock "
+				  "off)");
 			break;
+		}
 release:
 		if (!fix_on(FIX_OFFLINE_LOCKOUT))
 			break;
@@ -10132,6 +10600,8 @@ static void ksm_migrate_page(struct page *newpage, struct page *oldpage)
 	if (era_since(ERA_MIGRATION))
 		stable_node_moved(stable_node);
 	WRITE_ONCE(stable_node->kpfn, page_to_pfn(newpage));
+	sim_trace_give(&stable_node->kpfn, page_to_pfn(newpage), "kpfn %lu",
+		       page_to_pfn(newpage));
 	node_event(stable_node, "ksm_migrate_page: kpfn to",
 		   page_to_pfn(newpage));
 	sim_trace("ksm_migrate_page: node %u kpfn %lu -> %lu",
@@ -10733,12 +11203,16 @@ static void ksm_exchange_kpfn_first(struct page *to_page,
 	if (to_node) {
 		stable_node_moved(to_node);
 		WRITE_ONCE(to_node->kpfn, page_to_pfn(from_page));
+		sim_trace_give(&to_node->kpfn, page_to_pfn(from_page), "kpfn %lu",
+			       page_to_pfn(from_page));
 		node_event(to_node, "exchange: kpfn to",
 			   page_to_pfn(from_page));
 	}
 	if (from_node) {
 		stable_node_moved(from_node);
 		WRITE_ONCE(from_node->kpfn, page_to_pfn(to_page));
+		sim_trace_give(&from_node->kpfn, page_to_pfn(to_page), "kpfn %lu",
+			       page_to_pfn(to_page));
 		node_event(from_node, "exchange: kpfn to",
 			   page_to_pfn(to_page));
 	}
@@ -10983,6 +11457,8 @@ static void ksm_exchange_page(struct page *to_page, struct page *from_page,
 		smp_wmb();
 		stable_node_moved(node);
 		WRITE_ONCE(node->kpfn, page_to_pfn(st->other));
+		sim_trace_give(&node->kpfn, page_to_pfn(st->other), "kpfn %lu",
+			       page_to_pfn(st->other));
 		node_event(node, "exchange: kpfn to", page_to_pfn(st->other));
 		sim_trace("ksm_exchange_page: node %u kpfn %lu -> %lu",
 			  node->sim_id, page_to_pfn(st->ksm_page),
@@ -11001,6 +11477,8 @@ static void ksm_exchange_page(struct page *to_page, struct page *from_page,
 		VM_BUG_ON(to_stable_node->kpfn != page_to_pfn(from_page));
 		stable_node_moved(to_stable_node);
 		WRITE_ONCE(to_stable_node->kpfn, page_to_pfn(to_page));
+		sim_trace_give(&to_stable_node->kpfn, page_to_pfn(to_page), "kpfn %lu",
+			       page_to_pfn(to_page));
 		node_event(to_stable_node, "exchange: kpfn to",
 			   page_to_pfn(to_page));
 		smp_wmb();
@@ -11009,6 +11487,8 @@ static void ksm_exchange_page(struct page *to_page, struct page *from_page,
 		VM_BUG_ON(from_stable_node->kpfn != page_to_pfn(to_page));
 		stable_node_moved(from_stable_node);
 		WRITE_ONCE(from_stable_node->kpfn, page_to_pfn(from_page));
+		sim_trace_give(&from_stable_node->kpfn, page_to_pfn(from_page), "kpfn %lu",
+			       page_to_pfn(from_page));
 		node_event(from_stable_node, "exchange: kpfn to",
 			   page_to_pfn(from_page));
 		smp_wmb();
@@ -12483,6 +12963,255 @@ static void audit_data(void)
 			audit.r->total++;
 		}
 	}
+}
+
+/* ---------------------------------------------------------------- */
+/*
+ * ksm_state_print_svg(): KSM's structures as they are, drawn for the
+ * book - the stable tree, each node with its page and the two words that
+ * tie them (kpfn one way, page->mapping the other), its rmap_items; and
+ * the unstable tree.  Read at rest: no actor may run.
+ */
+
+/** The geometry of a state diagram, in pixels. */
+enum {
+	ST_ROW = 64,		/* a row: a node, its page, its rmap_items */
+	ST_INDENT = 22,		/* a level of a tree */
+	ST_NODE_W = 150,	/* a node's box */
+	ST_PAGE_X = 300,	/* where the pages stand */
+	ST_PAGE_W = 230,	/* a page's box */
+	ST_ITEM_X = 600,	/* where the rmap_items start */
+	ST_ITEM_W = 96,		/* an rmap_item's box */
+	ST_ITEM_GAP = 24,	/* between two of them */
+};
+
+/** The depth of \a n in its tree (the root: 0). */
+static int rb_depth(const struct rb_node *n)
+{
+	int d = 0;
+
+	while ((n = rb_parent(n)))
+		d++;
+	return d;
+}
+
+/** "A page 3": whose address \a ri is, and which of its pages. */
+static void st_item_name(const struct rmap_item *ri, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s page %lu", ri->mm ? ri->mm->sim_name : "?",
+		 ((ri->address & PAGE_MASK) - SIM_VM_START) >> PAGE_SHIFT);
+}
+
+/** A box at \a x, \a y, \a w wide, of \a n lines, the lines centred. */
+static void st_box(FILE *f, int x, int y, int w, const char *fill,
+		   const char *const *lines, int n)
+{
+	int i;
+
+	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+		"fill=\"%s\" stroke=\"#555\"/>\n", x, y, w, 15 * n + 8, fill);
+	for (i = 0; i < n; i++) {
+		fprintf(f, "<text x=\"%d\" y=\"%d\">", x + w / 2,
+			y + 15 * i + 16);
+		svg_text(f, lines[i], strlen(lines[i]));
+		fputs("</text>\n", f);
+	}
+}
+
+/** An arrow from \a x0 to \a x1 at height \a y, labelled. */
+static void st_arrow(FILE *f, int x0, int x1, int y, const char *label)
+{
+	int d = x1 > x0 ? 8 : -8;
+
+	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+		"stroke=\"#0050a0\" stroke-width=\"1.5\"/>\n<polygon "
+		"points=\"%d,%d %d,%d %d,%d\" fill=\"#0050a0\"/>\n",
+		x0, y, x1 - d, y, x1, y, x1 - d, y - 4, x1 - d, y + 4);
+	if (label && *label) {
+		fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"#0050a0\" "
+			"font-size=\"11\">", (x0 + x1) / 2, y - 4);
+		svg_text(f, label, strlen(label));
+		fputs("</text>\n", f);
+	}
+}
+
+/**
+ * The line from \a n's parent to \a n, whose box is at \a x, \a y: the
+ * rows of \a root's nodes, in order, are \a row apart from \a y0.
+ */
+static void st_edge(FILE *f, const struct rb_root *root,
+		    const struct rb_node *n, int x, int y, int y0, int row)
+{
+	const struct rb_node *p = rb_parent(n), *m;
+	int px, py = y0;
+
+	if (!p)
+		return;
+	px = 10 + rb_depth(p) * ST_INDENT + 8;
+	for (m = rb_first(root); m && m != p; m = rb_next(m))
+		py += row;
+	fprintf(f, "<polyline points=\"%d,%d %d,%d %d,%d\" fill=\"none\" "
+		"stroke=\"#999\"/>\n", px, py < y ? py + 23 : py, px, y + 12,
+		x, y + 12);
+}
+
+/** The first byte of \a page, as the book writes contents: 'X'. */
+static void st_bytes(const struct page *page, char *buf, size_t len)
+{
+	int c = page_address(page)[0];
+
+	snprintf(buf, len, "'%c'...", printable(c));
+}
+
+void ksm_state_print_svg(FILE *f, const char *title)
+{
+	struct rb_node *n;
+	int rows = 0, urows = 0, h, y, w = ST_ITEM_X, i;
+	char a[128], b[64], c[16], d[64];
+
+	for (n = rb_first(&root_stable_tree); n; n = rb_next(n)) {
+		struct stable_node *node = rb_entry(n, struct stable_node,
+						    node);
+		struct hlist_node *pos;
+		int k = 0;
+
+		rows++;
+		for (pos = node->hlist.first; pos; pos = pos->next)
+			k++;
+		if (ST_ITEM_X + k * (ST_ITEM_W + ST_ITEM_GAP) > w)
+			w = ST_ITEM_X + k * (ST_ITEM_W + ST_ITEM_GAP);
+	}
+	for (n = rb_first(&root_unstable_tree); n; n = rb_next(n))
+		urows++;
+	h = 50 + rows * ST_ROW + 34 + (urows ? urows * 34 : 30) + 6;
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+		"height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">\n<title>",
+		w, h, w, h);
+	svg_text(f, title, strlen(title));
+	fputs("</title>\n<desc>", f);
+	/* The same, in words. */
+	fprintf(f, "The stable tree holds %d node%s, in the order of their "
+		"pages' contents.", rows, rows == 1 ? "" : "s");
+	for (n = rb_first(&root_stable_tree); n; n = rb_next(n)) {
+		struct stable_node *node = rb_entry(n, struct stable_node,
+						    node);
+		struct page *page = stable_node_page(node);
+		struct hlist_node *pos;
+		struct rmap_item *ri;
+		bool first = true;
+
+		st_bytes(page, a, sizeof(a));
+		fprintf(f, " Stable node %u, at depth %d, %s %lu, whose "
+			"page holds %s, has count %d and mapcount %d, and whose "
+			"mapping %s; its rmap_items:", node->sim_id,
+			rb_depth(n), era_since(ERA_HOTREMOVE) ? "has kpfn" :
+			"points to the page at pfn", page_to_pfn(page), a,
+			page_count(page), page_mapcount(page),
+			page_rmapping(page) == node ?
+			"names the node back, with ANON and KSM set" :
+			"does not name the node");
+		for (pos = node->hlist.first; pos; pos = pos->next) {
+			ri = hlist_entry(pos, struct rmap_item, hlist);
+			st_item_name(ri, b, sizeof(b));
+			fprintf(f, "%s %s", first ? "" : ",", b);
+			first = false;
+		}
+		fputs(first ? " none." : ".", f);
+	}
+	fprintf(f, " The unstable tree holds %d rmap_item%s", urows,
+		urows == 1 ? "" : "s");
+	for (i = 0, n = rb_first(&root_unstable_tree); n; n = rb_next(n)) {
+		st_item_name(rb_entry(n, struct rmap_item, node), b, sizeof(b));
+		fprintf(f, "%s %s", i++ ? "," : ":", b);
+	}
+	fputs(".</desc>\n", f);
+	fprintf(f, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n<g "
+		"font-family=\"sans-serif\" font-size=\"12\" "
+		"text-anchor=\"middle\">\n", w, h);
+	fprintf(f, "<text x=\"10\" y=\"26\" text-anchor=\"start\" "
+		"font-weight=\"bold\">the stable tree: struct stable_node</text>"
+		"\n<text x=\"%d\" y=\"26\" text-anchor=\"start\" "
+		"font-weight=\"bold\">its KSM page: struct page</text>\n<text "
+		"x=\"%d\" y=\"26\" text-anchor=\"start\" font-weight=\"bold\">"
+		"its rmap_items (node->hlist)</text>\n", ST_PAGE_X, ST_ITEM_X);
+	y = 50;
+	for (n = rb_first(&root_stable_tree); n; n = rb_next(n), y += ST_ROW) {
+		struct stable_node *node = rb_entry(n, struct stable_node,
+						    node);
+		struct page *page = stable_node_page(node);
+		const char *lines[3];
+		struct hlist_node *pos;
+		struct rmap_item *ri;
+		int x = 10 + rb_depth(n) * ST_INDENT, ix = ST_ITEM_X;
+
+		st_edge(f, &root_stable_tree, n, x, y, 50, ST_ROW);
+		snprintf(a, sizeof(a), "stable node %u", node->sim_id);
+		snprintf(b, sizeof(b), "%s %lu", era_since(ERA_HOTREMOVE) ?
+			 "kpfn" : "page: pfn", page_to_pfn(page));
+		lines[0] = a;
+		lines[1] = b;
+		st_box(f, x, y, ST_NODE_W, "#eef4ff", lines, 2);
+		st_bytes(page, c, sizeof(c));
+		snprintf(a, sizeof(a), "pfn %lu: %s", page_to_pfn(page), c);
+		snprintf(b, sizeof(b), "count %d, mapcount %d%s",
+			 page_count(page), page_mapcount(page),
+			 PageLocked(page) ? ", locked" : "");
+		snprintf(d, sizeof(d), "mapping: %s",
+			 page_rmapping(page) == node ? "node, ANON|KSM" :
+			 "not this node");
+		lines[0] = a;
+		lines[1] = b;
+		lines[2] = d;
+		st_box(f, ST_PAGE_X, y, ST_PAGE_W,
+		       page_rmapping(page) == node ? "#fff8e0" : "#ffd6d6",
+		       lines, 3);
+		st_arrow(f, x + ST_NODE_W, ST_PAGE_X, y + 14,
+			 era_since(ERA_HOTREMOVE) ? "kpfn" : "page");
+		if (page_rmapping(page) == node)
+			st_arrow(f, ST_PAGE_X, x + ST_NODE_W, y + 36,
+				 "mapping");
+		for (pos = node->hlist.first; pos; pos = pos->next) {
+			ri = hlist_entry(pos, struct rmap_item, hlist);
+			st_item_name(ri, a, sizeof(a));
+			lines[0] = a;
+			st_arrow(f, ix == ST_ITEM_X ? ST_PAGE_X + ST_PAGE_W :
+				 ix - ST_ITEM_GAP, ix, y + 14,
+				 ix == ST_ITEM_X ? "hlist" : "");
+			st_box(f, ix, y + 2, ST_ITEM_W, "white", lines, 1);
+			ix += ST_ITEM_W + ST_ITEM_GAP;
+		}
+	}
+	y += 20;
+	fprintf(f, "<text x=\"10\" y=\"%d\" text-anchor=\"start\" "
+		"font-weight=\"bold\">the unstable tree: struct rmap_item, "
+		"rebuilt every full scan</text>\n", y);
+	y += 14;
+	if (!urows)
+		fprintf(f, "<text x=\"30\" y=\"%d\" text-anchor=\"start\" "
+			"font-style=\"italic\">empty</text>\n", y + 16);
+	for (i = y, n = rb_first(&root_unstable_tree); n;
+	     n = rb_next(n), y += 34) {
+		struct rmap_item *ri = rb_entry(n, struct rmap_item, node);
+		int x = 10 + rb_depth(n) * ST_INDENT;
+		const char *lines[1];
+		long pfn;
+
+		st_edge(f, &root_unstable_tree, n, x, y, i, 34);
+		st_item_name(ri, b, sizeof(b));
+		pfn = ri->mm ? sim_process_pfn(ri->mm,
+			((ri->address & PAGE_MASK) - SIM_VM_START) >>
+			PAGE_SHIFT) : -1;
+		if (pfn >= 0) {
+			st_bytes(pfn_to_page((unsigned long)pfn), c,
+				 sizeof(c));
+			snprintf(a, sizeof(a), "%s: pfn %ld, %s", b, pfn, c);
+		} else {
+			snprintf(a, sizeof(a), "%s", b);
+		}
+		lines[0] = a;
+		st_box(f, x, y, ST_NODE_W + 40, "white", lines, 1);
+	}
+	fputs("</g>\n</svg>\n", f);
 }
 
 /** Free what one audit built to answer its questions. */

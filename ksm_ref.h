@@ -650,6 +650,15 @@ void sim_write_once(_Atomic unsigned long *x, unsigned long v,
 /** A barrier (or a dependency) as the model sees it. */
 void sim_barrier(enum sim_barrier b);
 
+/**
+ * Draw KSM's structures as they are now, as an SVG image titled \a title:
+ * the stable tree, each node with its KSM page (kpfn from the node,
+ * page->mapping back to it) and its rmap_items; the unstable tree; and
+ * all of it in words as the image's description.  Only at rest: no actor
+ * may run.
+ */
+void ksm_state_print_svg(FILE *f, const char *title);
+
 /** Start recording a timeline (or stop, and forget it). */
 void sim_trace_enable(bool on);
 /** Print the recorded timeline, one column per actor. */
@@ -661,11 +670,38 @@ void sim_timeline_print(FILE *f);
  */
 void sim_timeline_set_width(unsigned int columns);
 /**
+ * Stop recording the timeline, and keep it for printing (what the
+ * actors did, and not what a check of the state does after them).
+ */
+void sim_trace_stop(void);
+/**
+ * Which switched-off fixes the charts mark (a bit per enum ksm_fix;
+ * default all): a step where such a fix's line would have acted is drawn
+ * red.
+ */
+void sim_trace_highlight(unsigned long fixes);
+/**
+ * Add a note of the outcome to the trace, drawn across every actor's
+ * line at its end (\a harm: as harm, in red); recorded even when the
+ * timeline is stopped.
+ */
+void sim_trace_note(bool harm, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/**
  * Print the recorded timeline as the body of an mscgen chart (what goes
  * between "msc {" and "}", or Doxygen's \\msc and \\endmsc): an entity per
- * actor, a box on its line for each thing it did, a long loop drawn once.
+ * actor, a box on its line for each thing it did (red where a
+ * switched-off line would have acted), an arrow for a page, a lock or a
+ * kpfn one actor passed another, the notes across every line; a long loop
+ * drawn once.
  */
 void sim_timeline_print_msc(FILE *f);
+/**
+ * Print the recorded timeline as an SVG image of the same chart, titled
+ * \a title, with the whole sequence in words as its description (the
+ * alternative text a screen reader reads).
+ */
+void sim_timeline_print_svg(FILE *f, const char *title);
 
 /** @} */
 

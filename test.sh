@@ -27,7 +27,8 @@
 # sanitizer builds to check, else none), KSM_TEST_LOGS=DIR (where the logs
 # go), KSM_TEST_TIMES=FILE (append "NAME MILLISECONDS" for each check) and
 # KSM_TEST_TIMEOUTS=FILE ("NAME SECONDS": a check's own time limit; 300 s
-# for a check not named).
+# for a check not named).  Each check's programs see its name in
+# KSM_TEST_CHECK (make mutants-all asks which lines each check reaches).
 set -u
 cd "$(dirname "$0")" || exit 2
 only=${1:-}
@@ -75,7 +76,8 @@ run() {
 	[ -z "$timeouts" ] ||
 		limit=$(awk -v n="$run_name" '$1 == n { print $2 }' "$timeouts")
 	[ -z "$times" ] || t0=$(date +%s%N)
-	timeout "${limit:-300}" "$@" >"$logs/$run_name.log" 2>&1
+	KSM_TEST_CHECK=${KSM_TEST_CHECK:-$run_name} \
+		timeout "${limit:-300}" "$@" >"$logs/$run_name.log" 2>&1
 	rc=$?
 	[ -z "$times" ] ||
 		echo "$run_name $((($(date +%s%N) - t0) / 1000000))" >>"$times"
@@ -260,10 +262,12 @@ expect_grep 0 '^R8.aba: every schedule clean' explore-R8.aba-weak \
 # A counterexample replays from its schedule string in a new process.
 explore_replay() {	# explore_replay ID
 	selected "explore-$1-replay" || return 0
+	export KSM_TEST_CHECK="explore-$1-replay"
 	sched=$(timeout 300 $G/race "$1" --broken --explore --quiet \
 		2>/dev/null | sed -n 's/.*--replay //p' | head -n 1)
 	expect_grep 1 "^$1: WENT WRONG" "explore-$1-replay" \
 		$G/race "$1" --broken --replay "${sched:-none}"
+	unset KSM_TEST_CHECK
 }
 for r in R2 R8 R10 R11 R13 R14; do
 	explore_replay "$r"
@@ -272,8 +276,10 @@ done
 explore_same() {	# explore_same ID ARGS...
 	name="explore-$1-fork-same"
 	selected "$name" || return 0
+	export KSM_TEST_CHECK="$name"
 	run "$name-fork" $G/race "$@" --explore --quiet --fork
 	run "$name" $G/race "$@" --explore --quiet
+	unset KSM_TEST_CHECK
 	cat "$logs/$name-fork.log" >>"$logs/$name.log"
 	n=$(grep -o 'explored [0-9]* schedules' "$logs/$name.log" | sort -u |
 	    wc -l)
@@ -420,8 +426,65 @@ bench-scale-bad-max     | $G/bench  | scale --max-mib 99999999999999999999
 bench-scale-unknown     | $G/bench  | scale --fast
 unit-argument           | $G/unit   | x
 tour-unknown-option     | ./examples/tour.sh | --frob
+# diagram, and the charts
+diagram-none            | $G/diagram |
+diagram-unknown         | $G/diagram | nothing
+diagram-two             | $G/diagram | trees keyhole
+diagram-pinned-migrated | $G/diagram | migrated --era pinned
+race-msc-and-svg        | $G/race   | R2 --msc --svg
+race-msc-explore        | $G/race   | R2 --explore --msc
+race-svg-quiet          | $G/race   | R2 --svg --quiet
+race-verdict-stress     | $G/race   | R2 --verdict --stress
+race-verdict-R1         | $G/race   | R1 --verdict
+race-grade-missing      | $G/race   | --grade /nonexistent/predictions
+race-grade-with-race    | $G/race   | R2 --grade /dev/null
 EOF
+# The book's pictures, drawn from the machine's state: an SVG image each,
+# with its structures in words, and the auditor clean after.
+for d in keyhole trees migrated; do
+	expect_grep 0 '^<desc>The stable tree holds [1-9]' "diagram-$d" \
+		$G/diagram "$d"
+done
 expect_grep 0 'Usage:' help $G/merge_tour --help
+# README.md and the programs agree: every program takes --help; those it
+# calls the scenario programs take the common options (--era, --quiet),
+# and the others refuse them; --quiet prints only the verdict.
+readme_options() {
+	selected readme-options || return 0
+	: >"$logs/readme-options.log"
+	ok=1
+	scen=$(tr '\n' ' ' <README.md |
+	       sed -n 's/.*The scenario programs, \(.*\), also take the common.*/\1/p' |
+	       tr -d '`,' | sed 's/ and / /')
+	[ -n "$scen" ] || { echo "README.md names no scenario programs" \
+		>>"$logs/readme-options.log"; ok=0; }
+	for p in race merge_tour stress diagram litmus bench faults unit paths; do
+		if ! $G/$p --help >"$logs/help.out" 2>&1 ||
+		   ! grep -qi '^usage:' "$logs/help.out"; then
+			echo "$p --help: no usage" >>"$logs/readme-options.log"
+			ok=0
+		fi
+		case " $scen " in
+		*" $p "*)
+			grep -q -- '--era' "$logs/help.out" || {
+				echo "$p: README says it takes --era; its" \
+				     "--help does not" >>"$logs/readme-options.log"
+				ok=0; } ;;
+		*)
+			$G/$p --era keyhole >/dev/null 2>&1
+			[ $? = 2 ] || {
+				echo "$p: README says it does not take --era," \
+				     "but it does" >>"$logs/readme-options.log"
+				ok=0; } ;;
+		esac
+	done
+	n=$($G/merge_tour --quiet 2>&1 | wc -l)
+	[ "$n" = 1 ] || { echo "merge_tour --quiet printed $n lines" \
+		>>"$logs/readme-options.log"; ok=0; }
+	rm -f "$logs/help.out"
+	record readme-options "$ok" "README.md and the programs disagree"
+}
+readme_options
 expect_grep 0 'R3.gpuz' race-list $G/race --list
 # A question the explorer cannot answer is not a usage error.
 expect_grep 0 '^R2.check: not explored: ' race-explore-not-judged \
@@ -434,6 +497,7 @@ expect_grep 0 '^R2.check: not explored: ' race-explore-not-judged \
 # which eras each race runs in).
 race_stable() {
 	selected race-output-stable || return 0
+	export KSM_TEST_CHECK=race-output-stable
 	: >"$logs/race-output-stable.log"
 	ok=1
 	for r in $($G/race --list | awk '{ print $1 }'); do
@@ -452,11 +516,13 @@ race_stable() {
 		done
 	done
 	rm -f "$logs/stable.1" "$logs/stable.2"
+	unset KSM_TEST_CHECK
 	record race-output-stable "$ok" "a race's output differs between runs"
 }
 race_stable
 race_eras() {
 	selected race-eras || return 0
+	export KSM_TEST_CHECK=race-eras
 	: >"$logs/race-eras.log"
 	ok=1
 	$G/race --list --long | awk -F' [|] ' '/^[|] R/ {
@@ -485,10 +551,107 @@ race_eras() {
 		done
 	done
 	rm -f "$logs/era.out"
+	unset KSM_TEST_CHECK
 	[ -s "$logs/race-eras.log" ] && ok=0
 	record race-eras "$ok" "a race runs where it cannot, or not where it can"
 }
 race_eras
+
+# ---------------------------------------------------------------------
+# Nothing a user reads sends them outside the repository: no path to the
+# project's source documents, no name of a seed's file (the seeds are
+# cited by commit id or Message-Id).
+expect 1 self-contained grep -rlE --exclude-dir=build --exclude-dir=.git \
+	'[.][.][/]shared|[0-9]{3}_[0-9a-f]{16}[.]txt' .
+
+# ---------------------------------------------------------------------
+# The course kit.  A run's verdict is one line of JSON; the grader refuses
+# a bad file before it runs anything, and grades right, half right and
+# wrong as they are; the instructor's key (examples/course/key.txt) is
+# what the code does; make course writes the students' edition without
+# the answers, and every exercise in the module exactly once.
+verdict_r2='{"race":"R2","era":"keyhole","model":"sc","off":["keyhole_recheck"],"debug_vm":false,"outcome":"went-wrong","harm":["corrupt-data","wrong-mapping"],"audit":2}'
+race_verdict() {
+	selected race-verdict || return 0
+	run race-verdict $G/race R2 --broken --verdict
+	if [ "$rc" = 1 ] && [ "$(cat "$logs/race-verdict.log")" = "$verdict_r2" ]
+	then
+		record race-verdict 1
+	else
+		record race-verdict 0 "not the one line expected (exit $rc)"
+	fi
+}
+race_verdict
+expect_grep 0 '^([0-9]+) predictions: \1 right' grade-key \
+	$G/race --grade examples/course/key.txt
+printf '%s\n' '# one of each' 'R2 --broken => went-wrong wrong-mapping corrupt-data' \
+	'R3 --broken => went-wrong stale-node' 'R2.check --broken => clean' \
+	'R2 => ?' >"$logs/predictions.txt"
+expect_grep 1 '^4 predictions: 1 right, 1 half right \(the outcome only\), 1 wrong, 1 not made$' \
+	grade-mixed $G/race --grade "$logs/predictions.txt"
+printf '%s\n' 'R2 => clean' 'R2 --brokn => clean' 'R2 => went-wrong frob' \
+	>"$logs/predictions-bad.txt"
+expect_grep 2 "predictions-bad.txt: 2 bad lines" grade-bad-file \
+	$G/race --grade "$logs/predictions-bad.txt"
+course_kit() {
+	selected course || return 0
+	run course env RACE=$G/race examples/course/course.sh \
+		"$logs/course"
+	c=$logs/course
+	why=
+	if [ "$rc" != 0 ]; then
+		why="course.sh failed (exit $rc)"
+	elif grep -q '^### Answer' "$c/exercises.md"; then
+		why="the students' edition has answers"
+	elif [ "$(grep -c '^### Exercise [0-9]*: ' "$c/exercises.md")" != \
+	       "$(grep -c '^### Answer [0-9]*: ' "$c/answers.md")" ]; then
+		why="not one answer per exercise"
+	elif [ "$(grep -c ' => ?$' "$c/predictions.txt")" != \
+	       "$(grep -c ' => ' examples/course/key.txt)" ]; then
+		why="the predictions file is not the key's runs"
+	else
+		for f in exercises answers module card; do
+			[ -s "$c/$f.html" ] && grep -q '</html>' "$c/$f.html" ||
+				why="no $f.html"
+		done
+	fi
+	if [ -z "$why" ]; then
+		record course 1
+	else
+		record course 0 "$why"
+	fi
+}
+course_kit
+
+# Every race's chart is mscgen's language: each --msc, piped into mscgen.
+race_msc() {
+	selected race-msc || return 0
+	export KSM_TEST_CHECK=race-msc
+	: >"$logs/race-msc.log"
+	ok=1
+	if ! command -v mscgen >/dev/null 2>&1; then
+		echo "mscgen is not installed: run 'make test' or .ci/run" \
+			>>"$logs/race-msc.log"
+		ok=0
+	else
+		for r in $($G/race --list | awk '{ print $1 }'); do
+			$G/race "$r" --broken --msc >"$logs/msc.out" 2>/dev/null
+			[ $? = 2 ] && continue		# a measurement: no chart
+			if ! mscgen -T svg -i - -o /dev/null <"$logs/msc.out" \
+				>>"$logs/race-msc.log" 2>&1 ||
+			   ! grep -q 'textbgcolour' "$logs/msc.out"; then
+				echo "race $r --broken --msc: not a chart" \
+					"mscgen draws, with the step in red" \
+					>>"$logs/race-msc.log"
+				ok=0
+			fi
+		done
+		rm -f "$logs/msc.out"
+	fi
+	unset KSM_TEST_CHECK
+	record race-msc "$ok" "a chart mscgen cannot draw"
+}
+race_msc
 
 # ---------------------------------------------------------------------
 # Sanitizers: AddressSanitizer with UndefinedBehaviorSanitizer, and
@@ -559,6 +722,9 @@ if [ -z "$given" ]; then
 	# Documentation: Doxygen, every static function, zero warnings.
 	if command -v doxygen >/dev/null 2>&1; then
 		expect 0 docs make -s docs
+		# ...and as a reader finds them: one title, no empty pages,
+		# no link that does not land, a chart for every race.
+		expect 0 docs-pages tests/docs_check.sh build/docs/html $G/race
 	elif selected docs; then
 		echo "doxygen is not installed: run 'make test' or .ci/run" \
 			>"$logs/docs.log"
@@ -578,8 +744,8 @@ if [ -z "$given" ]; then
 		tests/tutorial.sh
 
 	# The book still true: its races, snippets, commands, hunks, figures
-	# (tests/book.sh).
-	for c in races snippets commands hunks figures; do
+	# and quotes of the code (tests/book.sh).
+	for c in races snippets commands hunks figures quotes; do
 		expect 0 "book-$c" env B=$G tests/book.sh "$c"
 	done
 fi

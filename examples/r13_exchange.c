@@ -142,23 +142,28 @@ static int check(int err, const struct audit_report *r, bool scripted)
 	(void)err;
 	(void)scripted;
 	if (read_err == 0 && read_buf[0] != 'F')
-		harm += race_harm("read(2) of the file returned '%c'..., bytes "
+		harm += race_harm(HARM_CORRUPT_DATA,
+				  "read(2) of the file returned '%c'..., bytes "
 				  "the file never held: those of the anonymous "
 				  "page it was exchanged with", read_buf[0]);
 	if (r && r->count[AUDIT_REFCOUNT])
-		harm += race_harm("a page's count is not its references: one "
+		harm += race_harm(HARM_BAD_PAGE_COUNT,
+				  "a page's count is not its references: one "
 				  "was %s", r->count[AUDIT_FILE] ? "moved wrong" :
 				  "lost, or never given back");
 	if (r && r->count[AUDIT_ALLOCATOR])
-		harm += race_harm("a page was freed while in use (the audit "
+		harm += race_harm(HARM_USE_AFTER_FREE,
+				  "a page was freed while in use (the audit "
 				  "shows which)");
 	if (r && r->count[AUDIT_FILE])
-		harm += race_harm("the page cache disagrees with its pages "
+		harm += race_harm(HARM_CORRUPT_STRUCTURE,
+				  "the page cache disagrees with its pages "
 				  "or counters (the audit shows how)");
 	harm += race_check_bytes(A);
 	harm += race_check_bytes(M);
 	if (sim_file_verify(F, false) > 0)
-		harm += race_harm("the file lost bytes written to it");
+		harm += race_harm(HARM_CORRUPT_DATA,
+				  "the file lost bytes written to it");
 	return harm;
 }
 
@@ -451,12 +456,15 @@ static int check_ksm(int err, const struct audit_report *r, bool scripted)
 	(void)err;
 	(void)scripted;
 	if (r && (r->count[AUDIT_PAGE_NODE] || r->count[AUDIT_NODE_PAGE]))
-		harm += race_harm("a live stable node was removed: the KSM "
+		harm += race_harm(HARM_LIVE_NODE_REMOVED,
+				  "a live stable node was removed: the KSM "
 				  "page now names freed memory");
 	if (r && r->count[AUDIT_DUPLICATE])
-		harm += race_harm("the same contents now sit in two KSM pages");
+		harm += race_harm(HARM_MISSED_MERGE,
+				  "the same contents now sit in two KSM pages");
 	if (r && r->count[AUDIT_ORDER])
-		harm += race_harm("the stable tree is out of order: a node was "
+		harm += race_harm(HARM_CORRUPT_STRUCTURE,
+				  "the stable tree is out of order: a node was "
 				  "placed by bytes that were not its neighbour's");
 	harm += race_check_bytes(A);
 	harm += race_check_bytes(B);

@@ -102,7 +102,8 @@ static int check(int err, const struct audit_report *r,
 	harm += race_check_bytes(D);
 	harm += race_check_bytes(C);
 	if (r && r->count[AUDIT_RMAP_PTE])
-		harm += race_harm("D's pte maps the stranger's page, where "
+		harm += race_harm(HARM_WRONG_MAPPING,
+				  "D's pte maps the stranger's page, where "
 				  "no reverse map can find it");
 	return harm;
 }
@@ -172,7 +173,8 @@ static int check_check(int err, const struct audit_report *r,
 	(void)r;
 	/* Only the scripted order says whose reference reclaim met. */
 	if (scripted && reclaim_result)
-		return race_harm("reclaim could not free C's page: ksmd held "
+		return race_harm(HARM_WRONG_RESULT,
+				 "reclaim could not free C's page: ksmd held "
 				 "a reference on a page that was never KSM's");
 	return 0;
 }

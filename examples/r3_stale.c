@@ -91,14 +91,17 @@ static int check_prune(int err, const struct audit_report *r,
 	ksm_get_counters(&c);
 	/* Only after the scripted order were E and F sure to meet. */
 	if (scripted && sim_process_pfn(E, 0) != sim_process_pfn(F, 0))
-		harm += race_harm("E and F hold identical pages but were "
+		harm += race_harm(HARM_MISSED_MERGE,
+				  "E and F hold identical pages but were "
 				  "never merged (pages_shared %lu): a stale "
 				  "node blocks the stable tree", c.pages_shared);
 	if (r && r->count[AUDIT_STALE])
-		harm += race_harm("a stale node survived full scans, still "
+		harm += race_harm(HARM_STALE_NODE,
+				  "a stale node survived full scans, still "
 				  "listing rmap_items");
 	if (r && r->count[AUDIT_RMAP_LIST])
-		harm += race_harm("a stale node lists rmap_items that ksmd "
+		harm += race_harm(HARM_USE_AFTER_FREE,
+				  "a stale node lists rmap_items that ksmd "
 				  "has freed (use after free)");
 	return harm;
 }
@@ -152,10 +155,12 @@ static int check_life(int err, const struct audit_report *r,
 	(void)err;
 	(void)scripted;
 	if (r && r->count[AUDIT_PAGE_NODE])
-		harm += race_harm("A2's KSM page names a stable node that was "
+		harm += race_harm(HARM_USE_AFTER_FREE,
+				  "A2's KSM page names a stable node that was "
 				  "freed: ksmd used freed memory");
 	if (r && r->count[AUDIT_RMAP_LIST])
-		harm += race_harm("A2's rmap_item was added to a node that is "
+		harm += race_harm(HARM_STALE_NODE,
+				  "A2's rmap_item was added to a node that is "
 				  "not in the tree");
 	harm += race_check_bytes(A2);
 	return harm;
@@ -215,7 +220,8 @@ static int check_gpuz(int err, const struct audit_report *r,
 	(void)err;
 	(void)scripted;
 	if (r && r->count[AUDIT_ALLOCATOR])
-		harm += race_harm("ksmd raised the count of a free page: the "
+		harm += race_harm(HARM_BAD_PAGE_COUNT,
+				  "ksmd raised the count of a free page: the "
 				  "allocator saw a bad page state");
 	harm += race_check_bytes(D);
 	return harm;

@@ -95,7 +95,8 @@ static int check_r5(int err, const struct audit_report *r, bool scripted)
 	(void)err;
 	(void)scripted;
 	if (r && r->count[AUDIT_NODE_PAGE])
-		return race_harm("a stable node still names a frame of the "
+		return race_harm(HARM_STALE_NODE,
+				 "a stable node still names a frame of the "
 				 "removed section");
 	return race_check_bytes(E);
 }
@@ -155,7 +156,8 @@ static int check_r6(int err, const struct audit_report *r, bool scripted)
 	(void)r;
 	(void)scripted;
 	if (r && r->count[AUDIT_PAGE_NODE])
-		harm += race_harm("a live stable node was removed while its "
+		harm += race_harm(HARM_LIVE_NODE_REMOVED,
+				  "a live stable node was removed while its "
 				  "KSM page was being migrated");
 	harm += race_check_bytes(A);
 	harm += race_check_bytes(B);
@@ -216,12 +218,14 @@ static int check_r6_cancel(int err, const struct audit_report *r,
 	(void)r;
 	(void)scripted;
 	if (err)
-		return race_harm("ksmd can never run again: the cancelled "
+		return race_harm(HARM_STUCK,
+				 "ksmd can never run again: the cancelled "
 				 "offline kept it locked out (%s)",
 				 sim_run_error());
 	sim_mem_stats(0, &st);
 	if (st.nr_offline)
-		return race_harm("section 0 went offline despite the pinned "
+		return race_harm(HARM_WRONG_RESULT,
+				 "section 0 went offline despite the pinned "
 				 "page");
 	return race_check_bytes(P);
 }
@@ -287,12 +291,14 @@ static int check_r7(int err, const struct audit_report *r, bool scripted)
 	(void)err;
 	(void)scripted;
 	if (r && r->count[AUDIT_PAGE_NODE])
-		harm += race_harm("the migrated KSM page names a stable node "
+		harm += race_harm(HARM_LIVE_NODE_REMOVED,
+				  "the migrated KSM page names a stable node "
 				  "that ksmd removed: ksmd locked the old "
 				  "page, which migration had taken from the "
 				  "node");
 	if (r && r->count[AUDIT_RMAP_PTE])
-		harm += race_harm("a pte is left on a frame that is no longer "
+		harm += race_harm(HARM_WRONG_MAPPING,
+				  "a pte is left on a frame that is no longer "
 				  "the node's KSM page");
 	harm += race_check_bytes(A);
 	harm += race_check_bytes(D);
@@ -353,11 +359,13 @@ static int check_r7_skip(int err, const struct audit_report *r, bool scripted)
 	(void)r;
 	(void)scripted;
 	if (mbind_result)
-		return race_harm("mbind(MPOL_MF_MOVE_ALL|MPOL_MF_STRICT) of A "
+		return race_harm(HARM_WRONG_RESULT,
+				 "mbind(MPOL_MF_MOVE_ALL|MPOL_MF_STRICT) of A "
 				 "failed with %d: the KSM page it could not "
 				 "move was not skipped", mbind_result);
 	if (sim_page_node(A, 1) != 1)
-		return race_harm("A's own page was not moved to node 1");
+		return race_harm(HARM_WRONG_RESULT,
+				 "A's own page was not moved to node 1");
 	return race_check_bytes(A);
 }
 
@@ -441,7 +449,8 @@ static int check_r5_twice(int err, const struct audit_report *r,
 	if (scripted && sim_page_node(A, 0) != 0)
 		printf("  (mbind did not bring the page back to node 0)\n");
 	if (r && r->count[AUDIT_PAGE_NODE])
-		harm += race_harm("a live stable node was pruned: its KSM page, "
+		harm += race_harm(HARM_LIVE_NODE_REMOVED,
+				  "a live stable node was pruned: its KSM page, "
 				  "never in the removed section, names freed "
 				  "memory");
 	harm += race_check_bytes(A);

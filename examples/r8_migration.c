@@ -130,10 +130,12 @@ static int check(int err, const struct audit_report *r, bool scripted)
 	(void)err;
 	(void)scripted;
 	if (r && r->count[AUDIT_PAGE_NODE])
-		harm += race_harm("a live stable node was removed: its "
+		harm += race_harm(HARM_LIVE_NODE_REMOVED,
+				  "a live stable node was removed: its "
 				  "migrated KSM page names freed memory");
 	if (r && r->count[AUDIT_DUPLICATE])
-		harm += race_harm("the same contents now sit in two KSM pages");
+		harm += race_harm(HARM_MISSED_MERGE,
+				  "the same contents now sit in two KSM pages");
 	harm += race_check_bytes(A);
 	harm += race_check_bytes(B);
 	harm += race_check_bytes(D);

@@ -13,7 +13,8 @@
  *   race R2 --stress --seconds 5
  *   race R2 --explore           every schedule up to 2 preemptions
  *   race R2 --broken --replay S a schedule the explorer printed
- *   race R2 --broken --msc      the timeline, then as an mscgen chart
+ *   race R2 --broken --msc      the run as an mscgen chart, and only that
+ *   race R2 --broken --svg      ...as an SVG image
  *
  * Exit status: 0 when the run ended as the design promises (no harm,
  * auditor clean), 1 when it went wrong (and the output says how), 2 for
@@ -25,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,7 +93,35 @@ struct mm_struct *race_process(const char *name, unsigned long n, int byte,
 	return mm;
 }
 
-int race_harm(const char *fmt, ...)
+static const char *const harm_kind_names[NR_HARM_KINDS] = {
+	[HARM_CORRUPT_DATA]		= "corrupt-data",
+	[HARM_WRONG_MAPPING]		= "wrong-mapping",
+	[HARM_LIVE_NODE_REMOVED]	= "live-node-removed",
+	[HARM_USE_AFTER_FREE]		= "use-after-free",
+	[HARM_STALE_NODE]		= "stale-node",
+	[HARM_MISSED_MERGE]		= "missed-merge",
+	[HARM_BAD_PAGE_COUNT]		= "bad-page-count",
+	[HARM_WRONG_RESULT]		= "wrong-result",
+	[HARM_STUCK]			= "stuck",
+	[HARM_CORRUPT_STRUCTURE]	= "corrupt-structure",
+	[HARM_KERNEL_DIED]		= "kernel-died",
+};
+
+const char *harm_kind_name(enum harm_kind k)
+{
+	return (unsigned int)k < NR_HARM_KINDS ? harm_kind_names[k] : "?";
+}
+
+/** The kinds of harm this run has reported, a bit each (--verdict). */
+static unsigned int harms_seen;
+/** With --verdict, --msc or --svg: the real standard output (see
+ * verdict_begin()). */
+static int verdict_fd = -1;
+/** ...and the run's race and options. */
+static const struct race *verdict_rc;
+static const struct race_opts *verdict_ro;
+
+int race_harm(enum harm_kind kind, const char *fmt, ...)
 {
 	va_list ap;
 	char *buf;
@@ -106,8 +137,11 @@ int race_harm(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, (size_t)n + 1, fmt, ap);
 	va_end(ap);
+	harms_seen |= 1u << kind;
 	if (!explore_running())
 		printf("  HARM: %s\n", buf);
+	if (verdict_fd >= 0 && (verdict_ro->msc || verdict_ro->svg))
+		sim_trace_note(true, "HARM: %s", buf);
 	explore_note("%s", buf);
 	free(buf);
 	return 1;
@@ -118,7 +152,8 @@ int race_check_bytes(struct mm_struct *mm)
 	long bad = sim_process_verify(mm, false);
 
 	if (bad > 0)
-		return race_harm("%s reads bytes it never wrote (%ld page%s; "
+		return race_harm(HARM_CORRUPT_DATA,
+				 "%s reads bytes it never wrote (%ld page%s; "
 				 "the audit shows which)", sim_process_name(mm),
 				 bad, bad == 1 ? "" : "s");
 	return 0;
@@ -321,25 +356,116 @@ static void print_header(const struct race *rc, struct race_opts *ro)
 	printf("%s\n", ro->debug_vm ? "; CONFIG_DEBUG_VM" : "");
 }
 
-static const struct race *dying;
-static bool dying_quiet, dying_msc;
+/*
+ * --verdict: a run prints one line, a JSON object, and nothing else on its
+ * standard output, for a script to read (race --grade):
+ *
+ *	{"race":"R2","era":"keyhole","model":"sc","off":["keyhole_recheck"],
+ *	 "debug_vm":false,"outcome":"went-wrong","harm":["wrong-mapping"],
+ *	 "audit":0}
+ *
+ * "off" is every fix off in the run (--broken's, --without's, and any the
+ * race turns off in every run); "outcome" is "clean" or "went-wrong", as
+ * the exit status says; "harm" the kinds of its HARM lines (enum
+ * harm_kind), in that order; "audit" the auditor's violations, or null
+ * when it could not look (the kernel died, or the machine is stuck).  The
+ * rest of what the run prints goes to /dev/null.
+ */
 
 /**
- * Print what the actors did: the timeline and, with --msc, the
- * same trace as a complete mscgen chart, "msc {" to "}" on lines of their
- * own, so that a script can cut it out (tests/races_page.sh) and know the
- * picture is of the run the timeline shows.
+ * Start a run that prints one thing alone (--verdict, --msc, --svg): what
+ * else it prints, until verdict_end(), is lost.
  */
-static void print_trace(bool msc)
+static void verdict_begin(const struct race *rc, const struct race_opts *ro)
+{
+	int null = open("/dev/null", O_WRONLY);
+
+	fflush(stdout);
+	verdict_fd = dup(STDOUT_FILENO);
+	if (null < 0 || verdict_fd < 0 || dup2(null, STDOUT_FILENO) < 0) {
+		perror("race: --verdict");
+		exit(EX_FAIL);
+	}
+	close(null);
+	verdict_rc = rc;
+	verdict_ro = ro;
+}
+
+/**
+ * End a --verdict run (if this is one) with its line: it went wrong, or
+ * not; \a audit violations, or -1 if the auditor could not look.
+ */
+static void verdict_end(bool wrong, long audit)
+{
+	const struct race_opts *ro = verdict_ro;
+	int i, n = 0;
+
+	if (verdict_fd < 0)
+		return;
+	fflush(stdout);
+	dup2(verdict_fd, STDOUT_FILENO);
+	close(verdict_fd);
+	verdict_fd = -1;
+	if (ro->msc) {
+		printf("msc {\n");
+		sim_timeline_print_msc(stdout);
+		printf("}\n");
+		fflush(stdout);
+		return;
+	}
+	if (ro->svg) {
+		char off[160] = "", title[400];
+		size_t len = 0;
+
+		for (i = 0; i < NR_FIXES; i++)
+			if (!ksm_fix_on(i) &&
+			    !(verdict_rc->fixes_off & (1UL << i)) &&
+			    len < sizeof(off))
+				len += (size_t)snprintf(off + len,
+							sizeof(off) - len,
+							"%s%s", len ? ", " : "",
+							ksm_fix_name(i));
+		snprintf(title, sizeof(title), "%s (%s%s): %s", verdict_rc->id,
+			 len ? off : "every fix on", len ? " off" : "",
+			 verdict_rc->title);
+		sim_timeline_print_svg(stdout, title);
+		fflush(stdout);
+		return;
+	}
+	printf("{\"race\":\"%s\",\"era\":\"%s\",\"model\":\"%s\",\"off\":[",
+	       verdict_rc->id, ksm_era_name(ksm_get_era()),
+	       sim_model_name(verdict_ro->o.cfg.model));
+	for (i = 0; i < NR_FIXES; i++)
+		if (!ksm_fix_on(i))
+			printf("%s\"%s\"", n++ ? "," : "", ksm_fix_name(i));
+	printf("],\"debug_vm\":%s,\"outcome\":\"%s\",\"harm\":[",
+	       verdict_ro->debug_vm ? "true" : "false",
+	       wrong ? "went-wrong" : "clean");
+	for (i = 0, n = 0; i < NR_HARM_KINDS; i++)
+		if (harms_seen & (1u << i))
+			printf("%s\"%s\"", n++ ? "," : "", harm_kind_name(i));
+	if (audit < 0)
+		printf("],\"audit\":null}\n");
+	else
+		printf("],\"audit\":%ld}\n", audit);
+	fflush(stdout);
+}
+
+static const struct race *dying;
+static bool dying_quiet, dying_chart;
+
+/** Print what the actors did: the timeline. */
+static void print_trace(void)
 {
 	printf("\n");
 	sim_timeline_print(stdout);
 	printf("\n");
-	if (msc) {
-		printf("msc {\n");
-		sim_timeline_print_msc(stdout);
-		printf("}\n\n");
-	}
+}
+
+/** Does this run print a chart alone (--msc, --svg)? */
+static bool charting(const struct race_opts *ro)
+{
+	return ro->msc || ro->svg;
 }
 
 /**
@@ -348,11 +474,19 @@ static void print_trace(bool msc)
  */
 static void race_death(const char *what)
 {
-	if (!dying_quiet)
-		print_trace(dying_msc);
+	if (!dying_quiet && !dying_chart)
+		print_trace();
+	harms_seen |= 1u << HARM_KERNEL_DIED;
 	printf("  HARM: the kernel died: %s\n", what);
 	printf("%s: WENT WRONG (the simulated kernel died; no audit)\n",
 	       dying ? dying->id : "?");
+	if (dying_chart) {
+		sim_trace_stop();
+		sim_trace_note(true, "HARM: the kernel died: %s", what);
+		sim_trace_note(true, "%s: WENT WRONG (the simulated kernel "
+			       "died; no audit)", dying ? dying->id : "?");
+	}
+	verdict_end(true, -1);
 	fflush(stdout);
 	_exit(EX_FAIL);
 }
@@ -366,6 +500,9 @@ static void start(const struct race *rc, struct race_opts *ro)
 		ro->o.cfg.model = rc->model;
 	if (ro->broken && rc->fix >= 0)
 		ro->o.fixes_off |= 1UL << rc->fix;
+	/* A chart marks the lines switched off for this run, not the race's
+	 * own always-off ones. */
+	sim_trace_highlight(ro->o.fixes_off & ~rc->fixes_off);
 	ro->o.fixes_off |= rc->fixes_off;
 	ro->o.cfg.nr_sections = ro->o.cfg.nr_sections ? ro->o.cfg.nr_sections
 						       : 4;
@@ -373,7 +510,7 @@ static void start(const struct race *rc, struct race_opts *ro)
 	sim_set_debug_vm(ro->debug_vm);
 	dying = rc;
 	dying_quiet = ro->o.quiet;
-	dying_msc = ro->msc;
+	dying_chart = charting(ro);
 	sim_set_death_hook(race_death);
 }
 
@@ -396,27 +533,47 @@ static int run_once(const struct race *rc, struct race_opts *ro,
 				     rc->nr_steps);
 	if (c && c->misfit)
 		ex_usage_error(ro->o.prog, "%s", sim_run_error());
-	if (!ro->o.quiet)
-		print_trace(ro->msc);
+	if (charting(ro))
+		sim_trace_stop();	/* the actors' steps, not the check's */
+	else if (!ro->o.quiet)
+		print_trace();
 	if (err) {
 		printf("  the run was abandoned: %s\n", sim_run_error());
+		if (charting(ro))
+			sim_trace_note(true, "the run was abandoned: %s",
+				       sim_run_error());
 		harms = rc->check(err, NULL, !c);
+		harms_seen |= 1u << HARM_STUCK;
 		printf("%s: WENT WRONG (%d harm%s; the machine is stuck, so "
 		       "no audit)\n", rc->id, harms, harms == 1 ? "" : "s");
+		if (charting(ro))
+			sim_trace_note(true, "%s: WENT WRONG (%d harm%s; the "
+				       "machine is stuck, so no audit)",
+				       rc->id, harms, harms == 1 ? "" : "s");
+		verdict_end(true, -1);
 		fflush(stdout);
 		_exit(EX_FAIL);		/* stuck threads: no orderly exit */
 	}
 	bad = audit_machine(&r, false);
 	harms = rc->check(0, &r, !c);
 	ex_audit("after the run", NULL);
-	sim_trace_enable(false);
 	sim_exit();
 	if (!harms && !bad) {
 		printf("%s: clean\n", rc->id);
+		if (charting(ro))
+			sim_trace_note(false, "%s: clean", rc->id);
+		verdict_end(false, 0);
+		sim_trace_enable(false);
 		return EX_PASS;
 	}
 	printf("%s: WENT WRONG (%d harm%s, %lu audit violation%s)\n", rc->id,
 	       harms, harms == 1 ? "" : "s", bad, bad == 1 ? "" : "s");
+	if (charting(ro))
+		sim_trace_note(true, "%s: WENT WRONG (%d harm%s, %lu audit "
+			       "violation%s)", rc->id, harms,
+			       harms == 1 ? "" : "s", bad, bad == 1 ? "" : "s");
+	verdict_end(true, (long)bad);
+	sim_trace_enable(false);
 	return EX_FAIL;
 }
 
@@ -699,13 +856,16 @@ static bool race_takes_value(const char *name)
 	return ex_common_takes_value(name) || !strcmp(name, "seconds") ||
 	       !strcmp(name, "width") ||
 	       !strcmp(name, "bound") || !strcmp(name, "reorder") ||
-	       !strcmp(name, "max-schedules") || !strcmp(name, "replay");
+	       !strcmp(name, "max-schedules") || !strcmp(name, "replay") ||
+	       !strcmp(name, "grade");
 }
 
 static void usage(const char *prog)
 {
+	int k;
+
 	printf("Usage: %s RACE [options]\n       %s --list [--long]\n"
-	       "       %s --list-windows\n"
+	       "       %s --list-windows\n       %s --grade FILE\n"
 	       "       %s --explore-all [--bound N] [--reorder N] [--fork]\n\n"
 	       "Runs a race on the simulated machine: by default its scripted "
 	       "interleaving,\nwith every fix on, and prints its timeline (a "
@@ -737,9 +897,15 @@ static void usage(const char *prog)
 	       "and off: a\n"
 	       "                     table, and exit 0 if each fix holds and is "
 	       "needed\n"
-	       "  --msc              after the timeline, print it as an mscgen "
-	       "chart, \"msc {\"\n"
-	       "                     to \"}\" (for Doxygen's \\msc)\n"
+	       "  --msc              print only the run's chart, in mscgen's "
+	       "language, \"msc {\"\n                     to \"}\": a box "
+	       "for each step, red where a line switched\n"
+	       "                     off would have acted, an arrow for a page, "
+	       "lock or kpfn\n                     passed on, the outcome "
+	       "across the foot (| mscgen -T png -i -)\n"
+	       "  --svg              the same chart as an SVG image, its steps "
+	       "in words as its\n                     description (no tool "
+	       "needed)\n"
 	       "  --list             list the races, in the book's order\n"
 	       "  --list --long      the catalogue: each race's eras, actors, "
 	       "windows, fix,\n                     and what goes wrong without "
@@ -750,8 +916,23 @@ static void usage(const char *prog)
 	       "$COLUMNS, or the\n                     terminal's, or 96)\n"
 	       "  --time             R1: also run ksmd free and time it (the "
 	       "figures vary)\n"
-	       "  --story            what the race is about, in three lines\n\n%s",
-	       prog, prog, prog, prog, ex_common_help);
+	       "  --story            what the race is about, in three lines\n"
+	       "  --verdict          print only the verdict, as one line of "
+	       "JSON: race, era,\n                     model, fixes off, "
+	       "outcome (clean, went-wrong), the kinds\n                     "
+	       "of harm, audit violations (null: no audit)\n"
+	       "  --dry-run          check the arguments, and run nothing\n"
+	       "  --grade FILE       grade predictions against real runs: "
+	       "each line of FILE\n                     is a run, \"=>\", "
+	       "then \"clean\" or \"went-wrong\" and the kinds of\n"
+	       "                     harm, as in \"R2 --broken => went-wrong "
+	       "wrong-mapping\"\n\n"
+	       "The kinds of harm: ",
+	       prog, prog, prog, prog, prog);
+	for (k = 0; k < NR_HARM_KINDS; k++)
+		printf("%s%s", k ? (k % 5 ? ", " : ",\n  ") : "\n  ",
+		       harm_kind_names[k]);
+	printf(".\n\n%s", ex_common_help);
 	exit(EX_PASS);
 }
 
@@ -765,6 +946,10 @@ struct race_args {
 	bool longer;			/**< --long, with --list */
 	bool list_windows;		/**< --list-windows */
 	unsigned long width;		/**< --width, or 0 */
+	bool verdict;			/**< --verdict: one JSON line */
+	bool dry_run;			/**< --dry-run: check, run nothing */
+	const char *grade;		/**< --grade FILE */
+	int nr_opts;			/**< how many options were given */
 };
 
 static void race_option(void *ctx, const char *name, const char *val)
@@ -773,9 +958,16 @@ static void race_option(void *ctx, const char *name, const char *val)
 
 	if (!strcmp(name, "help"))
 		usage(a->ro.o.prog);
+	a->nr_opts++;
 	if (ex_common_option(&a->ro.o, name, val))
 		return;
-	if (!strcmp(name, "list"))
+	if (!strcmp(name, "verdict"))
+		a->verdict = true;
+	else if (!strcmp(name, "dry-run"))
+		a->dry_run = true;
+	else if (!strcmp(name, "grade"))
+		a->grade = val;
+	else if (!strcmp(name, "list"))
 		a->list = true;
 	else if (!strcmp(name, "long"))
 		a->longer = true;
@@ -793,6 +985,8 @@ static void race_option(void *ctx, const char *name, const char *val)
 		a->ro.debug_vm = true;
 	else if (!strcmp(name, "msc"))
 		a->ro.msc = true;
+	else if (!strcmp(name, "svg"))
+		a->ro.svg = true;
 	else if (!strcmp(name, "story"))
 		a->story = true;
 	else if (!strcmp(name, "explore"))
@@ -834,12 +1028,268 @@ static void race_positional(void *ctx, const char *arg)
 			       arg);
 }
 
+
+/*
+ * race --grade FILE: a student's predictions, graded against real runs.
+ * A line of FILE names a run, then "=>", then how the student predicts
+ * it ends: "clean", or "went-wrong" and the kinds of harm (the names
+ * --verdict uses, in any order); '#' starts a comment.
+ *
+ *	R2 --broken => went-wrong wrong-mapping
+ *	R2 => clean
+ *
+ * Every line is checked before anything runs, its options too (a run of
+ * each with --dry-run), so a bad file is a usage error.  Then each run is
+ * made in a process of its own, with --verdict; a prediction is right when
+ * both the outcome and the set of harm kinds are the run's, half right
+ * when only the outcome is.  Exit 0 when every one is right, else 1.
+ */
+
+/** Most words in a prediction's run. */
+#define GRADE_MAX_ARGS	24
+
+/** One line of a predictions file. */
+struct prediction {
+	int line;			/**< its line in the file */
+	char *buf;			/**< the words of argv, in a copy */
+	char *argv[GRADE_MAX_ARGS + 4];	/**< race, options, and ours */
+	int argc;			/**< ...how many of the student's */
+	bool wrong;			/**< "went-wrong" predicted */
+	bool unanswered;		/**< "?": not predicted yet */
+	unsigned int kinds;		/**< the harm kinds predicted */
+};
+
+/** The harm kind named \a name, or -1. */
+static int harm_kind_by_name(const char *name)
+{
+	int k;
+
+	for (k = 0; k < NR_HARM_KINDS; k++)
+		if (!strcmp(harm_kind_names[k], name))
+			return k;
+	return -1;
+}
+
+/**
+ * Run this program with \a argv in a child; its standard output and error,
+ * together, into \a out.  Returns its exit status, or -1.
+ */
+static int grade_run(const char *prog, char **argv, char *out, size_t len)
+{
+	int fd[2], status;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+
+	fflush(stdout);
+	if (pipe(fd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		dup2(fd[1], STDOUT_FILENO);
+		dup2(fd[1], STDERR_FILENO);
+		close(fd[0]);
+		close(fd[1]);
+		execv("/proc/self/exe", argv);
+		execvp(prog, argv);
+		_exit(127);
+	}
+	close(fd[1]);
+	while ((r = read(fd[0], out + n, len - 1 - n)) > 0)
+		if ((n += (size_t)r) == len - 1)
+			break;
+	out[n] = 0;
+	while (read(fd[0], &status, sizeof(status)) > 0)
+		;			/* the rest, unread */
+	close(fd[0]);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/** Print the harm kinds in \a kinds, comma-separated, or "no harm". */
+static void print_kinds(unsigned int kinds)
+{
+	int k, n = 0;
+
+	for (k = 0; k < NR_HARM_KINDS; k++)
+		if (kinds & (1u << k))
+			printf("%s%s", n++ ? ", " : "", harm_kind_names[k]);
+	if (!n)
+		printf("no harm line");
+}
+
+/** Parse line \a nr of a predictions file, \a buf, into \a p. */
+static const char *grade_parse(char *buf, int nr, struct prediction *p)
+{
+	char *arrow = strstr(buf, "=>"), *w, *save;
+	int k;
+
+	*p = (struct prediction){ .line = nr, .buf = buf };
+	if (!arrow)
+		return "no \"=>\" between the run and the prediction";
+	*arrow = 0;
+	for (w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (p->argc == GRADE_MAX_ARGS)
+			return "too many words in the run";
+		p->argv[1 + p->argc++] = w;
+	}
+	if (!p->argc)
+		return "no race before \"=>\"";
+	if (!find_race(p->argv[1]))
+		return "no such race (see race --list)";
+	w = strtok_r(arrow + 2, " \t", &save);
+	if (!w)
+		return "no prediction after \"=>\": \"clean\" or \"went-wrong\"";
+	if (!strcmp(w, "?")) {
+		p->unanswered = true;
+		return strtok_r(NULL, " \t", &save) ?
+		       "a '?' stands alone: the prediction is still to make" :
+		       NULL;
+	}
+	if (!strcmp(w, "went-wrong"))
+		p->wrong = true;
+	else if (strcmp(w, "clean"))
+		return "the prediction starts \"clean\" or \"went-wrong\"";
+	while ((w = strtok_r(NULL, " \t,", &save))) {
+		k = harm_kind_by_name(w);
+		if (k < 0)
+			return "an unknown kind of harm (race --help lists them)";
+		if (!p->wrong)
+			return "a clean run has no harm";
+		p->kinds |= 1u << k;
+	}
+	return NULL;
+}
+
+static int grade(const char *prog, const char *path)
+{
+	struct prediction *preds = NULL;
+	char line[1024], out[65536], *c;
+	int n = 0, cap = 0, nr = 0, bad = 0, i, right = 0, half = 0, open = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		ex_usage_error(prog, "cannot read '%s'", path);
+	while (fgets(line, sizeof(line), f)) {
+		const char *why;
+
+		nr++;
+		if (!strchr(line, '\n') && !feof(f))
+			ex_usage_error(prog, "%s:%d: line too long", path, nr);
+		if ((c = strchr(line, '#')))
+			*c = 0;
+		if (strspn(line, " \t\n") == strlen(line))
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 32;
+			preds = realloc(preds, (size_t)cap * sizeof(*preds));
+			if (!preds)
+				exit(EX_FAIL);
+		}
+		c = strdup(line);
+		if (!c)
+			exit(EX_FAIL);
+		why = grade_parse(c, nr, &preds[n]);
+		if (why) {
+			fprintf(stderr, "%s:%d: %s: %s\n", path, nr, why, line);
+			bad++;
+			free(c);
+			continue;
+		}
+		preds[n].argv[0] = (char *)prog;
+		n++;
+	}
+	fclose(f);
+	if (!bad && !n)
+		ex_usage_error(prog, "%s: no predictions", path);
+	/* Every run's options, checked before anything runs. */
+	for (i = 0; i < n; i++) {
+		struct prediction *p = &preds[i];
+
+		p->argv[p->argc + 1] = "--dry-run";
+		p->argv[p->argc + 2] = NULL;
+		if (grade_run(prog, p->argv, out, sizeof(out)) != EX_PASS) {
+			out[strcspn(out, "\n")] = 0;	/* not "Try --help" */
+			fprintf(stderr, "%s:%d: the run is refused: %s\n", path,
+				p->line, out[0] ? out : "(no reason given)");
+			bad++;
+		}
+	}
+	if (bad)
+		ex_usage_error(prog, "%s: %d bad line%s", path, bad,
+			       bad == 1 ? "" : "s");
+	for (i = 0; i < n; i++) {
+		struct prediction *p = &preds[i];
+		char names[256], *w, *save;
+		unsigned int kinds = 0;
+		const char *v, *h;
+		bool wrong;
+		int a, k;
+
+		for (a = 1; a <= p->argc; a++)
+			printf("%s%s", a > 1 ? " " : "", p->argv[a]);
+		printf(": ");
+		if (p->unanswered) {
+			open++;
+			printf("not predicted yet ('?')\n");
+			continue;
+		}
+		p->argv[p->argc + 1] = "--verdict";
+		grade_run(prog, p->argv, out, sizeof(out));
+		v = strstr(out, "{\"race\":");
+		if (!v || !(h = strstr(v, "\"harm\":["))) {
+			printf("the run printed no verdict\n");
+			continue;
+		}
+		wrong = strstr(v, "\"outcome\":\"went-wrong\"") != NULL;
+		snprintf(names, sizeof(names), "%.*s", (int)strcspn(h + 8, "]"),
+			 h + 8);
+		for (w = strtok_r(names, "\",", &save); w;
+		     w = strtok_r(NULL, "\",", &save))
+			if ((k = harm_kind_by_name(w)) >= 0)
+				kinds |= 1u << k;
+		if (wrong == p->wrong && (!wrong || kinds == p->kinds)) {
+			right++;
+			printf("right: %s", wrong ? "it went wrong: " : "clean");
+			if (wrong)
+				print_kinds(kinds);
+		} else if (wrong == p->wrong) {
+			half++;
+			printf("half right: it went wrong, but with ");
+			print_kinds(kinds);
+			printf(" (you said ");
+			print_kinds(p->kinds);
+			printf(")");
+		} else if (wrong) {
+			printf("wrong: it went wrong: ");
+			print_kinds(kinds);
+		} else {
+			printf("wrong: it ended clean");
+		}
+		printf("\n");
+	}
+	printf("\n%d prediction%s: %d right, %d half right (the outcome "
+	       "only), %d wrong", n, n == 1 ? "" : "s", right, half,
+	       n - right - half - open);
+	if (open)
+		printf(", %d not made", open);
+	printf("\n");
+	for (i = 0; i < n; i++)
+		free(preds[i].buf);
+	free(preds);
+	return right == n ? EX_PASS : EX_FAIL;
+}
+
 int main(int argc, char **argv)
 {
 	struct race_args a = { .ro.o.prog = argv[0], .ro.seconds = 5,
 			  .ro.xo = { .bound = 2, .reorder = 2 },
 			  .ro.argc = argc, .ro.argv = argv };
-	struct sim_decision *prefix;
+	struct sim_decision *prefix = NULL;
 	struct sim_choices c = { 0 };
 	char err[300];
 	int modes;
@@ -856,11 +1306,19 @@ int main(int argc, char **argv)
 			list_races(a.longer);
 		list_windows();
 	}
+	if (a.grade) {
+		if (a.rc || a.nr_opts > 1)
+			ex_usage_error(a.ro.o.prog, "--grade FILE takes no race "
+				       "and no other option: the file names "
+				       "the runs");
+		return grade(a.ro.o.prog, a.grade);
+	}
 	sim_timeline_set_width(timeline_width(a.width));
 	if (a.explore_all) {
 		if (a.rc || a.ro.o.era_set || a.ro.o.model_set ||
 		    a.ro.o.fixes_off || a.ro.broken || a.ro.stress ||
-		    a.ro.explore || a.ro.replay || a.story || a.ro.msc)
+		    a.ro.explore || a.ro.replay || a.story || a.ro.msc ||
+		    a.ro.svg || a.verdict)
 			ex_usage_error(a.ro.o.prog, "--explore-all runs every "
 				       "race its own way: it takes only the "
 				       "search's options (--bound, --reorder, "
@@ -880,17 +1338,31 @@ int main(int argc, char **argv)
 	if (modes > 1)
 		ex_usage_error(a.ro.o.prog, "--stress, --explore and --replay "
 			       "are different ways to run: choose one");
-	if (a.ro.msc && (a.ro.stress || a.ro.o.quiet))
-		ex_usage_error(a.ro.o.prog, "--msc draws the timeline of a "
-			       "scripted, explored or replayed run, which "
-			       "--stress and --quiet do not print");
+	if (a.ro.msc && a.ro.svg)
+		ex_usage_error(a.ro.o.prog, "--msc or --svg: one chart at a "
+			       "time");
+	if ((a.ro.msc || a.ro.svg) &&
+	    (a.ro.stress || a.ro.explore || a.ro.o.quiet || a.story))
+		ex_usage_error(a.ro.o.prog, "--%s draws one run, scripted or "
+			       "replayed (--replay the schedule --explore "
+			       "prints): not --stress, --explore, --quiet or "
+			       "--story", a.ro.msc ? "msc" : "svg");
+	if (a.verdict && (a.ro.stress || a.ro.explore || a.ro.msc ||
+			  a.ro.svg || a.story))
+		ex_usage_error(a.ro.o.prog, "--verdict is the verdict of one "
+			       "run, scripted or replayed: not of --stress, "
+			       "--explore, --msc, --svg or --story");
+	if (a.verdict)
+		a.ro.o.quiet = true;
 	if (a.ro.time && !a.rc->custom)
 		ex_usage_error(a.ro.o.prog, "--time is R1's: a measurement "
 			       "that runs ksmd free");
 	if (a.rc->custom) {
-		if (modes || a.ro.msc)
+		if (modes || a.ro.msc || a.ro.svg || a.verdict)
 			ex_usage_error(a.ro.o.prog, "%s is a measurement: it "
 				       "runs only its own way", a.rc->id);
+		if (a.dry_run)
+			return EX_PASS;
 		return a.rc->custom(&a.ro);
 	}
 	validate(a.rc, &a.ro);
@@ -902,6 +1374,12 @@ int main(int argc, char **argv)
 	if (a.ro.replay && explore_parse(a.ro.replay, &prefix, &c.nr_prefix,
 					 err, sizeof(err)))
 		ex_usage_error(a.ro.o.prog, "%s", err);
+	if (a.dry_run) {
+		free(prefix);
+		return EX_PASS;
+	}
+	if (a.verdict || a.ro.msc || a.ro.svg)
+		verdict_begin(a.rc, &a.ro);
 	if (a.ro.stress)
 		return run_stress(a.rc, &a.ro);
 	start(a.rc, &a.ro);

@@ -27,7 +27,8 @@ struct race_opts {
 	bool stress;			/**< --stress: free-running rounds */
 	unsigned long seconds;		/**< --seconds for --stress */
 	bool debug_vm;			/**< --debug-vm */
-	bool msc;			/**< --msc: the trace as a chart */
+	bool msc;			/**< --msc: the run as a chart alone */
+	bool svg;			/**< --svg: ...as an SVG image */
 	bool time;			/**< --time: R1's free-running times */
 	bool explore;			/**< --explore: every schedule */
 	struct explore_opts xo;		/**< --bound, --reorder, ... */
@@ -90,11 +91,34 @@ struct race {
 	int (*custom)(struct race_opts *ro);
 };
 
+/**
+ * What kind of harm a HARM line reports: the words a student's prediction
+ * uses (race --verdict, race --grade), so they are few and stable.
+ */
+enum harm_kind {
+	HARM_CORRUPT_DATA,	/**< a process or file sees bytes it never wrote */
+	HARM_WRONG_MAPPING,	/**< a pte maps a page that is not its page */
+	HARM_LIVE_NODE_REMOVED,	/**< a stable node removed while its page lives */
+	HARM_USE_AFTER_FREE,	/**< freed memory used: a node, a page, an item */
+	HARM_STALE_NODE,	/**< a stale node kept, or used as if in the tree */
+	HARM_MISSED_MERGE,	/**< identical pages left unmerged, or two KSM pages */
+	HARM_BAD_PAGE_COUNT,	/**< a page's count is not its references */
+	HARM_WRONG_RESULT,	/**< reclaim, offline or mbind: the wrong result */
+	HARM_STUCK,		/**< an actor can never go on */
+	HARM_CORRUPT_STRUCTURE,	/**< a tree or the page cache out of order */
+	HARM_KERNEL_DIED,	/**< an oops or a BUG: the simulated kernel died */
+	NR_HARM_KINDS
+};
+
+/** The name of harm kind \a k: "corrupt-data", ... */
+const char *harm_kind_name(enum harm_kind k);
+
 /** A process of one page (or \a n) filled with \a byte. */
 struct mm_struct *race_process(const char *name, unsigned long n, int byte,
 			       bool mergeable);
-/** Print a HARM line; returns 1 (to be summed). */
-int race_harm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** Print a HARM line of kind \a kind; returns 1 (to be summed). */
+int race_harm(enum harm_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /** Verify \a mm's bytes; a HARM line if it reads bytes it never wrote. */
 int race_check_bytes(struct mm_struct *mm);
 

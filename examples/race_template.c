@@ -53,7 +53,8 @@ static int check(int err, const struct audit_report *r, bool scripted)
 	(void)r;
 	ksm_get_counters(&c);
 	if (scripted && c.pages_sharing != 1)
-		harm += race_harm("A and B were not merged");
+		harm += race_harm(HARM_MISSED_MERGE,
+				  "A and B were not merged");
 	harm += race_check_bytes(A);
 	harm += race_check_bytes(B);
 	return harm;

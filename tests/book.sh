@@ -4,9 +4,9 @@
 # book.sh - checks that keep the book true: what README.md and
 # walkthrough.md say about the code must still be so.
 #
-#   tests/book.sh               all five checks
+#   tests/book.sh               all six checks
 #   tests/book.sh CHECK...      only these (races, snippets, commands, hunks,
-#                               figures)
+#                               figures, quotes)
 #   tests/book.sh --hunk-list   print tests/seed_hunks.txt, from the seeds
 #
 # Each check prints one line as test.sh does, "ok   book-CHECK" or
@@ -25,15 +25,18 @@
 #           said); and the book's catalogue, Appendix C, is exactly what
 #           `race --list --long` prints, so that it cannot drift from the
 #           code.  A race added to the code but not to the book is caught
-#           here.  (With KSM_REF_RACES=FILE, a Markdown table whose rows
-#           start "| R<n> |", its races too must have an example.)
+#           here.  Each race with a chart is linked to it (@ref race_ID)
+#           from its chapter and from examples/exercises.md.  (With
+#           KSM_REF_RACES=FILE, a Markdown table whose rows start
+#           "| R<n> |", its races too must have an example.)
 # snippets  Every Doxygen \snippet (or @snippet) in walkthrough.md,
 #           ksm_ref.[ch] and examples/*.md names a file found on Doxyfile's
 #           EXAMPLE_PATH that holds the block marker [TAG] in a comment
 #           exactly twice.  A snippet that lost its marker shows the wrong
 #           code, or none, with no warning from Doxygen.
-# commands  Every command shown in README.md, walkthrough.md and
-#           examples/exercises.md runs and exits as the text says.  A
+# commands  Every command shown in README.md, walkthrough.md,
+#           examples/exercises.md and the course kit's README.md and
+#           card.md runs and exits as the text says.  A
 #           command is a line of an indented (or fenced) code block that
 #           starts with ./build/, ./examples/ or "make ".  It must exit N
 #           if its trailing comment says "exit N", else 1 if it has
@@ -51,6 +54,10 @@
 #           there.
 # figures   Chapter 8's table of `race --explore-all` quotes the counts the
 #           program prints now (see book_figures()).
+# quotes    Every quote of this program's code in examples/exercises.md
+#           (the code span after "In `ksm_ref.c`") is in ksm_ref.c, white
+#           space aside, "..." standing for any code between: the
+#           exercises show the very line a student switches off.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 B=${B:-build}
@@ -226,6 +233,17 @@ book_races() {
 		    on && /^\|/' "$BOOK" | cmp -s - "$tmp/long"; then
 		bad "Appendix C is not what race --list --long prints: paste it again"
 	fi
+	# Each race with a chart: linked from its chapter and its exercise.
+	awk -F' [|] ' '/^[|] R/ { id = $1; sub(/^[|] /, "", id)
+		if ($5 != "(a measurement)") print id, $2 }' "$tmp/long" |
+	while read -r id ch; do
+		ref="@ref race_$(printf %s "$id" | tr . _) "
+		awk -v ch="$ch" '/^## [0-9]+\./ { on = ($2 == ch ".") }
+			/^## [A-Z]/ { on = 0 } on' "$BOOK" | grep -qF -- "$ref" ||
+			bad "$id: chapter $ch does not link to its chart ($ref)"
+		grep -qF -- "$ref" examples/exercises.md ||
+			bad "$id: no exercise links to its chart ($ref)"
+	done
 	ids=$(race_ids | awk '!seen[$0]++')
 	tested >"$tmp/tested"
 	unnamed=$(names "$ids")
@@ -382,7 +400,8 @@ key() { printf '%s' "$1" | cksum | tr ' ' _; }
 # when RUN is not CMD).
 plan() {
 	: >"$tmp/plan"
-	for f in README.md "$BOOK" examples/exercises.md; do
+	for f in README.md "$BOOK" examples/exercises.md \
+		 examples/course/README.md examples/course/card.md; do
 		if [ ! -f "$f" ]; then
 			note "$f is missing: skipped"
 			continue
@@ -567,6 +586,58 @@ book_figures() {
 # ---------------------------------------------------------------------
 
 # check NAME: run book_NAME; print its verdict, its notes, then its failures.
+# ---------------------------------------------------------------------
+# quotes
+
+book_quotes() {
+	awk -v code=ksm_ref.c '
+	BEGIN {
+		while ((getline l < code) > 0)
+			src = src l
+		gsub(/[ \t]/, "", src)
+	}
+	{ t = t $0 " " }
+	END {
+		key = "In `ksm_ref.c`"
+		while ((i = index(t, key)) > 0) {
+			t = substr(t, i + length(key))
+			a = index(t, "`")
+			if (!a)
+				break
+			t = substr(t, a + 1)
+			b = index(t, "`")
+			q = substr(t, 1, b - 1)
+			t = substr(t, b + 1)
+			n++
+			rest = src
+			s = q
+			gsub(/[ \t]/, "", s)
+			m = split(s, part, /\.\.\./)
+			ok = 1
+			for (k = 1; k <= m; k++) {
+				if (part[k] == "")
+					continue
+				j = index(rest, part[k])
+				if (!j) {
+					ok = 0
+					break
+				}
+				rest = substr(rest, j + length(part[k]))
+			}
+			if (!ok)
+				print "bad\texamples/exercises.md quotes code " \
+				      "that ksm_ref.c does not hold: `" q "`"
+		}
+		print "note\t" n " quotes of ksm_ref.c in examples/exercises.md"
+	}' examples/exercises.md | while IFS='	' read -r kind text; do
+		if [ "$kind" = bad ]; then
+			bad "$text"
+		else
+			note "$text"
+		fi
+	done
+}
+
 check() {
 	: >"$tmp/notes"
 	: >"$tmp/bad"
@@ -592,11 +663,11 @@ case "${1:-}" in
 	exit
 	;;
 esac
-[ $# -gt 0 ] || set -- races snippets commands hunks figures
+[ $# -gt 0 ] || set -- races snippets commands hunks figures quotes
 for c in "$@"; do
 	case $c in
-	races|snippets|commands|hunks|figures) ;;
-	*) echo "usage: $0 [races|snippets|commands|hunks|figures|--hunk-list]..." >&2
+	races|snippets|commands|hunks|figures|quotes) ;;
+	*) echo "usage: $0 [races|snippets|commands|hunks|figures|quotes|--hunk-list]..." >&2
 	   exit 2 ;;
 	esac
 done

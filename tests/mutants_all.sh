@@ -22,8 +22,10 @@
 # without a return, -fsyntax-only otherwise): one that does not build is
 # counted apart.  Each check gets five times its time in the unmutated run,
 # plus ten seconds: a mutant that loops forever is killed by the limit.
-# A mutant none of whose lines the suite executes (make coverage says) is
-# not run: it survives, "never executed".
+# The unmutated run also records which mutants' lines each check reaches
+# (KSM_REF_MUTANT_REACH): a mutant meets only the checks that reach its
+# line, since no other can tell it apart, and a mutant no check reaches
+# survives, "never executed".
 #
 # The suite runs in the tree, on its own copy of test.sh, so that the
 # working copy may change while the mutants run.  Resumable: results are
@@ -68,18 +70,16 @@ done_already() {
 # quick: the checks that kill most mutants within seconds, run first.
 quick='^(unit|paths|asan-unit|tsan-unit|faults|asan-faults|merge-tour-.*|asan-merge-tour|tsan-merge-tour|race-R[0-9.a-z]*-(fixed|broken)(-debug-vm)?)$'
 
-# executed ID: did the suite execute a line of mutant ID (coverage)?
-executed() {
-	awk -F'\t' -v id="$1" '$1 == id { print $5, $7 }' "$M/list.txt" |
-	awk -v cov="$M/coverage.gcov" '
-	NR == 1 { a = $1; b = $2
-		  while ((getline l < cov) > 0) {
-			  split(l, f, ":"); n = f[2] + 0; c = f[1]; gsub(/ /, "", c)
-			  if (n < a || n > b) continue
-			  if (c ~ /^[0-9]/) run = 1
-			  if (c != "-") seen = 1
-		  }
-		  exit !(run || !seen) }'
+# reaching ID: the checks that reach mutant ID's line, in the suite's
+# order, one a line.
+reaching() {
+	awk -v id="$1" '$1 == id { print $2 }' "$M/reach.txt"
+}
+
+# alternation NAME...: a grep -E pattern matching exactly these checks.
+alternation() {
+	printf '%s\n' "$@" | sed 's/[.+]/\\&/g' | paste -sd'|' |
+		sed 's/^/^(/; s/$/)$/'
 }
 
 # one ID: build mutant ID alone, then run the suite on the schema.
@@ -103,13 +103,23 @@ one() {
 		return 0
 	fi
 	rm -f "$src" "$M/one/$id.err"
-	if ! executed "$id"; then
+	checks=$(reaching "$id")
+	if [ -z "$checks" ]; then
 		printf '%s\tsurvived\tnever executed\t%s\n' "$id" "$digest" >"$f"
 		return 0
 	fi
-	for pass in quick all; do
-		pat=
-		[ "$pass" = all ] || pat=$quick
+	# The quick checks first, then the rest of those that reach it.
+	out="0 passed, 0 failed"
+	for pass in quick rest; do
+		if [ "$pass" = quick ]; then
+			# shellcheck disable=SC2086
+			set -- $(printf '%s\n' $checks | grep -E "$quick")
+		else
+			# shellcheck disable=SC2086
+			set -- $(printf '%s\n' $checks | grep -Ev "$quick")
+		fi
+		[ $# = 0 ] && continue
+		pat=$(alternation "$@")
 		out=$(cd "$M/tree" && env KSM_REF_MUTANT="$id" \
 			KSM_TEST_BUILD="$A/tree/gcc" \
 			KSM_TEST_ASAN="$A/tree/asan" \
@@ -220,21 +230,6 @@ cc $WARN -O2 tests/mutate.c -o "$M/mutate" || exit 2
 # The source as it is now: the mutants' numbers are this source's.
 cp ksm_ref.c "$M/source.c" || exit 2
 
-# Which lines the suite executes (make coverage), unless known: a mutant
-# of a line never executed cannot be killed, and is not run.
-if [ ! -s build/coverage/ksm_ref.c.gcov ] ||
-   [ "$(cat build/coverage/stamp 2>/dev/null)" != "$(cksum <"$M/source.c") $(suite)" ]
-then
-	echo "coverage of the suite (make coverage)"
-	tests/coverage.sh >/dev/null || { echo "make coverage failed"; exit 2; }
-	echo "$(cksum <"$M/source.c") $(suite)" >build/coverage/stamp
-fi
-if ! cmp -s ksm_ref.c "$M/source.c"; then
-	rm -f build/coverage/stamp
-	echo "ksm_ref.c changed meanwhile: start again"
-	exit 2
-fi
-cp build/coverage/ksm_ref.c.gcov "$M/coverage.gcov" || exit 2
 "$M/mutate" --generate "$M/source.c" "$M/schema.c" "$M/list.txt" || exit 2
 
 # The schema builds: gcc, and the two sanitizers (warnings off: a schema
@@ -254,14 +249,17 @@ make -s -C "$M/tree" B=asan CC=clang CFLAGS="$SAN_ASAN" \
 make -s -C "$M/tree" B=tsan CC=clang CFLAGS="$SAN_TSAN" \
 	WARN="-std=c11 -w" all >/dev/null || { echo "the schema does not build"; exit 2; }
 
-# The unmutated run: the suite must pass, and its times set the limits
-# (measured again when the schema or the suite changes).
+# The unmutated run: the suite must pass, its times set the limits, and
+# it says which checks reach which mutants' lines (measured again when
+# the schema or the suite changes).
 stamp="$(cksum <"$M/schema.c") $digest"
 if [ ! -s "$M/timeouts" ] || [ "$(cat "$M/stamp" 2>/dev/null)" != "$stamp" ]
 then
 	echo "the suite on the unmutated schema"
-	rm -f "$M/times"
+	rm -rf "$M/times" "$M/reach"
+	mkdir -p "$M/reach"
 	if ! (cd "$M/tree" && env KSM_TEST_BUILD="$A/tree/gcc" \
+		KSM_REF_MUTANT_REACH="$A/reach" \
 		KSM_TEST_ASAN="$A/tree/asan" KSM_TEST_TSAN="$A/tree/tsan" \
 		KSM_TEST_CORE=1 KSM_TEST_LOGS="$A/logs/none" \
 		KSM_TEST_TIMES="$A/times" ./test.sh) >"$M/baseline.txt" 2>&1
@@ -272,6 +270,11 @@ then
 	fi
 	awk '{ printf "%s %d\n", $1, $2 * 5 / 1000 + 10 }' "$M/times" \
 		>"$M/timeouts"
+	# "ID CHECK" for each check that reaches mutant ID's line, the
+	# checks in the suite's order.
+	awk '$1 == "ok" { print $2 }' "$M/baseline.txt" | while read -r c; do
+		[ -e "$M/reach/$c" ] && sort -un "$M/reach/$c" | sed "s/\$/ $c/"
+	done >"$M/reach.txt"
 	echo "$stamp" >"$M/stamp"
 fi
 

@@ -578,6 +578,26 @@ static int statement_end(int i)
 	return i;
 }
 
+/** Do the tokens [a, b] hold an assignment, or a comma, outside brackets? */
+static int assigns(int a, int b)
+{
+	static const char *const ops[] = { "=", "+=", "-=", "*=", "/=", "%=",
+		"&=", "|=", "^=", "<<=", ">>=", "," };
+	unsigned int k;
+	int i;
+
+	for (i = a; i <= b; i++) {
+		if ((tok_is(i, "(") || tok_is(i, "[")) && toks[i].match > i) {
+			i = toks[i].match;
+			continue;
+		}
+		for (k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
+			if (tok_is(i, ops[k]))
+				return 1;
+	}
+	return 0;
+}
+
 /** A condition in parentheses at \a open: three mutants, and its
  * relational operators. */
 static void condition(int open, int func)
@@ -665,10 +685,17 @@ static int statement(int i, int func)
 		}
 		if (effect)
 			add_mut(M_DELETE, i, e, -1, func);
-		if (tok_is(e - 1, "++") || tok_is(e - 1, "--"))
-			add_mut(M_INCDEC, i, e - 2, e - 1, func);
-		else if (tok_is(i, "++") || tok_is(i, "--"))
-			add_mut(M_INCDEC, i + 1, e - 1, i, func);
+		/*
+		 * x++ or ++x as the whole statement, whose value nobody
+		 * uses: "off = cursor++" is an assignment, and cursor += 1
+		 * in its place would change what off gets.
+		 */
+		if (!assigns(i, e - 1)) {
+			if (tok_is(e - 1, "++") || tok_is(e - 1, "--"))
+				add_mut(M_INCDEC, i, e - 2, e - 1, func);
+			else if (tok_is(i, "++") || tok_is(i, "--"))
+				add_mut(M_INCDEC, i + 1, e - 1, i, func);
+		}
 		scan_relational(i, e - 1, func);
 	}
 	return e + 1;
@@ -813,13 +840,15 @@ static void write_schema(FILE *f)
 			break;
 		case M_DELETE:
 			snprintf(p->text, sizeof(p->text),
-				 "do { if (sim_mutant != %d) { ", id);
+				 "do { MUT_SEEN(%d, 1); if (sim_mutant != %d) { ",
+				 id, id);
 			strcpy(s->text, " } } while (0);");
 			/* The ';' is the statement's: it stays inside. */
 			break;
 		case M_RETURN:
 			snprintf(p->text, sizeof(p->text),
-				 "(sim_mutant == %d ? 0 : ", id);
+				 "(MUT_SEEN(%d, 1), sim_mutant == %d ? 0 : ", id,
+				 id);
 			strcpy(s->text, ")");
 			break;
 		case M_BOUNDARY:
@@ -841,7 +870,8 @@ static void write_schema(FILE *f)
 			/* x++ and ++x as statements: x += +1 or -1. */
 			if (m->op > m->b)
 				snprintf(ins[nr].text, sizeof(ins[nr].text),
-					 " += (sim_mutant == %d ? %s1 : %s1)",
+					 " += (MUT_SEEN(%d, 1), sim_mutant == %d ?"
+					 " %s1 : %s1)", id,
 					 id, tok_is(m->op, "++") ? "-" : "",
 					 tok_is(m->op, "++") ? "" : "-");
 			else
@@ -851,7 +881,8 @@ static void write_schema(FILE *f)
 			if (m->op < m->a) {	/* ++x: the add after x */
 				ins[nr] = (struct ins){ b, 0, 1, 0, "" };
 				snprintf(ins[nr].text, sizeof(ins[nr].text),
-					 " += (sim_mutant == %d ? %s1 : %s1)",
+					 " += (MUT_SEEN(%d, 1), sim_mutant == %d ?"
+					 " %s1 : %s1)", id,
 					 id, tok_is(m->op, "++") ? "-" : "",
 					 tok_is(m->op, "++") ? "" : "-");
 				nr++;
@@ -866,16 +897,44 @@ static void write_schema(FILE *f)
 	/* The prelude, after ksm_ref.h is included. */
 	hook += strlen("#include \"ksm_ref.h\"\n");
 	fwrite(src, 1, (size_t)(hook - src), f);
-	fputs("\n/* make mutants-all: every mutant below, the one named by "
+	fputs("#include <fcntl.h>\n"
+	      "\n/* make mutants-all: every mutant below, the one named by "
 	      "KSM_REF_MUTANT on. */\n"
 	      "static int sim_mutant = -1;\n"
 	      "__attribute__((constructor)) static void sim_mutant_init(void)\n"
 	      "{\n\tconst char *e = getenv(\"KSM_REF_MUTANT\");\n\n"
 	      "\tif (e)\n\t\tsim_mutant = atoi(e);\n}\n"
-	      "#define MUT_COND(n, c) ((sim_mutant == (n) + 1) || "
+	      "#define MUT_COND(n, c) (MUT_SEEN(n, 3), "
+	      "(sim_mutant == (n) + 1) || "
 	      "(sim_mutant != (n) + 2 && ((sim_mutant == (n)) ^ !!(c))))\n"
-	      "#define MUT_REL(n, a, op, mop, b) (sim_mutant == (n) ? "
-	      "((a) mop (b)) : ((a) op (b)))\n\n", f);
+	      "#define MUT_REL(n, a, op, mop, b) (MUT_SEEN(n, 1), "
+	      "sim_mutant == (n) ? ((a) mop (b)) : ((a) op (b)))\n", f);
+	/*
+	 * KSM_REF_MUTANT_REACH=DIR: which mutants' lines each check reaches,
+	 * appended to DIR/$KSM_TEST_CHECK once each, as they are first
+	 * reached (so a crash loses nothing).  A check that never reaches a
+	 * mutant's line cannot kill it: make mutants-all runs only the
+	 * checks that do.
+	 */
+	fprintf(f, "static int sim_reach_fd = -1;\n"
+		"static unsigned char sim_reached[%d];\n", nr_muts + 3);
+	fputs("static void sim_reach(int n, int k)\n{\n"
+	      "\tchar b[16];\n\n"
+	      "\tfor (; k > 0; k--, n++)\n"
+	      "\t\tif (!__atomic_exchange_n(&sim_reached[n], 1, "
+	      "__ATOMIC_RELAXED))\n"
+	      "\t\t\tif (write(sim_reach_fd, b, (size_t)snprintf(b, "
+	      "sizeof(b), \"%d\\n\", n))) {}\n}\n"
+	      "__attribute__((constructor)) static void sim_reach_init(void)\n"
+	      "{\n\tconst char *d = getenv(\"KSM_REF_MUTANT_REACH\");\n"
+	      "\tconst char *c = getenv(\"KSM_TEST_CHECK\");\n"
+	      "\tchar p[4096];\n\n"
+	      "\tif (!d || !c)\n\t\treturn;\n"
+	      "\tsnprintf(p, sizeof(p), \"%s/%s\", d, c);\n"
+	      "\tsim_reach_fd = open(p, O_WRONLY | O_CREAT | O_APPEND, 0644);\n"
+	      "}\n"
+	      "#define MUT_SEEN(n, k) (sim_reach_fd >= 0 ? sim_reach(n, k) : "
+	      "(void)0)\n\n", f);
 	pos = (size_t)(hook - src);
 	for (k = 0; k < nr; k++) {
 		if (ins[k].off < pos)

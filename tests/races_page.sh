@@ -4,11 +4,15 @@
 # races_page.sh - write the book's page of the races, run: for every race
 # of './build/race --list', in its order, the title and story, the seed and
 # fix, the commands that run it, and what the runs printed: the timeline of
-# the run with the fix off and, from the same run ('race ID --broken
-# --msc'), its message sequence chart for Doxygen's \msc; then the run with
-# the fix on.  Nothing on the page is written by hand, so it cannot drift
-# from the code.  A race must go wrong with its fix off and end clean with
-# it on, or this fails.
+# the run with the fix off and its chart ('race ID --broken --svg', an SVG
+# image with the steps in words as its description, inline, so that a
+# screen reader reads them); then the run with the fix on.  The same runs
+# print the same bytes every time (test.sh checks), so the chart is of the
+# run the timeline shows.  Nothing on the page is written by hand, so it
+# cannot drift from the code.  A race must go wrong with its fix off and
+# end clean with it on, or this fails.  Each race's section is anchored
+# race_ID (a dot made '_'), for the book's chapters and the exercises to
+# link to.
 #
 #   tests/races_page.sh [RACE [OUT]]	(default build/race build/docs/races.md)
 #
@@ -86,9 +90,9 @@ while read -r id era fix seed; do
 	broken=--broken want=1
 	if [ "$fix" = - ]; then
 		# Nothing to break: a measurement, which prints no timeline
-		# (--msc is refused), or a race shown only as it is.
+		# (--svg is refused), or a race shown only as it is.
 		status=0
-		"$race" "$id" --msc >/dev/null 2>&1 </dev/null || status=$?
+		"$race" "$id" --svg >/dev/null 2>&1 </dev/null || status=$?
 		if [ "$status" = 2 ]; then
 			printf 'Not here: %s (%s) is a measurement, %s\n' \
 			       "$id" "$title" "without a timeline: run \`./build/race $id\`." \
@@ -110,20 +114,29 @@ while read -r id era fix seed; do
 		if [ "$broken" ]; then
 			echo "    ./build/race $id --broken        # the fix off: it goes wrong"
 			echo "    ./build/race $id                 # the fix on: it ends clean"
-			echo "    ./build/race $id --broken --msc  # and the chart, in mscgen's language"
+			echo "    ./build/race $id --broken --svg  # the chart below"
+			echo "    ./build/race $id --broken --msc  # ...in mscgen's language"
 			echo
 			echo "With the fix off:"
 		else
 			echo "    ./build/race $id"
-			echo "    ./build/race $id --msc"
+			echo "    ./build/race $id --svg"
 		fi
 		echo
 		# shellcheck disable=SC2086 # $broken is one word, or none
-		run "$want" "$id" $broken --msc
-		sed '/^msc {$/,/^}$/d' "$tmp/run" | cat -s | block
-		printf '%s\n' '\msc'
-		sed -n '/^msc {$/,/^}$/p' "$tmp/run" | sed '1d;$d'
-		printf '%s\n' '\endmsc'
+		run "$want" "$id" $broken
+		cat -s "$tmp/run" | block
+		# shellcheck disable=SC2086
+		run "$want" "$id" $broken --svg
+		printf '%s\n' '\htmlonly[block]'
+		printf '<figure class="race-chart" id="chart_%s">\n' \
+		       "$(printf %s "$id" | tr . _)"
+		cat "$tmp/run"
+		printf '<figcaption>%s%s: each box a step of the actor above it, '\
+'red where the line switched off would have acted; each blue arrow a page, a '\
+'lock or a kpfn one actor passed another; the outcome across the foot.'\
+'</figcaption>\n</figure>\n' "$id" "${broken:+ with its fix off}"
+		printf '%s\n' '\endhtmlonly'
 		echo
 		if [ "$broken" ]; then
 			run 0 "$id"
@@ -142,9 +155,11 @@ done <"$tmp/races"
 	echo
 	echo "Every race of \`./build/race --list\`, run when \`make docs\` built"
 	echo "this book: with its fix off, the timeline of what each"
-	echo "actor did, and the same trace as a message sequence chart, one box"
-	echo "for each step on its actor's line, time flowing down; then the run"
-	echo "with the fix on."
+	echo "actor did, and the same run as a chart, one box for each step on"
+	echo "its actor's line, time flowing down, red where the line switched"
+	echo "off would have acted, an arrow for what one actor passed another;"
+	echo "then the run with the fix on.  \`--msc\` prints a chart in"
+	echo "mscgen's language instead, for slides (README.md says how)."
 	echo
 	cat "$tmp/notes"
 	echo

@@ -486,6 +486,18 @@ readme_options() {
 }
 readme_options
 expect_grep 0 'R3.gpuz' race-list $G/race --list
+# Output that tells the truth: a check skipped says so; a race whose own
+# line is off in every run says so in its header; a HARM line is whole;
+# a move seen by its count, not by kpfn, is named as such (a chart's
+# description has each step whole, however wide the timeline).
+expect_grep 1 "does not look at pfn 1's mapping \(keyhole_check off\)" \
+	race-R2.check-says-skipped $G/race R2.check --broken --svg
+expect_grep 1 'off in every run of this race: kpfn_seq' race-R10-header \
+	$G/race R10 --broken
+expect_grep 1 "HARM: read\(2\) of the file returned .* those of the anonymous page it was exchanged with\$" \
+	race-R13-harm-whole $G/race R13 --broken
+expect_grep 0 'kpfn is [0-9]+ again, but the count of its moves changed' \
+	race-R8.aba-names-count $G/race R8.aba --svg
 # A question the explorer cannot answer is not a usage error.
 expect_grep 0 '^R2.check: not explored: ' race-explore-not-judged \
 	$G/race R2.check --explore
@@ -639,7 +651,8 @@ race_msc() {
 			[ $? = 2 ] && continue		# a measurement: no chart
 			if ! mscgen -T svg -i - -o /dev/null <"$logs/msc.out" \
 				>>"$logs/race-msc.log" 2>&1 ||
-			   ! grep -q 'textbgcolour' "$logs/msc.out"; then
+			   ! grep -Eq '^a[0-9]+ box a[0-9]+ .*textbgcolour' \
+				"$logs/msc.out"; then
 				echo "race $r --broken --msc: not a chart" \
 					"mscgen draws, with the step in red" \
 					>>"$logs/race-msc.log"

@@ -234,7 +234,7 @@ cp ksm_ref.c "$M/source.c" || exit 2
 
 # The schema builds: gcc, and the two sanitizers (warnings off: a schema
 # is not a mutant; each mutant's build is checked on its own).
-for f in ksm_ref.h Makefile examples tests Doxyfile; do
+for f in ksm_ref.h Makefile examples tests Doxyfile README.md walkthrough.md; do
 	[ -e "$M/tree/$f" ] || ln -s "../../../$f" "$M/tree/$f"
 done
 cmp -s "$M/schema.c" "$M/tree/ksm_ref.c" ||

@@ -5238,6 +5238,13 @@ struct anon_vma {
 	 */
 	atomic_int ksm_refcount;
 	struct list_head sim_all;	/**< sim_anon_vmas, for teardown */
+	/**
+	 * Simulation: anon_vma_free() was called.  Its memory stays an
+	 * anon_vma until teardown, as the kernel's SLAB_DESTROY_BY_RCU keeps
+	 * it one for a lockless reader, and the auditor holds every anon_vma
+	 * to its lifetime: none freed while used, none used and not freed.
+	 */
+	bool sim_freed;
 };
 
 /**
@@ -5419,7 +5426,8 @@ static inline struct anon_vma *page_anon_vma(const struct page *page)
  */
 static void anon_vma_free(struct anon_vma *anon_vma)
 {
-	(void)anon_vma;
+	BUG_ON(anon_vma->sim_freed);		/* a double free */
+	anon_vma->sim_freed = true;
 }
 
 /** Give \a vma an anon_vma before its first anonymous page. */
@@ -5445,10 +5453,16 @@ static int anon_vma_prepare(struct vm_area_struct *vma)
 	if (!vma->anon_vma) {	/* a racing fault may have set it */
 		list_add(&vma->anon_vma_node, &anon_vma->head);
 		vma->anon_vma = anon_vma;
+		anon_vma = NULL;
 	}
 	spin_unlock(&mm->page_table_lock);
-	spin_unlock(&anon_vma->lock);
-	return 0;	/* a lost race leaves an unused anon_vma: harmless */
+	if (anon_vma) {		/* the race lost: ours was never used */
+		spin_unlock(&anon_vma->lock);
+		anon_vma_free(anon_vma);
+		return 0;
+	}
+	spin_unlock(&vma->anon_vma->lock);
+	return 0;
 }
 
 /** Put a forked child's \a vma on its parent's anon_vma (anon_vma_link()). */
@@ -10364,23 +10378,52 @@ out:
 }
 
 /**
+ * Drop page_get_anon_vma()'s reference, freeing the anon_vma if it was the
+ * last user (the processes that mapped the page may have exited while
+ * migration held it).
+ */
+static void put_anon_vma(struct anon_vma *anon_vma)
+{
+	bool empty;
+
+	spin_lock(&anon_vma->lock);
+	empty = atomic_fetch_sub(&anon_vma->ksm_refcount, 1) == 1 &&
+		list_empty(&anon_vma->head);
+	spin_unlock(&anon_vma->lock);
+	if (empty)
+		anon_vma_free(anon_vma);
+}
+
+/**
  * An anonymous page's anon_vma, with a reference that keeps it while the
- * page's ptes are migration entries (page_get_anon_vma()).
+ * page's ptes are migration entries (page_get_anon_vma()); NULL if the
+ * page is not mapped.  An unmapped page's mapping may name an anon_vma
+ * freed with its last user (a swap cache page whose processes exited):
+ * as the kernel, take a reference only on one still in use (its
+ * atomic_inc_not_zero()), and only while the page is mapped.
  */
 static struct anon_vma *page_get_anon_vma(struct page *page)
 {
 	struct anon_vma *anon_vma = page_anon_vma(page);
+	bool live;
 
-	if (anon_vma)
+	if (!anon_vma || !page_mapped(page))
+		return NULL;
+	spin_lock(&anon_vma->lock);	/* its memory stays an anon_vma */
+	live = !list_empty(&anon_vma->head) ||
+	       atomic_load(&anon_vma->ksm_refcount);
+	if (live)
 		atomic_fetch_add(&anon_vma->ksm_refcount, 1);
+	spin_unlock(&anon_vma->lock);
+	if (!live)
+		return NULL;
+	if (!page_mapped(page)) {	/* unmapped meanwhile */
+		put_anon_vma(anon_vma);
+		return NULL;
+	}
 	return anon_vma;
 }
 
-/** Drop page_get_anon_vma()'s reference. */
-static void put_anon_vma(struct anon_vma *anon_vma)
-{
-	atomic_fetch_sub(&anon_vma->ksm_refcount, 1);
-}
 
 /**
  * Walk the reverse map of an anonymous page: every vma of its anon_vma
@@ -12077,6 +12120,7 @@ static const char *const audit_kind_names[NR_AUDIT_KINDS] = {
 	[AUDIT_PAGE_NODE] = "page-node",
 	[AUDIT_RMAP_LIST] = "rmap-list",
 	[AUDIT_RMAP_PTE] = "rmap-pte",
+	[AUDIT_ANON_VMA] = "anon-vma",
 	[AUDIT_REFCOUNT] = "refcount",
 	[AUDIT_MAPCOUNT] = "mapcount",
 	[AUDIT_COUNTER] = "counter",
@@ -13214,6 +13258,50 @@ void ksm_state_print_svg(FILE *f, const char *title)
 	fputs("</g>\n</svg>\n", f);
 }
 
+/**
+ * Every anon_vma held to its lifetime: one freed while a vma or a
+ * reference still uses it, or while a mapped page names it, is a use
+ * after free; one that nothing uses any more and that was never freed is a leak,
+ * since anon_vma_unlink(), drop_anon_vma() and put_anon_vma() free an
+ * anon_vma with its last user.  O(anon_vmas + frames).
+ */
+static void audit_anon_vmas(void)
+{
+	struct list_head *pos;
+	unsigned long pfn;
+
+	pthread_mutex_lock(&sim_mm_lock);
+	for (pos = sim_anon_vmas.next; pos != &sim_anon_vmas; pos = pos->next) {
+		struct anon_vma *av = list_entry(pos, struct anon_vma, sim_all);
+		bool mapped = !list_empty(&av->head);
+		bool held = atomic_load(&av->ksm_refcount) > 0;
+
+		if (av->sim_freed && (mapped || held))
+			audit_fail(AUDIT_ANON_VMA, "an anon_vma was freed while "
+				   "%s", mapped ? "a process maps through it" :
+				   "a reference is held on it");
+		else if (!av->sim_freed && !mapped && !held)
+			audit_fail(AUDIT_ANON_VMA, "an anon_vma that no process "
+				   "and no reference uses was never freed (a "
+				   "leak)");
+	}
+	pthread_mutex_unlock(&sim_mm_lock);
+	for (pfn = 0; pfn < machine.max_pfn; pfn++) {
+		struct page *page = pfn_to_page(pfn);
+		struct anon_vma *av;
+
+		if (!machine.sections[pfn_to_section_nr(pfn)].online ||
+		    PageBuddy(page))
+			continue;
+		/* An unmapped page may name one freed with its last user
+		 * (page_get_anon_vma() will not take it); a mapped one not. */
+		av = page_anon_vma(page);
+		if (av && av->sim_freed && page_mapped(page))
+			audit_fail(AUDIT_ANON_VMA, "pfn %lu is mapped, and names "
+				   "an anon_vma that was freed", pfn);
+	}
+}
+
 /** Free what one audit built to answer its questions. */
 static void audit_free_maps(void)
 {
@@ -13266,6 +13354,7 @@ unsigned long audit_machine(struct audit_report *r, bool verbose)
 	audit_swap(fr);
 	audit_files(fr);
 	audit_pages(fr);
+	audit_anon_vmas();
 	mutex_unlock(&ksm_thread_mutex);
 	audit_data();
 	audit_free_maps();

@@ -495,6 +495,7 @@ enum audit_kind {
 	AUDIT_STALE,		/**< a stale node survived a full scan */
 	AUDIT_DUPLICATE,	/**< two KSM pages with the same content */
 	AUDIT_FILE,		/**< page cache, buffers or file counters */
+	AUDIT_ANON_VMA,		/**< an anon_vma freed while used, or leaked */
 	NR_AUDIT_KINDS
 };
 

@@ -118,13 +118,13 @@ SAN_TSAN="-O1 -g -fsanitize=thread"
 if [ -n "$given" ]; then
 	G=$given
 elif [ -n "$only" ]; then	# a partial run still needs fresh binaries
-	make -s B=build/gcc CC=gcc >/dev/null 2>&1
-	make -s B=build/asan CC=clang CFLAGS="$SAN_ASAN" >/dev/null 2>&1
-	make -s B=build/tsan CC=clang CFLAGS="$SAN_TSAN" >/dev/null 2>&1
+	make -s -j2 B=build/gcc CC=gcc >/dev/null 2>&1
+	make -s -j2 B=build/asan CC=clang CFLAGS="$SAN_ASAN" >/dev/null 2>&1
+	make -s -j2 B=build/tsan CC=clang CFLAGS="$SAN_TSAN" >/dev/null 2>&1
 fi
 if [ -z "$given" ]; then
-	expect 0 build-gcc make -s B=build/gcc CC=gcc
-	expect 0 build-clang make -s B=build/clang CC=clang
+	expect 0 build-gcc make -s -j2 B=build/gcc CC=gcc
+	expect 0 build-clang make -s -j2 B=build/clang CC=clang
 	G=build/gcc
 fi
 
@@ -672,8 +672,8 @@ race_msc
 # given (KSM_TEST_ASAN, KSM_TEST_TSAN: the kill suite gives its own).
 if [ -z "$given" ]; then
 	A=build/asan T=build/tsan
-	expect 0 build-asan make -s B=$A CC=clang CFLAGS="$SAN_ASAN"
-	expect 0 build-tsan make -s B=$T CC=clang CFLAGS="$SAN_TSAN"
+	expect 0 build-asan make -s -j2 B=$A CC=clang CFLAGS="$SAN_ASAN"
+	expect 0 build-tsan make -s -j2 B=$T CC=clang CFLAGS="$SAN_TSAN"
 else
 	A=${KSM_TEST_ASAN:-} T=${KSM_TEST_TSAN:-}
 fi

@@ -9,7 +9,14 @@
 # an error made a success), run against the kill suite.
 #
 #   tests/mutants_all.sh [-j JOBS] [ID...]   all mutants, or only these
+#   tests/mutants_all.sh --quick [-j JOBS] [ID...]   only the quick checks
 #   tests/mutants_all.sh --report            the report of what has run
+#
+# --quick is a first pass: each mutant meets only the quick checks (the
+# unit tests, the rarer paths, the fault sweep, the merge tour, each race
+# scripted), which kill most mutants within seconds; one they do not kill
+# is "unresolved" until a full run gives it every check.  A full run after
+# it costs only the survivors of the first.
 #
 # The kill suite is test.sh itself, with KSM_TEST_CORE (its deterministic
 # checks of behaviour, the sanitizer builds' among them) and KSM_TEST_FIRST
@@ -59,12 +66,16 @@ suite() {
 		examples/*.sh 2>/dev/null | cksum | cut -d' ' -f1
 }
 
-# done ID: has mutant ID a result that still holds?
+# done ID: has mutant ID a result that still holds?  (After --quick, an
+# unresolved one is done only for another --quick run.)
 done_already() {
 	f=$(key "$1")
 	[ -e "$f" ] || return 1
-	[ "$(cut -f2 "$f")" != survived ] && return 0
-	[ "$(cut -f4 "$f")" = "$digest" ]
+	case $(cut -f2 "$f") in
+	survived) [ "$(cut -f4 "$f")" = "$digest" ] ;;
+	unresolved) [ -n "$quick_only" ] && [ "$(cut -f4 "$f")" = "$digest" ] ;;
+	*) return 0 ;;
+	esac
 }
 
 # quick: the checks that kill most mutants within seconds, run first.
@@ -110,7 +121,9 @@ one() {
 	fi
 	# The quick checks first, then the rest of those that reach it.
 	out="0 passed, 0 failed"
-	for pass in quick rest; do
+	passes="quick rest"
+	[ -z "$quick_only" ] || passes=quick
+	for pass in $passes; do
 		if [ "$pass" = quick ]; then
 			# shellcheck disable=SC2086
 			set -- $(printf '%s\n' $checks | grep -E "$quick")
@@ -138,7 +151,12 @@ one() {
 			"$digest" >"$f"
 		rm -rf "$M/logs/$id" ;;
 	*" 0 failed")
-		printf '%s\tsurvived\t\t%s\n' "$id" "$digest" >"$f" ;;
+		if [ -n "$quick_only" ]; then
+			printf '%s\tunresolved\tthe quick checks\t%s\n' "$id" \
+				"$digest" >"$f"
+		else
+			printf '%s\tsurvived\t\t%s\n' "$id" "$digest" >"$f"
+		fi ;;
 	*)
 		printf '%s\terror\t%s\t%s\n' "$id" "$out" "$digest" >"$f" ;;
 	esac
@@ -175,7 +193,7 @@ report() {
 			count[s]++
 			g = grp[id]; total[g]++
 			if (s == "killed") { killed[g]++; by[why[id]]++ }
-			if (s == "survived" || s == "equivalent" || s ~ /listed/ || s == "error" || s == "not run")
+			if (s == "survived" || s == "equivalent" || s ~ /listed/ || s == "error" || s == "not run" || s == "unresolved")
 				printf "%-10s %5d %-8s %-12s %s%s\n", s, id, g, kind[id], name[id], why[id] != "" ? " (" why[id] ")" : "" > "/dev/stderr"
 		}
 		for (s in count) printf "%s %d\n", s, count[s]
@@ -211,7 +229,12 @@ report() {
 }
 
 digest=$(suite)
+quick_only=${KSM_MUTANTS_QUICK:-}
 case ${1:-} in
+--quick)
+	export KSM_MUTANTS_QUICK=1
+	quick_only=1
+	shift ;;
 --one)
 	one "$2"
 	exit ;;

@@ -23,7 +23,10 @@ EXAMPLES := merge_tour stress diagram
 # Every scenario file examples/rN_NAME.c is built in: a new race is a
 # new file, which registers itself (examples/race.h, RACE()).
 RACES := explore $(notdir $(basename $(wildcard examples/r[0-9]*_*.c)))
-TESTS := unit faults paths
+# tests/lines*.c: what single lines do, pinned down for make mutants-all
+# (a file per part of the machine; each is a program of its own).
+LINES := $(notdir $(basename $(wildcard tests/lines*.c)))
+TESTS := unit faults paths $(LINES)
 PROGS := $(addprefix $(B)/,$(EXAMPLES) race litmus $(TESTS) bench)
 
 all: $(PROGS)

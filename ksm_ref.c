@@ -4601,6 +4601,17 @@ static bool sim_should_fail(enum sim_fail_site site)
 	return fail;
 }
 
+/**
+ * kmem_cache_zalloc() at failure site \a site: \a size zeroed bytes, or
+ * NULL when the site is made to fail (as failslab makes a slab fail) or
+ * memory is exhausted.  Every allocation of the kernel's objects goes
+ * through here, so that each one's failure can be had on demand.
+ */
+static void *kzalloc_at(enum sim_fail_site site, size_t size)
+{
+	return sim_should_fail(site) ? NULL : kzalloc(size);
+}
+
 int sim_fail_nth(enum sim_fail_site site, unsigned long nth)
 {
 	if ((unsigned int)site >= NR_FAIL_SITES)
@@ -5337,28 +5348,30 @@ static void shadow_put(struct shadow_page *sp)
 
 /**
  * Make \a mm's shadow of page \a vpn its own, to be written: a new one,
- * or a copy of one it shares.  0, or -ENOMEM (nothing changed).  Caller
- * holds page_table_lock.
+ * or a copy of one it shares.  Caller holds page_table_lock.  The shadow
+ * is the test's record, not the kernel's memory: a write to a mapped page
+ * cannot fail in the kernel, so the host running out of memory here ends
+ * the simulation rather than fail the write.
  */
-static int shadow_prepare_write(struct mm_struct *mm, unsigned long vpn)
+static void shadow_prepare_write(struct mm_struct *mm, unsigned long vpn)
 {
 	struct shadow_page *old = mm->sim_shadow[vpn], *sp;
 
 	if (old && atomic_load(&old->users) == 1)
-		return 0;
+		return;
 	sp = kzalloc(sizeof(*sp));
 	if (sp)
 		sp->bytes = kzalloc(PAGE_SIZE);
 	if (!sp || !sp->bytes) {
-		kfree(sp);
-		return -ENOMEM;
+		fprintf(stderr, "ksm_ref: the host is out of memory for the "
+			"record of %s's bytes\n", mm->sim_name);
+		_exit(1);
 	}
 	atomic_store(&sp->users, 1);
 	if (old)
 		memcpy(sp->bytes, old->bytes, PAGE_SIZE);
 	mm->sim_shadow[vpn] = sp;
 	shadow_put(old);
-	return 0;
 }
 
 /** Every live process; an atomic step guards it. */
@@ -5438,9 +5451,7 @@ static int anon_vma_prepare(struct vm_area_struct *vma)
 
 	if (vma->anon_vma)
 		return 0;
-	if (sim_should_fail(FAIL_ANON_VMA))
-		return -ENOMEM;
-	anon_vma = kzalloc(sizeof(*anon_vma));
+	anon_vma = kzalloc_at(FAIL_ANON_VMA, sizeof(*anon_vma));
 	if (!anon_vma)
 		return -ENOMEM;
 	mutex_init(&anon_vma->lock, "anon_vma->lock");
@@ -5767,14 +5778,12 @@ static struct mm_struct *mm_alloc(const char *name, unsigned long nr_pages)
 {
 	struct mm_struct *mm;
 
-	if (sim_should_fail(FAIL_MM_STRUCT))
-		return NULL;
-	mm = kzalloc(sizeof(*mm));
-
+	mm = kzalloc_at(FAIL_MM_STRUCT, sizeof(*mm));
 	if (!mm)
 		return NULL;
-	mm->pgd = kzalloc(nr_pages * sizeof(pte_t));
-	mm->sim_shadow = kzalloc(nr_pages * sizeof(*mm->sim_shadow));
+	mm->pgd = kzalloc_at(FAIL_MM_STRUCT, nr_pages * sizeof(pte_t));
+	mm->sim_shadow = kzalloc_at(FAIL_MM_STRUCT,
+				    nr_pages * sizeof(*mm->sim_shadow));
 	if (!mm->pgd || !mm->sim_shadow) {
 		kfree(mm->pgd);
 		kfree(mm->sim_shadow);
@@ -5921,9 +5930,8 @@ static int process_access(struct mm_struct *mm, unsigned long vpn,
 				if (mm->vma.vm_file) {
 					file_write(pfn_to_page(pte_pfn(*ptep)),
 						   offset, buf, len);
-				} else if (shadow_prepare_write(mm, vpn)) {
-					err = -ENOMEM;	/* nothing written */
 				} else {
+					shadow_prepare_write(mm, vpn);
 					memcpy(p + offset, buf, len);
 					memcpy(mm->sim_shadow[vpn]->bytes +
 					       offset, buf, len);
@@ -6417,9 +6425,7 @@ static int add_to_page_cache_lru(struct page *page,
 	struct buffer_head *bh = NULL;
 
 	if (mapping->buffers) {
-		if (sim_should_fail(FAIL_BUFFER_HEAD))
-			return -ENOMEM;
-		bh = kzalloc(sizeof(*bh));
+		bh = kzalloc_at(FAIL_BUFFER_HEAD, sizeof(*bh));
 		if (!bh)
 			return -ENOMEM;
 	}
@@ -6622,14 +6628,12 @@ struct address_space *sim_file_create(const char *name, unsigned long nr_pages,
 
 	if (!machine.initialized || !name || !nr_pages || nr_pages > (1UL << 20))
 		return NULL;
-	if (sim_should_fail(FAIL_FILE))
-		return NULL;
-	f = kzalloc(sizeof(*f));
+	f = kzalloc_at(FAIL_FILE, sizeof(*f));
 	if (!f)
 		return NULL;
-	f->slots = kzalloc(nr_pages * sizeof(*f->slots));
-	f->sim_disk = kzalloc(nr_pages << PAGE_SHIFT);
-	f->sim_shadow = kzalloc(nr_pages << PAGE_SHIFT);
+	f->slots = kzalloc_at(FAIL_FILE, nr_pages * sizeof(*f->slots));
+	f->sim_disk = kzalloc_at(FAIL_FILE, nr_pages << PAGE_SHIFT);
+	f->sim_shadow = kzalloc_at(FAIL_FILE, nr_pages << PAGE_SHIFT);
 	if (!f->slots || !f->sim_disk || !f->sim_shadow) {
 		kfree(f->slots);
 		kfree(f->sim_disk);
@@ -7524,9 +7528,7 @@ static struct rmap_item *alloc_rmap_item(void)
 {
 	struct rmap_item *rmap_item;
 
-	if (sim_should_fail(FAIL_RMAP_ITEM))
-		return NULL;
-	rmap_item = kzalloc(sizeof(*rmap_item));
+	rmap_item = kzalloc_at(FAIL_RMAP_ITEM, sizeof(*rmap_item));
 	if (rmap_item)
 		ksm_rmap_items++;
 	return rmap_item;
@@ -7588,10 +7590,8 @@ static struct stable_node *alloc_stable_node(void)
 	struct stable_node *stable_node;
 	bool history = sim_debug_vm;
 
-	if (sim_should_fail(FAIL_STABLE_NODE))
-		return NULL;
-	stable_node = kzalloc(sizeof(*stable_node) +
-			      (history ? sizeof(struct node_history) : 0));
+	stable_node = kzalloc_at(FAIL_STABLE_NODE, sizeof(*stable_node) +
+				 (history ? sizeof(struct node_history) : 0));
 	if (!stable_node)
 		return NULL;
 	RB_CLEAR_NODE(&stable_node->node);
@@ -7613,9 +7613,7 @@ static void free_stable_node(struct stable_node *stable_node)
 /** A zeroed mm_slot, or NULL. */
 static struct mm_slot *alloc_mm_slot(void)
 {
-	if (sim_should_fail(FAIL_MM_SLOT))
-		return NULL;
-	return kzalloc(sizeof(struct mm_slot));
+	return kzalloc_at(FAIL_MM_SLOT, sizeof(struct mm_slot));
 }
 
 /** Free an unlinked mm_slot. */

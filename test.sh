@@ -131,8 +131,14 @@ fi
 # ---------------------------------------------------------------------
 # The machine's parts.
 expect_grep 0 '^0 failures' unit $G/unit
-# The rarer paths, each driven on purpose (tests/paths.c).
+# The rarer paths, each driven on purpose (tests/paths.c), and what single
+# lines do (tests/lines*.c, a program each).
 expect_grep 0 '^0 failures' paths $G/paths
+for t in tests/lines*.c; do
+	t=${t#tests/}
+	t=${t%.c}
+	expect_grep 0 '^0 failures' "$t" "$G/$t"
+done
 [ -n "$given" ] ||
 	expect_grep 0 '^0 failures' unit-clang build/clang/unit
 
@@ -458,7 +464,8 @@ readme_options() {
 	       tr -d '`,' | sed 's/ and / /')
 	[ -n "$scen" ] || { echo "README.md names no scenario programs" \
 		>>"$logs/readme-options.log"; ok=0; }
-	for p in race merge_tour stress diagram litmus bench faults unit paths; do
+	for p in race merge_tour stress diagram litmus bench faults unit paths \
+		 $(cd tests && ls lines*.c | sed 's/[.]c$//'); do
 		if ! $G/$p --help >"$logs/help.out" 2>&1 ||
 		   ! grep -qi '^usage:' "$logs/help.out"; then
 			echo "$p --help: no usage" >>"$logs/readme-options.log"

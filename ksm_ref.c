@@ -4106,6 +4106,8 @@ static struct {
 
 /** PAGE_SIZE: bytes per frame (a run-time setting here). */
 #define PAGE_SIZE	((unsigned long)machine.cfg.page_size)
+/** The largest page size a machine may have (sim_config.page_size). */
+#define SIM_MAX_PAGE_SIZE	65536
 /** PAGE_SHIFT: log2(PAGE_SIZE). */
 #define PAGE_SHIFT	(machine.page_shift)
 /** Frames per section. */
@@ -5326,7 +5328,7 @@ struct mm_struct {
 };
 
 /** Zeroes: what a page never written holds (the largest PAGE_SIZE). */
-static const unsigned char shadow_zeroes[65536];
+static const unsigned char shadow_zeroes[SIM_MAX_PAGE_SIZE];
 
 /** What \a mm last wrote to page \a vpn.  Caller holds page_table_lock. */
 static const unsigned char *shadow_bytes(struct mm_struct *mm,
@@ -5868,8 +5870,6 @@ static bool sim_mm_valid(struct mm_struct *mm)
 	struct list_head *pos;
 	bool found = false;
 
-	if (!mm)
-		return false;
 	pthread_mutex_lock(&sim_mm_lock);
 	for (pos = sim_mm_list.next; pos != &sim_mm_list; pos = pos->next) {
 		m = list_entry(pos, struct mm_struct, sim_list);
@@ -5968,18 +5968,13 @@ int sim_process_write(struct mm_struct *mm, unsigned long vpn,
 
 int sim_process_fill(struct mm_struct *mm, unsigned long vpn, int byte)
 {
-	unsigned char *buf;
+	unsigned char buf[SIM_MAX_PAGE_SIZE];	/* a fiber's stack holds it */
 	int err = sim_check_range(mm, vpn, 0, 0);
 
 	if (err)
 		return err;
-	buf = malloc(PAGE_SIZE);
-	if (!buf)
-		return -ENOMEM;
 	memset(buf, byte, PAGE_SIZE);
-	err = process_access(mm, vpn, 0, buf, PAGE_SIZE, true);
-	free(buf);
-	return err;
+	return process_access(mm, vpn, 0, buf, PAGE_SIZE, true);
 }
 
 int sim_process_read(struct mm_struct *mm, unsigned long vpn,
@@ -6015,15 +6010,12 @@ long sim_process_pfn(struct mm_struct *mm, unsigned long vpn)
 
 long sim_process_verify(struct mm_struct *mm, bool report)
 {
-	unsigned char *buf;
+	unsigned char buf[SIM_MAX_PAGE_SIZE];	/* a fiber's stack holds it */
 	unsigned long vpn;
 	long bad = 0;
 
 	if (!sim_mm_valid(mm))
 		return -EINVAL;
-	buf = malloc(PAGE_SIZE);
-	if (!buf)
-		return -ENOMEM;
 	for (vpn = 0; vpn < mm->sim_nr_pages && mm->pgd; vpn++) {
 		const unsigned char *want = mm->vma.vm_file ?
 			mm->vma.vm_file->sim_shadow + (vpn << PAGE_SHIFT) :
@@ -6054,7 +6046,6 @@ long sim_process_verify(struct mm_struct *mm, bool report)
 				   printable(buf[i]), mm->sim_name, want[i],
 				   printable(want[i]));
 	}
-	free(buf);
 	return bad;
 }
 
@@ -13594,7 +13585,7 @@ static int sim_check_config(struct sim_config *c)
 	if (!c->era)
 		c->era = sim_defaults.era;
 	if (!is_power_of_2(c->page_size) || c->page_size < 1024 ||
-	    c->page_size > 65536)
+	    c->page_size > SIM_MAX_PAGE_SIZE)
 		return -EINVAL;
 	if (c->pages_per_section % 64 || c->pages_per_section > (1U << 20))
 		return -EINVAL;

@@ -686,6 +686,11 @@ else
 fi
 if [ -n "$A" ]; then
 	expect_grep 0 '^0 failures' asan-unit $A/unit
+	for t in tests/lines*.c; do
+		t=${t#tests/}
+		t=${t%.c}
+		expect_grep 0 '^0 failures' "asan-$t" "$A/$t"
+	done
 	expect_grep 0 '8 of 8 scenarios' asan-merge-tour $A/merge_tour
 	expect_grep 0 ' 0 bad$' asan-faults $A/faults
 	for r in R2 R2.check R3 R3.life R3.gpuz R4 R5 R5.twice R6 R6.cancel \
@@ -715,6 +720,11 @@ if [ -n "$A" ]; then
 fi
 if [ -n "$T" ]; then
 	expect_grep 0 '^0 failures' tsan-unit $T/unit
+	for t in tests/lines*.c; do
+		t=${t#tests/}
+		t=${t%.c}
+		expect_grep 0 '^0 failures' "tsan-$t" "$T/$t"
+	done
 	expect_grep 0 '8 of 8 scenarios' tsan-merge-tour $T/merge_tour
 	# Fibers under TSan: the scripted races, one at a time.
 	for r in R2 R5 R8 R10; do

@@ -12,7 +12,9 @@
  * each; the exit status is the number of failures (at most 100), 2 for bad
  * arguments.
  */
+#define _POSIX_C_SOURCE 200809L		/* fmemopen() */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,27 @@ static void test_first_touch_enomem(void)
 }
 
 /*
+ * A process has one anon_vma, made at its first anonymous fault: later
+ * faults use it and allocate none (anon_vma_prepare() returns at once),
+ * so that an anon_vma allocation failing then cannot fail them.
+ */
+static void test_one_anon_vma(void)
+{
+	struct mm_struct *a;
+
+	start(ERA_KEYHOLE);
+	a = sim_process_create("A", 2);
+	CHECK(a && !sim_process_fill(a, 0, 'a'), "the first fault");
+	CHECK(!sim_fail_nth(FAIL_ANON_VMA, 1), "inject");
+	CHECK(!sim_process_fill(a, 1, 'b'), "the second fault needed an "
+	      "anon_vma of its own");
+	CHECK(sim_fail_injected() == 0, "an anon_vma was allocated");
+	sim_fail_nth(FAIL_ANON_VMA, 0);
+	CHECK(!sim_process_verify(a, true), "bytes");
+	finish(__func__);
+}
+
+/*
  * A write to a page shared after fork that cannot get its copy fails
  * with -ENOMEM (do_wp_page()'s return): parent and child still share
  * the page, and neither sees the write.
@@ -205,6 +228,139 @@ static void test_cow_page_swappable(void)
 	finish(__func__);
 }
 
+/*
+ * The public calls check what they are given, to the byte: a range may
+ * end at the end of the page and no further (sim_check_range()), a node
+ * is one of the machine's, a process is one that lives.
+ */
+static void test_api_bounds(void)
+{
+	static char buf[4096];
+	struct mm_struct *a, *gone;
+	const unsigned long ps = 4096;
+
+	start(ERA_KEYHOLE);
+	a = sim_process_create("A", 2);
+	gone = sim_process_create("G", 1);
+	CHECK(a && gone && !sim_process_exit(gone), "processes");
+	CHECK(sim_process_write(a, 0, ps, buf, 0) == 0,
+	      "an empty write at the page's end");
+	CHECK(sim_process_write(a, 0, ps + 1, buf, 0) == -EINVAL,
+	      "a write past the page's end");
+	CHECK(sim_process_write(a, 0, ps - 1, buf, 1) == 0,
+	      "the page's last byte");
+	CHECK(sim_process_write(a, 0, ps - 1, buf, 2) == -EINVAL,
+	      "a byte past the page's end");
+	CHECK(sim_process_read(a, 1, 0, buf, ps) == 0, "a whole page");
+	CHECK(sim_process_read(a, 2, 0, buf, 1) == -EINVAL, "past the mapping");
+	CHECK(sim_process_set_node(a, 0) == 0 && sim_process_set_node(a, 1) == 0,
+	      "nodes 0 and 1");
+	CHECK(sim_process_set_node(a, 2) == -EINVAL &&
+	      sim_process_set_node(a, -1) == -EINVAL, "nodes -1 and 2");
+	CHECK(sim_process_verify(gone, false) == -EINVAL &&
+	      sim_process_verify(NULL, false) == -EINVAL,
+	      "verify of a process that has exited, or of none");
+	CHECK(!sim_process_verify(a, true), "bytes");
+	finish(__func__);
+}
+
+/*
+ * On a machine of one node, migrate-on-fault has no other node to move a
+ * process to: its faults move nothing (process_access() asks for two).
+ */
+static void test_migrate_on_fault_one_node(void)
+{
+	struct sim_config cfg = { .nr_sections = 2, .nr_nodes = 1,
+				  .era = ERA_MIGRATION };
+	struct mm_struct *a;
+	unsigned long i;
+
+	CHECK(!sim_init(&cfg), "sim_init");
+	sim_set_quiet(true);
+	sim_set_migrate_on_fault(1);
+	a = sim_process_create("A", 4);
+	for (i = 0; a && i < 4; i++)
+		sim_process_fill(a, i, 'a' + (int)i);
+	sim_set_migrate_on_fault(0);
+	CHECK(a && activity().migrations == 0, "%lu pages migrated on a "
+	      "machine of one node", activity().migrations);
+	CHECK(!sim_process_verify(a, true), "bytes");
+	finish(__func__);
+}
+
+/*
+ * The timeline prints a byte as itself from ' ' to '~', and any other as
+ * '.' (printable()): a space and a tilde as they are, DEL not.
+ */
+static void test_printable(void)
+{
+	static const int bytes[] = { ' ', '~', 0x7f, 0x1f };
+	static const char *const want[] = { "' '", "'~'", "'.'", "'.'" };
+	struct mm_struct *a;
+	char out[4096];
+	unsigned int i;
+	FILE *f;
+
+	for (i = 0; i < 4; i++) {
+		start(ERA_KEYHOLE);
+		a = sim_process_create("A", 1);
+		CHECK(a && !sim_process_fill(a, 0, 'z'), "A");
+		sim_trace_enable(true);
+		CHECK(!sim_process_fill(a, 0, bytes[i]), "the write");
+		f = fmemopen(out, sizeof(out), "w");
+		CHECK(f, "fmemopen");
+		sim_timeline_print(f);
+		fclose(f);
+		sim_trace_enable(false);
+		CHECK(strstr(out, want[i]), "byte 0x%02x: no %s in the "
+		      "timeline:\n%s", bytes[i], want[i], out);
+		sim_exit();
+	}
+	printf("ok %s\n", __func__);
+}
+
+/** One of test_concurrent_processes()'s threads. */
+static void *processes_thread(void *arg)
+{
+	long id = (long)arg, ok = 1;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		char name[16];
+		struct mm_struct *mm;
+
+		snprintf(name, sizeof(name), "T%ld.%d", id, i);
+		mm = sim_process_create(name, 2);
+		if (!mm || sim_process_fill(mm, 0, 'a' + (int)id) ||
+		    sim_process_fill(mm, 1, 'b') || sim_process_verify(mm, false) ||
+		    sim_process_exit(mm))
+			ok = 0;
+	}
+	return (void *)ok;
+}
+
+/*
+ * Processes made, faulted and exited on two threads at once: the lists
+ * every process and every anon_vma join are the simulator's own, and
+ * their lock is what keeps them whole (ThreadSanitizer, in test.sh,
+ * names a race on them, and the auditor a list that lost one).
+ */
+static void test_concurrent_processes(void)
+{
+	pthread_t t[2];
+	void *ok[2];
+	long i;
+
+	start(ERA_KEYHOLE);
+	for (i = 0; i < 2; i++)
+		CHECK(!pthread_create(&t[i], NULL, processes_thread, (void *)i),
+		      "pthread_create");
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], &ok[i]);
+	CHECK(ok[0] && ok[1], "a process went wrong on a thread");
+	finish(__func__);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--help")) {
@@ -220,8 +376,13 @@ int main(int argc, char **argv)
 	}
 	test_first_touch_enomem();
 	test_cow_enomem();
+	test_one_anon_vma();
 	test_activity();
 	test_cow_page_swappable();
+	test_api_bounds();
+	test_migrate_on_fault_one_node();
+	test_printable();
+	test_concurrent_processes();
 	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures > 100 ? 100 : failures;
 }

@@ -79,7 +79,7 @@ done_already() {
 }
 
 # quick: the checks that kill most mutants within seconds, run first.
-quick='^(unit|paths|lines.*|asan-unit|tsan-unit|faults|asan-faults|merge-tour-.*|asan-merge-tour|tsan-merge-tour|race-R[0-9.a-z]*-(fixed|broken)(-debug-vm)?)$'
+quick='^(unit|paths|lines.*|faults|merge-tour-.*|race-R[0-9.a-z]*-(fixed|broken)(-debug-vm)?)$'
 
 # reaching ID: the checks that reach mutant ID's line, in the suite's
 # order, one a line.

@@ -42,8 +42,9 @@
 # but runs a survivor again when the suite (test.sh, tests/, examples/)
 # has changed since: a new test may kill it.  `make mutants-all-clean`
 # forgets every result, for a run from scratch.  Equivalent mutants
-# are the rows of walkthrough.md's Appendix B, by name, each with the
-# argument why no behaviour can tell it apart.  The report, in
+# are the rows of walkthrough.md's Appendix B, by name (the first column,
+# "function kind `code`"), each with the argument why no behaviour can
+# tell it apart.  The report, in
 # build/mutants-all/report.txt, gives each mutant's fate.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -165,8 +166,10 @@ one() {
 # equivalents: the names of Appendix B's rows, one a line.
 equivalents() {
 	awk '/^## Appendix B/ { on = 1; next } /^## / { on = 0 }
-	     on && /^\| `/ { s = $0; sub(/^\| `/, "", s); sub(/` \|.*/, "", s)
-			     print s }' walkthrough.md
+	     on && /^\| [a-z_][a-z_0-9]* (cond-|delete|boundary|incdec|return-ok)/ {
+		s = $0; sub(/^\| /, "", s); sub(/ \| .*/, "", s)
+		gsub(/\\\|/, "|", s)		# a table cell writes | as \|
+		print s }' walkthrough.md
 }
 
 report() {

@@ -13633,6 +13633,10 @@ static void ksm_teardown(void)
 	quarantine.head = 0;
 	sim_ksm_frees_nr = 0;
 	sim_next_node_id = 1;
+	/* A node's history is read with the machine's hotplug events: not
+	 * those of a machine before this one. */
+	memset(&hotplug_events, 0, sizeof(hotplug_events));
+	sim_event_seq = 0;
 }
 
 /* ---------------------------------------------------------------- */

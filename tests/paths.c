@@ -305,6 +305,8 @@ static void test_refusals(void)
 	CHECK(sim_page_node(a, 80) == -EINVAL, "vpn out of range");
 	CHECK(sim_page_node(a, 1) == -ENOENT, "a page never touched");
 	CHECK(sim_page_node(NULL, 0) == -EINVAL, "no process");
+	CHECK(sim_process_verify(NULL, false) == -EINVAL, "verify of no "
+	      "process");
 	CHECK(sim_compact_section(99) == -EINVAL, "no such section");
 	CHECK(sim_pin_page(a, 1) == -ENOENT, "pin of a page never touched");
 	for (i = 0; i < 64; i++) {
@@ -1619,6 +1621,53 @@ static void test_reclaim_meets_locked_page(void)
 	finish(__func__);
 }
 
+/*
+ * A, B and C shared a KSM page, swapped out: their three ptes hold one
+ * swap entry.  A swaps it in first, so the swap cache page is A's; then
+ * two threads of B fault it at once, and each must have a copy of its
+ * own (ksm_might_need_to_copy()).  The first maps its copy; the second,
+ * which waited for the page lock, finds the pte changed, and frees the
+ * copy it made.  C's pte keeps the page in the swap cache meanwhile.
+ */
+static void test_two_swapins_of_a_copy(void)
+{
+	static const struct sim_step steps[] = {
+		{ "B1", "do_swap_page:locked" },
+		{ "B2", "blocked" },
+		{ "B1", "done" },
+		{ "B2", "done" },
+	};
+	struct job b1 = { .fn = job_read, .vpn = 0 };
+	struct job b2 = { .fn = job_read, .vpn = 0 };
+	struct mm_struct *a, *c;
+	struct sim_mem_stats st;
+	char x = 0;
+
+	start(ERA_MIGRATION);
+	merged_pair(&a, &b1.mm, 1, 'S');
+	c = sim_process_create("C", 1);
+	fill(c, 0, 'S');
+	sim_process_madvise(c, true);
+	ksm_scan_full(2);
+	b2.mm = b1.mm;
+	CHECK(counters().pages_sharing == 2, "sharing %lu",
+	      counters().pages_sharing);
+	CHECK(!sim_reclaim_process_page(a, 0), "swap-out");
+	CHECK(!sim_process_read(a, 0, 0, &x, 1) && x == 'S', "A's swap-in");
+	CHECK(!script2("B1", &b1, "B2", &b2, steps, 4), "script: %s",
+	      sim_run_error());
+	CHECK(!b1.ret && !b2.ret && b1.byte == 'S' && b2.byte == 'S',
+	      "reads %ld '%c', %ld '%c'", b1.ret, b1.byte, b2.ret, b2.byte);
+	sim_mem_stats(-1, &st);
+	CHECK(st.nr_used == 2 && st.swap_used == 1, "%lu frames (A's page "
+	      "and B's copy), %lu slots (C's)", st.nr_used, st.swap_used);
+	CHECK(sim_process_pfn(b1.mm, 0) != sim_process_pfn(a, 0), "B maps "
+	      "A's page");
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(b1.mm, true)
+	      && !sim_process_verify(c, true), "bytes");
+	finish(__func__);
+}
+
 /* ------------------------------------------------------------------ */
 /* Exchange (seed 003): what it refuses, waits for, and moves. */
 
@@ -2017,6 +2066,7 @@ int main(int argc, char **argv)
 	test_offline_waits_for_lookup();
 	test_swapin_ksm_page_to_write();
 	test_reclaim_meets_locked_page();
+	test_two_swapins_of_a_copy();
 	test_exchange_refusals();
 	test_exchange_dirty_file_page();
 	test_exchange_waits_for_lock();

@@ -9959,11 +9959,11 @@ static int try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 
 		swap_duplicate(entry);
 		*ptep = swp_entry_to_pte(entry);
-	} else if (flags == TTU_MIGRATION) {
+	} else {
+		/* Reclaim unmaps only swap cache pages. */
+		BUG_ON(flags != TTU_MIGRATION);
 		*ptep = swp_entry_to_pte(make_migration_entry(page,
 							pte_write(pteval)));
-	} else {
-		BUG_ON(1);	/* reclaim unmaps only swap cache pages */
 	}
 	page_remove_rmap(page);
 	put_page(page);
@@ -10663,8 +10663,7 @@ static int move_to_new_page(struct page *newpage, struct page *page)
 {
 	int rc;
 
-	if (!trylock_page(newpage))
-		BUG_ON(1);		/* nobody else can know newpage */
+	BUG_ON(!trylock_page(newpage));	/* nobody else can know newpage */
 	newpage->index = page->index;
 	/*
 	 * Set in advance: from here the new page, too, holds KSM's key.  A

@@ -10748,8 +10748,14 @@ static int unmap_and_move(new_page_t get_new_page, unsigned long private,
 	}
 	if (PageAnon(page) && !PageKsm(page))
 		anon_vma = page_get_anon_vma(page);
+	/*
+	 * No mapping: nothing maps the page.  In the kernel, a swap cache page
+	 * just read in, of which try_to_unmap() would BUG; here, where a
+	 * swap-in maps its page before it unlocks it, an orphan: an old page
+	 * that someone held past its migration (paths.c: test_migrate_orphan).
+	 */
 	if (!page_mapping_word(page))
-		goto skip_unmap;	/* swap cache page not yet mapped */
+		goto skip_unmap;
 	try_to_unmap(page, TTU_MIGRATION);
 	race_window(RW_MIGRATE_UNMAPPED);
 skip_unmap:

@@ -1459,6 +1459,54 @@ static void test_migrate_waits_for_swapin(void)
 	finish(__func__);
 }
 
+static int job_pfn_walk(struct job *j)
+{
+	return sim_pfn_walk((unsigned long)j->pfn);
+}
+
+/*
+ * A pfn walker takes its reference on a page just after migration counted
+ * the references (it has moved the mapping): the old page, left to the
+ * walker, goes back to the LRU with no mapping, an orphan.  A migration
+ * of the orphan finds nothing to unmap, nowhere to put it back, and its
+ * count (the walker's) never the expected one: -EAGAIN.  The walker's put
+ * frees it.
+ */
+static void test_migrate_orphan(void)
+{
+	static const struct sim_step steps[] = {
+		{ "migrate", "migrate_page_move_mapping:moved" },
+		{ "walker", "pfn_walk:got" },
+		{ "migrate", "done" },
+		{ "again", "done" },
+		{ "walker", "done" },
+	};
+	struct job m = { .fn = job_migrate, .node = 1 };
+	struct job w = { .fn = job_pfn_walk };
+	struct job again = { .fn = job_migrate, .node = 1 };
+	struct sim_actor_spec actors[3] = {
+		{ "migrate", run_job, &m }, { "walker", run_job, &w },
+		{ "again", run_job, &again },
+	};
+	struct sim_mem_stats st;
+	struct mm_struct *a;
+
+	start(ERA_MIGRATION);
+	a = sim_process_create("A", 1);
+	fill(a, 0, 'o');
+	m.pfn = w.pfn = again.pfn = sim_process_pfn(a, 0);
+	CHECK(!sim_run_script(actors, 3, steps, 5), "script: %s",
+	      sim_run_error());
+	CHECK(m.ret == 0 && w.ret == 1 && again.ret == -EAGAIN, "migrate %ld, "
+	      "walk %ld, migrate again %ld", m.ret, w.ret, again.ret);
+	sim_mem_stats(-1, &st);
+	CHECK(st.nr_used == 1, "%lu frames: the orphan was not freed",
+	      st.nr_used);
+	CHECK(sim_page_node(a, 0) == 1, "node %d", sim_page_node(a, 0));
+	CHECK(!sim_process_verify(a, true), "bytes");
+	finish(__func__);
+}
+
 /*
  * mbind() of pages already on the node asked for leaves them where they
  * are (check_pte_range() passes over them): a second mbind() to the same
@@ -2061,6 +2109,7 @@ int main(int argc, char **argv)
 	test_migrate_file_pages();
 	test_migrate_waits_for_writeback();
 	test_migrate_waits_for_swapin();
+	test_migrate_orphan();
 	test_mbind_twice();
 	test_offline_meets_new_page();
 	test_offline_waits_for_lookup();

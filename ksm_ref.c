@@ -9962,11 +9962,11 @@ static int try_to_unmap_one(struct page *page, struct vm_area_struct *vma,
 
 		swap_duplicate(entry);
 		*ptep = swp_entry_to_pte(entry);
-	} else if (flags == TTU_MIGRATION) {
+	} else {
+		/* Reclaim unmaps only swap cache pages. */
+		BUG_ON(flags != TTU_MIGRATION);
 		*ptep = swp_entry_to_pte(make_migration_entry(page,
 							pte_write(pteval)));
-	} else {
-		BUG_ON(1);	/* reclaim unmaps only swap cache pages */
 	}
 	page_remove_rmap(page);
 	put_page(page);
@@ -10695,8 +10695,7 @@ static int move_to_new_page(struct page *newpage, struct page *page)
 {
 	int rc;
 
-	if (!trylock_page(newpage))
-		BUG_ON(1);		/* nobody else can know newpage */
+	BUG_ON(!trylock_page(newpage));	/* nobody else can know newpage */
 	newpage->index = page->index;
 	/*
 	 * Set in advance: from here the new page, too, holds KSM's key.  A
@@ -10781,8 +10780,14 @@ static int unmap_and_move(new_page_t get_new_page, unsigned long private,
 	}
 	if (PageAnon(page) && !PageKsm(page))
 		anon_vma = page_get_anon_vma(page);
+	/*
+	 * No mapping: nothing maps the page.  In the kernel, a swap cache page
+	 * just read in, of which try_to_unmap() would BUG; here, where a
+	 * swap-in maps its page before it unlocks it, an orphan: an old page
+	 * that someone held past its migration (paths.c: test_migrate_orphan).
+	 */
 	if (!page_mapping_word(page))
-		goto skip_unmap;	/* swap cache page not yet mapped */
+		goto skip_unmap;
 	try_to_unmap(page, TTU_MIGRATION);
 	race_window(RW_MIGRATE_UNMAPPED);
 skip_unmap:
@@ -13711,6 +13716,10 @@ static void ksm_teardown(void)
 	quarantine.head = 0;
 	sim_ksm_frees_nr = 0;
 	sim_next_node_id = 1;
+	/* A node's history is read with the machine's hotplug events: not
+	 * those of a machine before this one. */
+	memset(&hotplug_events, 0, sizeof(hotplug_events));
+	sim_event_seq = 0;
 }
 
 /* ---------------------------------------------------------------- */

@@ -5,19 +5,29 @@
  * sharer exits, a fork of swapped-out and migrating pages, a page pinned
  * by get_user_pages() that ksmd must not merge, a forked page met in the
  * unstable tree, an mm that exits with its rmap_items still in the trees,
- * a fault that meets a migration, the knobs, and the library's refusals.
- * Where two actors must meet at one point, a script of race windows and
- * lock points puts them there, so that every run is the same run.
+ * a fault that meets a migration, the knobs, and the library's refusals;
+ * ksmd's own thread, run=2 that runs out of memory or meets an exit;
+ * migration and hot-remove that meet writeback, a swap-in's lock, a page
+ * not yet on the LRU, a page cache lookup in flight; exchange's refusals
+ * and waits, and R14's orders with nobody racing them; and what the
+ * checks of CONFIG_DEBUG_VM print when the design (a line of it switched
+ * off) goes wrong, caught with sim_guarded().  Where two actors must meet
+ * at one point, a script of race windows and lock points puts them
+ * there, so that every run is the same run.
  *
  * Each test prints "ok NAME" or "FAIL NAME: why"; the auditor runs after
  * each; the exit status is the number of failures, 2 for bad arguments.
  * make coverage and make mutants-all find the paths that need a test here
  * (walkthrough.md, chapter 9).
  */
+#define _POSIX_C_SOURCE 200809L	/* dup2(), fileno(), nanosleep() */
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../ksm_ref.h"
 
@@ -74,6 +84,47 @@ static struct ksm_counters counters(void)
 
 	ksm_get_counters(&c);
 	return c;
+}
+
+/** What is written on a file descriptor meanwhile. */
+static struct {
+	int fd, saved;
+	FILE *f;
+	char text[16384];
+} cap;
+
+/** Catch what is written on \a fd (1 or 2) from now, in a file. */
+static int capture_start(int fd)
+{
+	fflush(stdout);
+	fflush(stderr);
+	cap.fd = fd;
+	cap.f = tmpfile();
+	if (!cap.f)
+		return -1;
+	cap.saved = dup(fd);
+	if (cap.saved >= 0 && dup2(fileno(cap.f), fd) >= 0)
+		return 0;
+	if (cap.saved >= 0)
+		close(cap.saved);
+	fclose(cap.f);
+	return -1;
+}
+
+/** Stop catching; what was written (truncated to fit). */
+static const char *capture_end(void)
+{
+	size_t n;
+
+	fflush(stdout);
+	fflush(stderr);
+	dup2(cap.saved, cap.fd);
+	close(cap.saved);
+	rewind(cap.f);
+	n = fread(cap.text, 1, sizeof(cap.text) - 1, cap.f);
+	cap.text[n] = '\0';
+	fclose(cap.f);
+	return cap.text;
 }
 
 /*
@@ -254,6 +305,8 @@ static void test_refusals(void)
 	CHECK(sim_page_node(a, 80) == -EINVAL, "vpn out of range");
 	CHECK(sim_page_node(a, 1) == -ENOENT, "a page never touched");
 	CHECK(sim_page_node(NULL, 0) == -EINVAL, "no process");
+	CHECK(sim_process_verify(NULL, false) == -EINVAL, "verify of no "
+	      "process");
 	CHECK(sim_compact_section(99) == -EINVAL, "no such section");
 	CHECK(sim_pin_page(a, 1) == -ENOENT, "pin of a page never touched");
 	for (i = 0; i < 64; i++) {
@@ -428,6 +481,7 @@ struct job {
 	long ret;			/**< what the call returned */
 	struct mm_struct *child;	/**< a fork's child */
 	char byte;			/**< a byte read or written */
+	struct address_space *file;	/**< its file */
 };
 
 static void run_job(void *arg)
@@ -455,7 +509,7 @@ static int job_fork(struct job *j)
 
 static int job_verify(struct job *j)
 {
-	return (int)sim_process_verify(j->mm, false);
+	return (int)sim_process_verify(j->mm, true);
 }
 
 /** Run the two jobs \a a (called \a na) and \b under \a steps. */
@@ -506,7 +560,7 @@ static void test_fault_waits_for_migration(void)
  * entry, which the child copies; a writable one becomes read-only in
  * both (is_write_migration_entry() in copy_one_pte()), so that a later
  * write by either copies the page.  And a verify meanwhile says that it
- * could not read the page, rather than pass it.
+ * could not read the page, rather than pass it, and says why.
  */
 static void test_fork_migrating(void)
 {
@@ -545,8 +599,18 @@ static void test_fork_migrating(void)
 			{ "migrate", "done" },
 		};
 
-		CHECK(!script2("migrate", &m, "verify", &v, vs, 3),
-		      "script: %s", sim_run_error());
+		const char *out;
+		int err;
+
+		sim_set_quiet(false);
+		CHECK(!capture_start(1), "capture");
+		err = script2("migrate", &m, "verify", &v, vs, 3);
+		out = capture_end();
+		sim_set_quiet(true);
+		CHECK(!err, "script: %s", sim_run_error());
+		CHECK(strstr(out, "P page 0: cannot be read at a quiescent point "
+			     "(migration entry left in its pte)"), "the "
+		      "verify said:\n%s", out);
 	}
 	CHECK(v.ret == 1, "a verify during migration reported %ld pages",
 	      v.ret);
@@ -980,6 +1044,1023 @@ static void test_fork_untouched(void)
 	finish(__func__);
 }
 
+/* ------------------------------------------------------------------ */
+/* KSM's own refusals and cleanups, met on purpose. */
+
+/** The activity counters now. */
+static struct sim_activity activity(void)
+{
+	struct sim_activity a;
+
+	sim_get_activity(&a);
+	return a;
+}
+
+/**
+ * A and B, of \a pages pages each, every page filled with \a byte, merged:
+ * one KSM page for all of them.
+ */
+static void merged_pair(struct mm_struct **a, struct mm_struct **b,
+			unsigned long pages, int byte)
+{
+	unsigned long i;
+
+	*a = sim_process_create("A", pages);
+	*b = sim_process_create("B", pages);
+	for (i = 0; i < pages; i++) {
+		fill(*a, i, byte);
+		fill(*b, i, byte);
+	}
+	sim_process_madvise(*a, true);
+	sim_process_madvise(*b, true);
+	ksm_scan_full(2);
+}
+
+/*
+ * MADV_UNMERGEABLE breaks the KSM pages of the area, and passes over a
+ * page never touched (break_ksm(): follow_page() finds no page there).
+ */
+static void test_unmerge_passes_absent_page(void)
+{
+	struct mm_struct *a, *b, *c;
+	struct ksm_counters k;
+
+	start(ERA_MIGRATION);
+	merged_pair(&a, &b, 1, 'U');
+	c = sim_process_create("C", 3);
+	fill(c, 0, 'U');
+	fill(c, 2, 'U');
+	sim_process_madvise(c, true);
+	ksm_scan_full(2);
+	k = counters();
+	CHECK(k.pages_shared == 1 && k.pages_sharing == 3, "shared %lu, "
+	      "sharing %lu", k.pages_shared, k.pages_sharing);
+	CHECK(sim_process_madvise(c, false) == 0, "MADV_UNMERGEABLE");
+	CHECK(activity().unmerges == 2, "%lu unmerged", activity().unmerges);
+	ksm_scan_full(1);		/* ksmd forgets C's rmap_items */
+	k = counters();
+	CHECK(k.pages_shared == 1 && k.pages_sharing == 1, "shared %lu, "
+	      "sharing %lu", k.pages_shared, k.pages_sharing);
+	CHECK(sim_page_node(c, 1) == -ENOENT, "page 1 was touched");
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(b, true) &&
+	      !sim_process_verify(c, true), "bytes");
+	finish(__func__);
+}
+
+/*
+ * run=2 whose copy-on-write finds no memory: unmerge_and_remove_all_
+ * rmap_items() gives up, puts the cursor back, and the run knob says
+ * stop, so that writing 2 again tries again (and now succeeds).
+ */
+static void test_run2_out_of_memory(void)
+{
+	struct mm_struct *a, *b;
+	struct ksm_counters c;
+
+	start(ERA_MIGRATION);
+	merged_pair(&a, &b, 2, 'O');
+	sim_fail_nth(FAIL_PAGE, 1);
+	CHECK(ksm_set_run(2) == -ENOMEM, "run=2 with no memory for a copy");
+	c = counters();
+	CHECK(c.pages_shared == 1 && c.pages_sharing == 3, "shared %lu, "
+	      "sharing %lu after the failed unmerge", c.pages_shared,
+	      c.pages_sharing);
+	ksm_scan_full(1);		/* a fresh scan, from the first mm */
+	CHECK(!audit_machine(NULL, true), "audit after the failed unmerge");
+	CHECK(ksm_set_run(2) == 0, "run=2 again");
+	c = counters();
+	CHECK(c.pages_shared == 0 && c.pages_sharing == 0 &&
+	      c.pages_unshared == 0, "shared %lu, sharing %lu, unshared %lu "
+	      "after run=2", c.pages_shared, c.pages_sharing,
+	      c.pages_unshared);
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(b, true),
+	      "bytes");
+	finish(__func__);
+}
+
+static int job_run2(struct job *j)
+{
+	(void)j;
+	return ksm_set_run(2);
+}
+
+static int job_exit(struct job *j)
+{
+	return sim_process_exit(j->mm);
+}
+
+/*
+ * run=2 is breaking A's KSM pages when A exits: the exit waits for the
+ * unmerge to let go of A's mmap_sem (__ksm_exit(): ksmd's cursor is on
+ * A), and the unmerge, seeing A exit, breaks no more of A's pages: only
+ * the one it was at, and then B's.
+ */
+static void test_run2_meets_exit(void)
+{
+	static const struct sim_step steps[] = {
+		{ "run", "do_wp_page:copied" },
+		{ "exit", "blocked" },
+		{ "run", "done" },
+		{ "exit", "done" },
+	};
+	struct job r = { .fn = job_run2 };
+	struct job e = { .fn = job_exit };
+	struct sim_mem_stats st;
+	struct mm_struct *b;
+
+	start(ERA_MIGRATION);
+	e.mm = sim_process_create("A", 2);
+	b = sim_process_create("B", 1);
+	fill(e.mm, 0, 'E');
+	fill(e.mm, 1, 'E');
+	fill(b, 0, 'E');
+	sim_process_madvise(e.mm, true);
+	sim_process_madvise(b, true);
+	ksm_scan_full(2);
+	CHECK(counters().pages_sharing == 2, "sharing %lu",
+	      counters().pages_sharing);
+	CHECK(!script2("run", &r, "exit", &e, steps, 4), "script: %s",
+	      sim_run_error());
+	CHECK(!r.ret && !e.ret, "run=2 %ld, exit %ld", r.ret, e.ret);
+	CHECK(activity().unmerges == 2, "%lu pages unmerged: A's second "
+	      "page was broken after A exited", activity().unmerges);
+	sim_mem_stats(-1, &st);
+	CHECK(st.nr_used == 1, "%lu frames: B's copy alone", st.nr_used);
+	CHECK(!sim_process_verify(b, true), "bytes");
+	finish(__func__);
+}
+
+/* ksmd with nothing registered: a batch scans nothing, and no scan ends. */
+static void test_scan_nothing(void)
+{
+	struct mm_struct *a;
+
+	start(ERA_MIGRATION);
+	ksm_scan_pages(8);
+	ksm_scan_full(1);
+	a = sim_process_create("A", 1);
+	fill(a, 0, 'n');
+	sim_process_madvise(a, true);
+	CHECK(!sim_process_exit(a), "exit");
+	ksm_scan_pages(8);		/* forgets A's slot, then nothing */
+	ksm_scan_pages(8);
+	CHECK(counters().full_scans == 0, "%lu full scans of nothing",
+	      counters().full_scans);
+	finish(__func__);
+}
+
+/* ksmd's own thread: it scans while run=1, and sleeps, woken, while 0. */
+static int wait_for_sharing(unsigned long n)
+{
+	struct timespec ms = { 0, 1000000 };
+	int i;
+
+	for (i = 0; i < 20000; i++) {	/* 20 s: ksmd is not scheduled */
+		if (counters().pages_sharing >= n)
+			return 0;
+		nanosleep(&ms, NULL);
+	}
+	return -1;
+}
+
+static void test_ksmd_thread(void)
+{
+	struct mm_struct *a, *b, *c;
+
+	start(ERA_MIGRATION);
+	CHECK(!ksm_set_sleep_millisecs(1), "sleep_millisecs");
+	a = sim_process_create("A", 1);
+	b = sim_process_create("B", 1);
+	fill(a, 0, 't');
+	fill(b, 0, 't');
+	sim_process_madvise(a, true);
+	sim_process_madvise(b, true);
+	CHECK(!ksm_set_run(1), "run=1");
+	CHECK(!ksm_start_thread(), "ksmd");
+	CHECK(!wait_for_sharing(1), "ksmd never merged A and B");
+	CHECK(!ksm_set_run(0), "run=0");
+	/* Time for ksmd to find nothing to do and wait (if it does not,
+	 * it merges C all the same: the verdict is the same either way). */
+	nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	c = sim_process_create("C", 1);
+	fill(c, 0, 't');
+	sim_process_madvise(c, true);
+	CHECK(!ksm_set_run(1), "run=1 again");	/* wakes ksmd */
+	CHECK(!wait_for_sharing(2), "ksmd, woken, never merged C");
+	ksm_stop_thread();
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(c, true),
+	      "bytes");
+	finish(__func__);
+}
+
+/*
+ * ksmd has found D's twin in the stable tree when D writes its page (a
+ * writable pte: no fault); ksmd write-protects it, compares again, finds
+ * it changed, and does not merge it.
+ */
+static void test_merge_meets_write(void)
+{
+	static const struct sim_step steps[] = {
+		{ "ksmd", "stable_tree_search:found" },
+		{ "D", "done" },
+		{ "ksmd", "done" },
+	};
+	struct job k = { .fn = job_scan, .vpn = 3 };
+	struct job d = { .fn = job_write, .byte = 'w' };
+	struct ksm_counters c;
+	const char *tl;
+
+	start(ERA_MIGRATION);
+	d.mm = ksm_pair_and_d();
+	sim_trace_enable(true);
+	CHECK(!script2("ksmd", &k, "D", &d, steps, 3), "script: %s",
+	      sim_run_error());
+	sim_trace_stop();
+	c = counters();
+	CHECK(!d.ret && c.pages_shared == 1 && c.pages_sharing == 1,
+	      "write %ld; shared %lu, sharing %lu", d.ret, c.pages_shared,
+	      c.pages_sharing);
+	CHECK(!capture_start(1), "capture");
+	sim_timeline_print(stdout);
+	tl = capture_end();
+	sim_trace_enable(false);
+	CHECK(strstr(tl, "changed since it matched"), "the timeline does not "
+	      "say why D was not merged:\n%s", tl);
+	CHECK(!sim_process_verify(d.mm, true), "bytes");
+	finish(__func__);
+}
+
+/*
+ * ksmd has found D's twin in the stable tree when D exits: the merge
+ * sees the mm exiting (try_to_merge_with_ksm_page()), and D's page goes
+ * when ksmd lets go of it.
+ */
+static void test_merge_meets_exit(void)
+{
+	static const struct sim_step steps[] = {
+		{ "ksmd", "stable_tree_search:found" },
+		{ "D", "done" },
+		{ "ksmd", "done" },
+	};
+	struct job k = { .fn = job_scan, .vpn = 3 };
+	struct job d = { .fn = job_exit };
+	struct sim_mem_stats st;
+	struct ksm_counters c;
+
+	start(ERA_MIGRATION);
+	d.mm = ksm_pair_and_d();
+	CHECK(!script2("ksmd", &k, "D", &d, steps, 3), "script: %s",
+	      sim_run_error());
+	c = counters();
+	CHECK(!d.ret && c.pages_shared == 1 && c.pages_sharing == 1,
+	      "exit %ld; shared %lu, sharing %lu", d.ret, c.pages_shared,
+	      c.pages_sharing);
+	sim_mem_stats(-1, &st);
+	CHECK(st.nr_used == 1 && activity().merges == 1, "%lu frames, %lu "
+	      "merges", st.nr_used, activity().merges);
+	finish(__func__);
+}
+
+/* ------------------------------------------------------------------ */
+/* Migration and memory hotplug: the pages they must wait for, or leave. */
+
+static int job_writeback(struct job *j)
+{
+	return (int)sim_file_writeback(j->file);
+}
+
+static int job_file_read(struct job *j)
+{
+	static unsigned char page[65536];
+
+	if (sim_get_config()->page_size > sizeof(page))
+		return -EINVAL;
+	j->ret = sim_file_read(j->file, j->vpn, page);
+	j->byte = (char)page[0];
+	return (int)j->ret;
+}
+
+static int job_offline(struct job *j)
+{
+	return sim_offline_section((unsigned long)j->node);
+}
+
+/** The section of frame \a pfn. */
+static int section_of(long pfn)
+{
+	return (int)(pfn / (long)sim_get_config()->pages_per_section);
+}
+
+/*
+ * A dirty file page migrated to the other node takes its place in the
+ * node's counts of file pages and of dirty ones; and a file page someone
+ * holds (a pin) is not migrated: migrate_file_page_move_mapping() finds
+ * its count not the expected one, pass after pass (-EAGAIN).
+ */
+static void test_migrate_file_pages(void)
+{
+	struct address_space *f;
+	struct mm_struct *m;
+	unsigned long pages[2], dirty[2];
+	long pfn;
+	char b;
+
+	start(ERA_MIGRATION);
+	f = sim_file_create("F", 2, 'f', true);
+	m = sim_process_map_file("M", f);
+	CHECK(f && m, "file");
+	CHECK(!sim_process_write(m, 0, 0, "d", 1), "write");
+	CHECK(!sim_process_read(m, 1, 0, &b, 1) && b == 'f', "read");
+	pfn = sim_file_pfn(f, 0);
+	CHECK(!sim_migrate_pfn((unsigned long)pfn, 1, false), "migrate");
+	CHECK(sim_page_node(m, 0) == 1, "node %d", sim_page_node(m, 0));
+	sim_node_file_stats(0, &pages[0], &dirty[0]);
+	sim_node_file_stats(1, &pages[1], &dirty[1]);
+	CHECK(pages[0] == 1 && dirty[0] == 0 && pages[1] == 1 && dirty[1] == 1,
+	      "node 0: %lu pages, %lu dirty; node 1: %lu pages, %lu dirty",
+	      pages[0], dirty[0], pages[1], dirty[1]);
+	pfn = sim_pin_page(m, 1);
+	CHECK(pfn == sim_file_pfn(f, 1), "pin");
+	CHECK(sim_migrate_pfn((unsigned long)pfn, 1, false) == -EAGAIN,
+	      "a pinned file page migrated");
+	CHECK(sim_file_pfn(f, 1) == pfn && sim_page_node(m, 1) == 0,
+	      "the pinned page moved");
+	CHECK(!sim_unpin_page((unsigned long)pfn), "unpin");
+	CHECK(!sim_process_verify(m, true) && !sim_file_verify(f, true),
+	      "bytes");
+	CHECK(!sim_process_exit(m) && !sim_file_destroy(f), "file gone");
+	finish(__func__);
+}
+
+/*
+ * Migration meets a file page under writeback: its first passes leave it
+ * (not forced), the later ones wait for the I/O to end
+ * (wait_on_page_writeback() in unmap_and_move()); then it moves.
+ */
+static void test_migrate_waits_for_writeback(void)
+{
+	static const struct sim_step steps[] = {
+		{ "flush", "writeback:io" },
+		{ "migrate", "blocked" },
+		{ "flush", "done" },
+		{ "migrate", "done" },
+	};
+	struct job w = { .fn = job_writeback };
+	struct job m = { .fn = job_migrate, .node = 1 };
+	struct mm_struct *p;
+
+	start(ERA_MIGRATION);
+	w.file = sim_file_create("F", 1, 'f', false);
+	p = sim_process_map_file("M", w.file);
+	CHECK(w.file && p && !sim_process_write(p, 0, 0, "w", 1), "file");
+	m.pfn = sim_file_pfn(w.file, 0);
+	CHECK(!script2("flush", &w, "migrate", &m, steps, 4), "script: %s",
+	      sim_run_error());
+	CHECK(w.ret == 1 && m.ret == 0, "writeback %ld, migrate %ld", w.ret,
+	      m.ret);
+	CHECK(sim_page_node(p, 0) == 1, "node %d", sim_page_node(p, 0));
+	CHECK(!sim_process_verify(p, true) && !sim_file_verify(w.file, true),
+	      "bytes");
+	CHECK(!sim_process_exit(p) && !sim_file_destroy(w.file), "file gone");
+	finish(__func__);
+}
+
+/*
+ * Migration meets a page that a swap-in holds locked: the first passes
+ * leave it (trylock), the later ones sleep on the lock; once the fault
+ * has mapped the page, it moves.
+ */
+static void test_migrate_waits_for_swapin(void)
+{
+	static const struct sim_step steps[] = {
+		{ "A", "do_swap_page:locked" },
+		{ "migrate", "blocked" },
+		{ "A", "done" },
+		{ "migrate", "done" },
+	};
+	struct job r = { .fn = job_read, .vpn = 0 };
+	struct job m = { .fn = job_migrate, .node = 1 };
+
+	start(ERA_MIGRATION);
+	r.mm = sim_process_create("A", 1);
+	fill(r.mm, 0, 's');
+	/* The swap-in will have the frame swap-out frees (prompt reuse). */
+	m.pfn = sim_process_pfn(r.mm, 0);
+	CHECK(!sim_reclaim_process_page(r.mm, 0), "swap-out");
+	CHECK(!script2("A", &r, "migrate", &m, steps, 4), "script: %s",
+	      sim_run_error());
+	CHECK(r.ret == 0 && r.byte == 's' && m.ret == 0, "read %ld '%c', "
+	      "migrate %ld", r.ret, r.byte, m.ret);
+	/* A swap cache page migrates with swap entries for ptes: read
+	 * again, to map it. */
+	CHECK(!sim_process_read(r.mm, 0, 0, &r.byte, 1) && r.byte == 's' &&
+	      sim_page_node(r.mm, 0) == 1, "node %d", sim_page_node(r.mm, 0));
+	CHECK(!sim_process_verify(r.mm, true), "bytes");
+	finish(__func__);
+}
+
+static int job_pfn_walk(struct job *j)
+{
+	return sim_pfn_walk((unsigned long)j->pfn);
+}
+
+/*
+ * A pfn walker takes its reference on a page just after migration counted
+ * the references (it has moved the mapping): the old page, left to the
+ * walker, goes back to the LRU with no mapping, an orphan.  A migration
+ * of the orphan finds nothing to unmap, nowhere to put it back, and its
+ * count (the walker's) never the expected one: -EAGAIN.  The walker's put
+ * frees it.
+ */
+static void test_migrate_orphan(void)
+{
+	static const struct sim_step steps[] = {
+		{ "migrate", "migrate_page_move_mapping:moved" },
+		{ "walker", "pfn_walk:got" },
+		{ "migrate", "done" },
+		{ "again", "done" },
+		{ "walker", "done" },
+	};
+	struct job m = { .fn = job_migrate, .node = 1 };
+	struct job w = { .fn = job_pfn_walk };
+	struct job again = { .fn = job_migrate, .node = 1 };
+	struct sim_actor_spec actors[3] = {
+		{ "migrate", run_job, &m }, { "walker", run_job, &w },
+		{ "again", run_job, &again },
+	};
+	struct sim_mem_stats st;
+	struct mm_struct *a;
+
+	start(ERA_MIGRATION);
+	a = sim_process_create("A", 1);
+	fill(a, 0, 'o');
+	m.pfn = w.pfn = again.pfn = sim_process_pfn(a, 0);
+	CHECK(!sim_run_script(actors, 3, steps, 5), "script: %s",
+	      sim_run_error());
+	CHECK(m.ret == 0 && w.ret == 1 && again.ret == -EAGAIN, "migrate %ld, "
+	      "walk %ld, migrate again %ld", m.ret, w.ret, again.ret);
+	sim_mem_stats(-1, &st);
+	CHECK(st.nr_used == 1, "%lu frames: the orphan was not freed",
+	      st.nr_used);
+	CHECK(sim_page_node(a, 0) == 1, "node %d", sim_page_node(a, 0));
+	CHECK(!sim_process_verify(a, true), "bytes");
+	finish(__func__);
+}
+
+/*
+ * mbind() of pages already on the node asked for leaves them where they
+ * are (check_pte_range() passes over them): a second mbind() to the same
+ * node moves nothing.
+ */
+static void test_mbind_twice(void)
+{
+	struct mm_struct *a;
+	long pfn0, pfn1;
+
+	start(ERA_MIGRATION);
+	a = sim_process_create("A", 2);
+	fill(a, 0, 'b');
+	fill(a, 1, 'B');
+	CHECK(!sim_mbind(a, 1, true), "mbind");
+	pfn0 = sim_process_pfn(a, 0);
+	pfn1 = sim_process_pfn(a, 1);
+	CHECK(sim_page_node(a, 0) == 1 && sim_page_node(a, 1) == 1, "nodes "
+	      "%d and %d", sim_page_node(a, 0), sim_page_node(a, 1));
+	CHECK(!sim_mbind(a, 1, true), "mbind again");
+	CHECK(sim_process_pfn(a, 0) == pfn0 && sim_process_pfn(a, 1) == pfn1,
+	      "pages moved within node 1");
+	CHECK(activity().migrations == 2, "%lu migrations",
+	      activity().migrations);
+	CHECK(!sim_process_verify(a, true), "bytes");
+	finish(__func__);
+}
+
+/*
+ * A first touch has its new page, not yet on the LRU nor mapped, when its
+ * section is taken offline.  That page cannot be migrated, and must not
+ * be freed: do_migrate_range() finds it in use and not movable (when an
+ * LRU page precedes it), check_pages_isolated() finds it not free (when
+ * none does); either way the offline is cancelled, and A's page lives.
+ */
+static void test_offline_meets_new_page(void)
+{
+	static const struct sim_step steps[] = {
+		{ "A", "do_anonymous_page:allocated" },
+		{ "offline", "done" },
+		{ "A", "done" },
+	};
+	struct job w = { .fn = job_write, .vpn = 1, .byte = 'n' };
+	struct job o = { .fn = job_offline };
+	struct sim_mem_stats st;
+	int alone;
+
+	for (alone = 0; alone < 2; alone++) {
+		start(ERA_MIGRATION);
+		w.mm = sim_process_create("A", 2);
+		fill(w.mm, 0, 'a');
+		o.node = section_of(sim_process_pfn(w.mm, 0));
+		/* Alone: page 0 goes, and page 1 will have its frame. */
+		if (alone)
+			CHECK(!sim_migrate_pfn((unsigned long)
+					       sim_process_pfn(w.mm, 0), 1,
+					       false), "migrate");
+		CHECK(!script2("A", &w, "offline", &o, steps, 3), "script: %s",
+		      sim_run_error());
+		CHECK(w.ret == 0 && o.ret == -EBUSY, "write %ld, offline %ld",
+		      w.ret, o.ret);
+		CHECK(section_of(sim_process_pfn(w.mm, 1)) == o.node, "the new "
+		      "page is not in section %d", o.node);
+		sim_mem_stats(o.node, &st);
+		CHECK(!st.nr_offline, "section %d offline", o.node);
+		CHECK(!sim_process_verify(w.mm, true), "bytes");
+		/* Now it can go: every page of it migrates. */
+		CHECK(!sim_offline_section((unsigned long)o.node), "offline");
+		CHECK(!sim_process_verify(w.mm, true), "bytes");
+		CHECK(!sim_online_section((unsigned long)o.node), "online");
+		finish(alone ? "test_offline_meets_new_page_alone" :
+		       "test_offline_meets_new_page");
+	}
+}
+
+/*
+ * read(2) has read a file page's slot, and not yet taken a reference,
+ * when the section goes offline: the page migrates, and the offline waits
+ * for the lookup to end (synchronize_rcu()) before the memmap goes; the
+ * lookup, finding its page gone, looks again and reads the new one.
+ */
+static void test_offline_waits_for_lookup(void)
+{
+	static const struct sim_step steps[] = {
+		{ "read", "find_get_page:slot" },
+		{ "offline", "blocked" },
+	};
+	struct job r = { .fn = job_file_read, .vpn = 0 };
+	struct job o = { .fn = job_offline };
+
+	start(ERA_MIGRATION);
+	r.file = sim_file_create("F", 1, 'f', false);
+	CHECK(r.file && !sim_file_cache_page(r.file, 0, 0), "file");
+	o.node = section_of(sim_file_pfn(r.file, 0));
+	CHECK(!script2("read", &r, "offline", &o, steps, 2), "script: %s",
+	      sim_run_error());
+	CHECK(r.ret == 0 && r.byte == 'f' && o.ret == 0, "read %ld '%c', "
+	      "offline %ld", r.ret, r.byte, o.ret);
+	CHECK(section_of(sim_file_pfn(r.file, 0)) != o.node, "the page is "
+	      "still in section %d", o.node);
+	CHECK(!sim_file_verify(r.file, true), "bytes");
+	CHECK(!sim_online_section((unsigned long)o.node), "online");
+	CHECK(!sim_file_destroy(r.file), "file gone");
+	finish(__func__);
+}
+
+/*
+ * A KSM page still in the swap cache is swapped in by a write of its one
+ * remaining mapper: it is mapped again, but read-only even so
+ * (reuse_swap_page() never reuses a KSM page), and the write copies it.
+ */
+static void test_swapin_ksm_page_to_write(void)
+{
+	struct mm_struct *a, *b;
+	long kpfn;
+
+	start(ERA_MIGRATION);
+	merged_pair(&a, &b, 1, 'K');
+	CHECK(!sim_process_exit(b), "exit");
+	kpfn = sim_process_pfn(a, 0);
+	/* Into the swap cache, unmapped, not freed: a pin keeps it. */
+	CHECK(sim_pin_page(a, 0) == kpfn, "pin");
+	CHECK(sim_reclaim_pfn((unsigned long)kpfn) == -EBUSY, "reclaim");
+	CHECK(!sim_unpin_page((unsigned long)kpfn), "unpin");
+	CHECK(sim_process_pfn(a, 0) == -1, "unmapped");
+	fill(a, 0, 'w');
+	CHECK(sim_process_pfn(a, 0) != kpfn, "the write went to the KSM page");
+	CHECK(activity().unmerges == 1, "%lu unmerges", activity().unmerges);
+	CHECK(!sim_process_verify(a, true), "bytes");
+	finish(__func__);
+}
+
+/*
+ * Reclaim meets a page that a swap-in holds locked: the trylock in
+ * shrink_page() fails, and the page is kept.
+ */
+static void test_reclaim_meets_locked_page(void)
+{
+	static const struct sim_step steps[] = {
+		{ "A", "do_swap_page:locked" },
+		{ "reclaim", "done" },
+		{ "A", "done" },
+	};
+	struct job r = { .fn = job_read, .vpn = 0 };
+	struct job k = { .fn = job_reclaim };
+
+	start(ERA_KEYHOLE);
+	r.mm = sim_process_create("A", 1);
+	fill(r.mm, 0, 'l');
+	/* The swap-in will have the frame swap-out frees (prompt reuse). */
+	k.pfn = sim_process_pfn(r.mm, 0);
+	CHECK(!sim_reclaim_process_page(r.mm, 0), "swap-out");
+	CHECK(!script2("A", &r, "reclaim", &k, steps, 3), "script: %s",
+	      sim_run_error());
+	CHECK(r.ret == 0 && r.byte == 'l' && k.ret == -EBUSY, "read %ld '%c', "
+	      "reclaim %ld", r.ret, r.byte, k.ret);
+	CHECK(sim_process_pfn(r.mm, 0) == k.pfn, "A's page is not the one "
+	      "reclaim met");
+	CHECK(!sim_process_verify(r.mm, true), "bytes");
+	finish(__func__);
+}
+
+/*
+ * A, B and C shared a KSM page, swapped out: their three ptes hold one
+ * swap entry.  A swaps it in first, so the swap cache page is A's; then
+ * two threads of B fault it at once, and each must have a copy of its
+ * own (ksm_might_need_to_copy()).  The first maps its copy; the second,
+ * which waited for the page lock, finds the pte changed, and frees the
+ * copy it made.  C's pte keeps the page in the swap cache meanwhile.
+ */
+static void test_two_swapins_of_a_copy(void)
+{
+	static const struct sim_step steps[] = {
+		{ "B1", "do_swap_page:locked" },
+		{ "B2", "blocked" },
+		{ "B1", "done" },
+		{ "B2", "done" },
+	};
+	struct job b1 = { .fn = job_read, .vpn = 0 };
+	struct job b2 = { .fn = job_read, .vpn = 0 };
+	struct mm_struct *a, *c;
+	struct sim_mem_stats st;
+	char x = 0;
+
+	start(ERA_MIGRATION);
+	merged_pair(&a, &b1.mm, 1, 'S');
+	c = sim_process_create("C", 1);
+	fill(c, 0, 'S');
+	sim_process_madvise(c, true);
+	ksm_scan_full(2);
+	b2.mm = b1.mm;
+	CHECK(counters().pages_sharing == 2, "sharing %lu",
+	      counters().pages_sharing);
+	CHECK(!sim_reclaim_process_page(a, 0), "swap-out");
+	CHECK(!sim_process_read(a, 0, 0, &x, 1) && x == 'S', "A's swap-in");
+	CHECK(!script2("B1", &b1, "B2", &b2, steps, 4), "script: %s",
+	      sim_run_error());
+	CHECK(!b1.ret && !b2.ret && b1.byte == 'S' && b2.byte == 'S',
+	      "reads %ld '%c', %ld '%c'", b1.ret, b1.byte, b2.ret, b2.byte);
+	sim_mem_stats(-1, &st);
+	CHECK(st.nr_used == 2 && st.swap_used == 1, "%lu frames (A's page "
+	      "and B's copy), %lu slots (C's)", st.nr_used, st.swap_used);
+	CHECK(sim_process_pfn(b1.mm, 0) != sim_process_pfn(a, 0), "B maps "
+	      "A's page");
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(b1.mm, true)
+	      && !sim_process_verify(c, true), "bytes");
+	finish(__func__);
+}
+
+/* ------------------------------------------------------------------ */
+/* Exchange (seed 003): what it refuses, waits for, and moves. */
+
+static int job_exchange(struct job *j)
+{
+	return sim_exchange_pfns((unsigned long)j->pfn,
+				 (unsigned long)j->node);
+}
+
+/*
+ * Exchange refuses a pair it cannot take: a page someone else holds (a
+ * pin: the count is not the one expected, -EAGAIN), and a frame that is
+ * not on the LRU (a free one, -EBUSY).
+ */
+static void test_exchange_refusals(void)
+{
+	struct mm_struct *a, *c;
+	long pa, pc;
+
+	start(ERA_EXCHANGE);
+	a = sim_process_create("A", 1);
+	c = sim_process_create("C", 1);
+	fill(a, 0, 'a');
+	fill(c, 0, 'c');
+	pa = sim_process_pfn(a, 0);
+	pc = sim_pin_page(c, 0);
+	CHECK(pc >= 0, "pin");
+	CHECK(sim_exchange_pfns((unsigned long)pa, (unsigned long)pc) ==
+	      -EAGAIN, "exchange with a pinned page");
+	CHECK(!sim_unpin_page((unsigned long)pc), "unpin");
+	CHECK(sim_exchange_pfns((unsigned long)pa, sim_nr_pages() - 1) ==
+	      -EBUSY, "exchange with a free frame");
+	CHECK(sim_process_pfn(a, 0) == pa && sim_process_pfn(c, 0) == pc,
+	      "a page moved");
+	CHECK(!sim_exchange_pfns((unsigned long)pa, (unsigned long)pc),
+	      "exchange");
+	CHECK(sim_process_pfn(a, 0) == pc && sim_process_pfn(c, 0) == pa,
+	      "the pages were not exchanged");
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(c, true),
+	      "bytes");
+	finish(__func__);
+}
+
+/*
+ * A dirty page of a file with buffer heads, exchanged with an anonymous
+ * page on the other node: the node's counts of file pages and of dirty
+ * ones go with it (seed 003, R13.counters).
+ */
+static void test_exchange_dirty_file_page(void)
+{
+	struct address_space *f;
+	struct mm_struct *m, *a;
+	unsigned long pages[2], dirty[2];
+
+	start(ERA_EXCHANGE);
+	f = sim_file_create("F", 1, 'f', true);
+	m = sim_process_map_file("M", f);
+	a = sim_process_create("A", 1);
+	CHECK(f && m && a, "file");
+	CHECK(!sim_process_write(m, 0, 0, "d", 1), "write");
+	sim_process_set_node(a, 1);
+	fill(a, 0, 'a');
+	CHECK(!sim_exchange_pages(a, 0, m, 0), "exchange");
+	CHECK(sim_page_node(m, 0) == 1 && sim_page_node(a, 0) == 0, "nodes "
+	      "%d and %d", sim_page_node(m, 0), sim_page_node(a, 0));
+	sim_node_file_stats(0, &pages[0], &dirty[0]);
+	sim_node_file_stats(1, &pages[1], &dirty[1]);
+	CHECK(pages[0] == 0 && dirty[0] == 0 && pages[1] == 1 && dirty[1] == 1,
+	      "node 0: %lu pages, %lu dirty; node 1: %lu pages, %lu dirty",
+	      pages[0], dirty[0], pages[1], dirty[1]);
+	CHECK(!sim_process_verify(m, true) && !sim_process_verify(a, true) &&
+	      !sim_file_verify(f, true), "bytes");
+	CHECK(!sim_process_exit(m) && !sim_file_destroy(f), "file gone");
+	finish(__func__);
+}
+
+/*
+ * Exchange meets its second page locked by a swap-in: it sleeps on the
+ * lock (unmap_and_exchange(), synchronous), and then finds the page in
+ * the swap cache, which it refuses.
+ */
+static void test_exchange_waits_for_lock(void)
+{
+	static const struct sim_step steps[] = {
+		{ "A", "do_swap_page:locked" },
+		{ "exchange", "blocked" },
+		{ "A", "done" },
+		{ "exchange", "done" },
+	};
+	struct job r = { .fn = job_read, .vpn = 0 };
+	struct job x = { .fn = job_exchange };
+	struct mm_struct *c;
+
+	start(ERA_EXCHANGE);
+	r.mm = sim_process_create("A", 1);
+	c = sim_process_create("C", 1);
+	fill(r.mm, 0, 's');
+	fill(c, 0, 'c');
+	x.pfn = sim_process_pfn(c, 0);
+	/* The swap-in will have the frame swap-out frees (prompt reuse). */
+	x.node = (int)sim_process_pfn(r.mm, 0);
+	CHECK(!sim_reclaim_process_page(r.mm, 0), "swap-out");
+	CHECK(!script2("A", &r, "exchange", &x, steps, 4), "script: %s",
+	      sim_run_error());
+	CHECK(r.ret == 0 && r.byte == 's' && x.ret == -EBUSY, "read %ld '%c', "
+	      "exchange %ld", r.ret, r.byte, x.ret);
+	CHECK(sim_process_pfn(r.mm, 0) == x.node, "A's page is not the one "
+	      "the exchange met");
+	CHECK(!sim_process_verify(r.mm, true) && !sim_process_verify(c, true),
+	      "bytes");
+	finish(__func__);
+}
+
+/*
+ * R14's three orders of the stores of a KSM page's exchange, with the
+ * refusal switched off, each in a run with no one else about: each keeps
+ * the stable node naming the frame its bytes went to.  (Chapter 7: in a
+ * race with get_ksm_page() or stable_tree_search(), each goes wrong.)
+ * Migration's order refuses two KSM pages, and passes over a pair of
+ * plain ones.
+ */
+static void test_exchange_ksm_orders(void)
+{
+	struct mm_struct *a, *b, *c, *d, *e, *g;
+	long ka, kc, pe;
+
+	start(ERA_EXCHANGE);
+	ksm_fix_set(FIX_XCHG_REFUSE_KSM, false);
+	merged_pair(&a, &b, 1, 'K');
+	c = sim_process_create("C", 1);
+	d = sim_process_create("D", 1);
+	e = sim_process_create("E", 1);
+	g = sim_process_create("G", 1);
+	fill(c, 0, 'L');
+	fill(d, 0, 'L');
+	fill(e, 0, 'e');
+	fill(g, 0, 'g');
+	sim_process_madvise(c, true);
+	sim_process_madvise(d, true);
+	ksm_scan_full(2);
+	CHECK(counters().pages_shared == 2, "%lu KSM pages",
+	      counters().pages_shared);
+	ka = sim_process_pfn(a, 0);
+	kc = sim_process_pfn(c, 0);
+	pe = sim_process_pfn(e, 0);
+
+	/* The RFC's, with the KSM page second: its node is found on the
+	 * first page, once the mappings are exchanged. */
+	CHECK(!sim_exchange_pfns((unsigned long)pe, (unsigned long)ka),
+	      "exchange, RFC order");
+	CHECK(sim_process_pfn(a, 0) == pe && sim_process_pfn(b, 0) == pe,
+	      "A and B do not map the frame K went to");
+	CHECK(!audit_machine(NULL, true), "audit, RFC order");
+	/* The issue's alternative, with the KSM page second (to_page):
+	 * its node names the first before the mappings are exchanged. */
+	ksm_set_exchange_order(XCHG_KSM_KPFN_FIRST);
+	CHECK(!sim_exchange_pfns((unsigned long)ka, (unsigned long)pe),
+	      "exchange, kpfn first");
+	CHECK(sim_process_pfn(a, 0) == ka, "K did not come back");
+	CHECK(!audit_machine(NULL, true), "audit, kpfn first");
+	/* Migration's. */
+	ksm_set_exchange_order(XCHG_KSM_ADVANCE);
+	CHECK(sim_exchange_pfns((unsigned long)ka, (unsigned long)kc) ==
+	      -EBUSY, "two KSM pages exchanged in migration's order");
+	CHECK(!sim_exchange_pfns((unsigned long)ka, (unsigned long)pe),
+	      "exchange, migration's order");
+	CHECK(sim_process_pfn(a, 0) == pe && sim_process_pfn(e, 0) == ka,
+	      "not exchanged");
+	pe = sim_process_pfn(e, 0);
+	CHECK(!sim_exchange_pages(e, 0, g, 0), "a plain pair, migration's "
+	      "order");
+	CHECK(sim_process_pfn(g, 0) == pe, "not exchanged");
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(b, true) &&
+	      !sim_process_verify(c, true) && !sim_process_verify(d, true) &&
+	      !sim_process_verify(e, true) && !sim_process_verify(g, true),
+	      "bytes");
+	finish(__func__);
+}
+
+/* ------------------------------------------------------------------ */
+/* CONFIG_DEBUG_VM: the design's own checks, and what they print. */
+
+/** A scenario that kills the simulated kernel, and what it said. */
+struct death {
+	void (*fn)(void *arg);		/**< the scenario */
+	void *arg;			/**< ...its argument */
+	int died;			/**< sim_guarded()'s verdict */
+	char what[256];			/**< the oops */
+	const char *err;		/**< what was printed on stderr */
+};
+
+/**
+ * Run \a d's scenario under sim_guarded() from a snapshot of the machine
+ * (as the explorer does), catching stderr; then put the machine back as
+ * it was.  -1 if this build cannot take snapshots (a sanitizer's).
+ */
+static int run_to_death(struct death *d)
+{
+	if (sim_snapshot_take())
+		return -1;
+	if (capture_start(2)) {
+		sim_snapshot_drop();
+		return -1;
+	}
+	d->died = sim_guarded(d->fn, d->arg, d->what, sizeof(d->what));
+	d->err = capture_end();
+	sim_snapshot_restore();
+	sim_snapshot_drop();
+	return 0;
+}
+
+static struct mm_struct *life_a, *life_b;
+
+/** A and B exit, and ksmd comes by (R3.life's scenario). */
+static void exits_then_scan(void *arg)
+{
+	(void)arg;
+	sim_process_exit(life_a);
+	sim_process_exit(life_b);
+	ksm_scan_full(3);
+}
+
+/*
+ * With the keyhole's node life switched off (R3.life), the stable node
+ * goes with the last rmap_item while A's child still maps its page; when
+ * ksmd appends the child's rmap_item to it, stable_node_check() oopses,
+ * and prints what it knows first: the node, found in quarantine, was made
+ * before CONFIG_DEBUG_VM was switched on and has no history.
+ */
+static void test_debug_vm_node_not_in_tree(void)
+{
+	struct death d = { .fn = exits_then_scan };
+
+	start(ERA_KEYHOLE);
+	sim_set_debug_vm(false);
+	merged_pair(&life_a, &life_b, 1, 'X');
+	CHECK(sim_process_fork(life_a, "A2"), "fork");
+	ksm_fix_set(FIX_KEYHOLE_NODE_LIFE, false);
+	sim_set_debug_vm(true);
+	if (run_to_death(&d)) {
+		sim_exit();
+		printf("ok %s (skipped: no snapshots in this build)\n",
+		       __func__);
+		return;
+	}
+	CHECK(d.died == 1 && strstr(d.what, "Oops in stable_tree_append: a "
+				    "stable node that is not in the stable "
+				    "tree"), "died %d: %s", d.died, d.what);
+	CHECK(strstr(d.err, "stable node 1, page at pfn ") &&
+	      strstr(d.err, ": allocated without CONFIG_DEBUG_VM, no "
+		     "history\n") && strstr(d.err, "\nmemory hotplug:\n"),
+	      "the history printed was:\n%s", d.err);
+	finish(__func__);
+}
+
+/*
+ * R8 with its recheck of kpfn switched off: ksmd read kpfn just before
+ * migration moved the page, finds the old frame no longer keyed, and
+ * removes the node whose page lives on.  stable_node_check_dead() looks
+ * at the frames the node has named, finds the page in one, and oopses,
+ * after printing the node's history: where it was inserted, and where
+ * migration moved it; and the machine's hotplug events (none).
+ */
+static void run_r8(void *arg)
+{
+	static const struct sim_step steps[] = {
+		{ "ksmd", "get_ksm_page:look" },
+		{ "migrate", "done" },
+		{ "ksmd", "done" },
+	};
+	struct job *j = arg;
+
+	script2("ksmd", &j[0], "migrate", &j[1], steps, 3);
+}
+
+static void test_debug_vm_node_removed_alive(void)
+{
+	struct job j[2] = { { .fn = job_scan, .vpn = 4 },
+			    { .fn = job_migrate, .node = 1 } };
+	struct death d = { .fn = run_r8, .arg = j };
+	struct mm_struct *a, *b, *dd;
+	char want[64];
+
+	start(ERA_MIGRATION);
+	merged_pair(&a, &b, 1, 'X');
+	dd = sim_process_create("D", 1);
+	sim_process_set_node(dd, 1);
+	fill(dd, 0, 'X');
+	sim_process_madvise(dd, true);
+	j[1].pfn = sim_process_pfn(a, 0);
+	ksm_fix_set(FIX_KPFN_RECHECK, false);
+	if (run_to_death(&d)) {
+		sim_exit();
+		printf("ok %s (skipped: no snapshots in this build)\n",
+		       __func__);
+		return;
+	}
+	CHECK(d.died == 1 && strstr(d.what, "Oops in get_ksm_page: stable "
+				    "node 1 removed while its KSM page at "
+				    "pfn "), "died %d: %s", d.died, d.what);
+	snprintf(want, sizeof(want), "inserted for, pfn %ld\n", j[1].pfn);
+	CHECK(strstr(d.err, "stable node 1, page at pfn ") &&
+	      strstr(d.err, want) &&
+	      strstr(d.err, "migrate: ksm_migrate_page: kpfn to, pfn ") &&
+	      strstr(d.err, "\nmemory hotplug:\n"),
+	      "the history printed was:\n%s", d.err);
+	/* This machine never went offline (test_refusals()' did). */
+	CHECK(!strstr(d.err, "OFFLINE"), "another machine's hotplug events:\n"
+	      "%s", d.err);
+	finish(__func__);
+}
+
+/*
+ * A stable node whose page was migrated out of a section that then went
+ * offline, and was freed since: when ksmd removes the stale node,
+ * stable_node_check_dead() looks at the frames its history names, and
+ * must not touch the struct page of the one in the removed section.
+ */
+static void test_debug_vm_history_in_removed_section(void)
+{
+	struct mm_struct *a, *b;
+	long kpfn;
+	int s;
+
+	start(ERA_MIGRATION);
+	sim_set_debug_vm(true);
+	merged_pair(&a, &b, 1, 'H');
+	kpfn = sim_process_pfn(a, 0);
+	s = (int)(kpfn / (long)sim_get_config()->pages_per_section);
+	CHECK(!sim_migrate_pfn((unsigned long)kpfn, 1, false), "migrate");
+	CHECK(sim_process_pfn(a, 0) / (long)sim_get_config()->pages_per_section
+	      != s, "the page is still in section %d", s);
+	fill(a, 0, 'a');
+	fill(b, 0, 'b');		/* the KSM page is freed */
+	CHECK(sim_mem_stats(s, &(struct sim_mem_stats){ 0 }) == 0, "stats");
+	CHECK(!sim_offline_section((unsigned long)s), "offline %d", s);
+	ksm_scan_full(2);
+	CHECK(counters().stable_nodes == 0, "%lu stable nodes",
+	      counters().stable_nodes);
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(b, true),
+	      "bytes");
+	CHECK(!sim_online_section((unsigned long)s), "online");
+	finish(__func__);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--help")) {
@@ -1018,6 +2099,30 @@ int main(int argc, char **argv)
 	test_swap_shared_write();
 	test_swapin_after_reuse();
 	test_fork_untouched();
+	test_unmerge_passes_absent_page();
+	test_run2_out_of_memory();
+	test_run2_meets_exit();
+	test_scan_nothing();
+	test_ksmd_thread();
+	test_merge_meets_write();
+	test_merge_meets_exit();
+	test_migrate_file_pages();
+	test_migrate_waits_for_writeback();
+	test_migrate_waits_for_swapin();
+	test_migrate_orphan();
+	test_mbind_twice();
+	test_offline_meets_new_page();
+	test_offline_waits_for_lookup();
+	test_swapin_ksm_page_to_write();
+	test_reclaim_meets_locked_page();
+	test_two_swapins_of_a_copy();
+	test_exchange_refusals();
+	test_exchange_dirty_file_page();
+	test_exchange_waits_for_lock();
+	test_exchange_ksm_orders();
+	test_debug_vm_node_not_in_tree();
+	test_debug_vm_node_removed_alive();
+	test_debug_vm_history_in_removed_section();
 	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures > 100 ? 100 : failures;
 }

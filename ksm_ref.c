@@ -577,6 +577,7 @@ struct sched_commit {
 };
 static int model_commits(struct sched_commit *out);
 static void model_commit_by(const struct sched_commit *c);
+static void sim_litmus_locks_free(void);
 
 /** @} */
 
@@ -1525,6 +1526,7 @@ static int sched_start(const struct sim_actor_spec *specs, int n,
 		return -EINVAL;
 	sched_reset();
 	model_start(mode);
+	sim_litmus_locks_free();
 	sched.mode = mode;
 	sched.policy = policy;
 	sched.aborted = false;
@@ -3930,6 +3932,18 @@ unsigned int sim_loads_made(void)
 
 /** The locks of litmus programs (sim_spin_lock()). */
 static spinlock_t sim_litmus_locks[SIM_LITMUS_LOCKS];
+
+/**
+ * A run starts with every litmus lock free: a run abandoned inside a
+ * critical section (an explored schedule cut short) leaves it held.
+ */
+static void sim_litmus_locks_free(void)
+{
+	int i;
+
+	for (i = 0; i < SIM_LITMUS_LOCKS; i++)
+		sim_set_owner(&sim_litmus_locks[i], NULL);
+}
 
 void sim_spin_lock(unsigned int n, const char *name)
 {

@@ -2209,6 +2209,7 @@ static void mutex_lock(struct mutex *lock)
 	struct sim_actor *me = sim_current();
 
 	sim_point(SP_LOCK, lock->name);
+	sim_fp_note(lock, true);	/* taken, or waited for */
 	/* self-deadlock */
 	BUG_ON(atomic_load_explicit(&lock->owner, memory_order_relaxed) == me);
 	if (sim_scheduled()) {
@@ -3812,6 +3813,7 @@ static inline void tracked_write(_Atomic unsigned long *p, unsigned long v)
 static unsigned long load_once(_Atomic unsigned long *p, const char *what)
 {
 	sim_point(SP_ACCESS, what);
+	sim_fp_note(p, false);		/* under sc too */
 	return model_load(p, ~0UL, what);
 }
 

@@ -332,6 +332,8 @@ enum sim_actor_state {
 #define MODEL_BUFFER	16
 /** Loads of a CPU whose views a later address dependency may name. */
 #define MODEL_DEPS	16
+/** Commits a CPU remembers having joined into racc (a cache). */
+#define MODEL_MEMO	32
 
 /** What a store of the model does to its word when it commits. */
 enum model_op {
@@ -387,6 +389,12 @@ struct model_cpu {
 	/** The views of its first MODEL_DEPS loads (sim_depend_on()). */
 	struct model_view loads[MODEL_DEPS];
 	unsigned int nr_loads;			/**< loads so far */
+	/**
+	 * Commits whose views racc is known to hold (index in the history
+	 * + 1, by index modulo MODEL_MEMO): racc only grows, so a word read
+	 * again and again costs one lookup, not a join.
+	 */
+	unsigned int racc_memo[MODEL_MEMO];
 };
 
 /**
@@ -1456,7 +1464,9 @@ static void sched_reset(void)
 	sched.running = NULL;
 	sched.mode = SIM_FREE;
 	sched.policy = NULL;
-	por.active = false;
+	if (por.active)		/* only ever set under SIM_SCHED: free runs'
+				   threads read it, unwritten */
+		por.active = false;
 	model_stop();
 }
 
@@ -2953,6 +2963,7 @@ struct model_write {
 	unsigned long val;		/**< and after */
 	unsigned long t;		/**< when (the clock after it) */
 	struct model_view v;		/**< what became visible before it */
+	struct model_view self;		/**< ...and it: what its readers see */
 };
 
 /** One word's entry in a view: its oldest state still readable. */
@@ -3078,20 +3089,33 @@ static unsigned long model_view_at(const struct model_view *v,
 	return 0;
 }
 
-/** Are \a a and \a b the same view? */
-static bool model_view_eq(const struct model_view *a,
-			  const struct model_view *b)
+/** Does \a a allow no state that \a b rules out (is a at least b)? */
+static bool model_covers(const struct model_view *a, const struct model_view *b)
 {
-	return a->floor == b->floor && a->n == b->n &&
-	       (a->off == b->off || !a->n ||
-		!memcmp(mdl.ents + a->off, mdl.ents + b->off,
-			a->n * sizeof(*mdl.ents)));
+	const struct model_ent *pa, *pb;
+	unsigned int i = 0, j;
+
+	if (b->floor > a->floor)
+		return false;
+	if (!b->n)
+		return true;
+	pa = mdl.ents + a->off;
+	pb = mdl.ents + b->off;
+	for (j = 0; j < b->n; j++) {
+		if (pb[j].t <= a->floor)
+			continue;
+		while (i < a->n && (uintptr_t)pa[i].addr < (uintptr_t)pb[j].addr)
+			i++;
+		if (i == a->n || pa[i].addr != pb[j].addr || pa[i].t < pb[j].t)
+			return false;
+	}
+	return true;
 }
 
 /**
  * \a a joined with \a b: of each word, the newer of the two states.  A
- * new view only when it differs from both (the pool grows by nothing
- * otherwise).
+ * new view only when neither already covers the other (most joins change
+ * nothing: the pool grows by nothing then).
  */
 static struct model_view model_join(struct model_view a, struct model_view b)
 {
@@ -3100,9 +3124,11 @@ static struct model_view model_join(struct model_view a, struct model_view b)
 	struct model_ent *o;
 	unsigned int i = 0, j = 0, n = 0;
 
-	if (!b.n && b.floor <= a.floor)
+	if (a.off == b.off && a.n == b.n)	/* the same entries */
+		return a.floor >= b.floor ? a : b;
+	if (model_covers(&a, &b))
 		return a;
-	if (!a.n && a.floor <= b.floor)
+	if (model_covers(&b, &a))
 		return b;
 	r.off = model_ents_room(a.n + b.n);
 	pa = mdl.ents + a.off;
@@ -3127,10 +3153,6 @@ static struct model_view model_join(struct model_view a, struct model_view b)
 			o[n++] = e;
 	}
 	r.n = n;
-	if (model_view_eq(&r, &a))
-		return a;
-	if (model_view_eq(&r, &b))
-		return b;
 	mdl.nents += n;
 	return r;
 }
@@ -3160,7 +3182,7 @@ static struct model_view model_now(void)
 /** The view a reader of commit \a w gets: its view and w itself. */
 static struct model_view model_seen_by(const struct model_write *w)
 {
-	return model_join_ent(w->v, w->addr, w->t);
+	return w->self;
 }
 
 /** What a release by \a cpu publishes: all it wrote and read before. */
@@ -3212,7 +3234,8 @@ static void model_log(struct model_cpu *cpu, const void *addr,
 		mdl.cap = cap;
 	}
 	w = &mdl.hist[mdl.nr++];
-	*w = (struct model_write){ addr, old, val, ++mdl.clock, v };
+	*w = (struct model_write){ addr, old, val, ++mdl.clock, v, v };
+	w->self = model_join_ent(v, addr, w->t);
 	cpu->cur = model_join_ent(cpu->cur, addr, w->t);
 	cpu->ownv = model_join(cpu->ownv, model_seen_by(w));
 	sim_fp_note(addr, true);
@@ -3446,10 +3469,14 @@ static void model_read_from(struct model_cpu *cpu, const void *addr,
 			    const struct model_write *w, bool load)
 {
 	struct model_view self = w ? model_seen_by(w) : model_none;
+	unsigned int i = w ? (unsigned int)(w - mdl.hist) : 0;
 
 	if (w)
 		cpu->cur = model_join_ent(cpu->cur, addr, w->t);
-	cpu->racc = model_join(cpu->racc, self);
+	if (w && cpu->racc_memo[i % MODEL_MEMO] != i + 1) {
+		cpu->racc = model_join(cpu->racc, self);
+		cpu->racc_memo[i % MODEL_MEMO] = i + 1;
+	}
 	cpu->last = self;
 	if (!load)
 		return;
@@ -3666,11 +3693,15 @@ static void model_full(void)
 		return;
 	sim_fp_note(&mdl.G, true);
 	model_drain(cpu);
-	mdl.G = model_join(mdl.G, model_join(model_join(cpu->cur, cpu->racc),
-					     model_join(cpu->ownv,
-							cpu->wview)));
-	cpu->cur = model_join(cpu->cur, mdl.G);
-	cpu->wview = model_join(cpu->wview, mdl.G);
+	/*
+	 * G takes all the CPU has seen; since that includes cur, racc and
+	 * wview, the CPU's new view, and what its later stores carry, is G.
+	 */
+	mdl.G = model_join(model_join(mdl.G, cpu->cur),
+			   model_join(model_join(cpu->racc, cpu->ownv),
+				      cpu->wview));
+	cpu->cur = mdl.G;
+	cpu->wview = mdl.G;
 }
 
 /**

@@ -10,6 +10,7 @@
  *   litmus --model alpha FILE ...     on another model (weak, alpha, sc)
  *   litmus --time FILE ...            ...with the time each took
  *   litmus --no-reduction FILE ...    without partial-order reduction
+ *   litmus --compare --time FILE ...  both ways, a table (make bench)
  *
  * A litmus test is a few tiny threads on a few shared words and a
  * question: can this outcome happen?  The explorer runs every schedule of
@@ -1672,6 +1673,7 @@ struct litmus_args {
 	bool verbose;			/**< --verbose */
 	bool time;			/**< --time */
 	bool no_reduction;		/**< --no-reduction */
+	bool compare;			/**< --compare: with and without it */
 	unsigned long max_schedules;	/**< --max-schedules (0: none) */
 	int nfiles;			/**< files given */
 	char **files;			/**< ...them */
@@ -1680,8 +1682,8 @@ struct litmus_args {
 static void usage(void)
 {
 	printf("Usage: %s [--model weak|alpha|sc] [--verbose] [--time] "
-	       "[--no-reduction]\n"
-	       "       [--max-schedules N] FILE.litmus...\n\n"
+	       "[--no-reduction]\n       [--compare] "
+	       "[--max-schedules N] FILE.litmus...\n\n"
 	       "Reads litmus tests in the C format of the Linux kernel memory "
 	       "model\n(tools/memory-model/litmus-tests), runs each under the "
 	       "explorer on the\nmodel of a weakly ordered CPU (every schedule, "
@@ -1694,10 +1696,13 @@ static void usage(void)
 	       "(no address\n                     dependencies), sc\n"
 	       "  --verbose          each test's code and final states\n"
 	       "  --time             the time each test took\n"
-	       "  --no-reduction     explore without partial-order reduction "
-	       "(to compare)\n"
+	       "  --no-reduction     explore without partial-order reduction\n"
+	       "  --compare          both ways: a table of schedules (and "
+	       "times) with\n                     the reduction and without "
+	       "(make bench)\n"
 	       "  --max-schedules N  stop each test after N schedules "
-	       "(then no verdict)\n"
+	       "(then no verdict);\n                     with --compare, "
+	       "each unreduced run\n"
 	       "  --help             this help\n\n"
 	       "The fragment: the C line, the initial state, P0..P7 with "
 	       "int and pointer\nregisters, READ_ONCE, WRITE_ONCE, "
@@ -1734,6 +1739,8 @@ static void option(void *ctx, const char *n, const char *val)
 		a->time = true;
 	} else if (!strcmp(n, "no-reduction")) {
 		a->no_reduction = true;
+	} else if (!strcmp(n, "compare")) {
+		a->compare = true;
 	} else if (!strcmp(n, "max-schedules")) {
 		a->max_schedules = ex_parse_ulong(prog, n, val, 1,
 						  100000000UL);
@@ -1800,21 +1807,26 @@ static const char *const quant_name[] = {
 	[Q_FORALL] = "forall",
 };
 
-/** Run test \a t; print its line (and more with --verbose).  Verdict ok? */
-static int litmus(const struct test *t, const struct litmus_args *a)
+/**
+ * Explore test \a t (with partial-order reduction unless \a unreduced);
+ * its verdict is *\a verdict.  Returns 0, or -1 if the search stopped
+ * short (it says why).
+ */
+static int explore_test(const struct test *t, const struct litmus_args *a,
+			bool unreduced, struct explore_result *res,
+			const char **verdict)
 {
 	struct explore_opts o = { .bound = -1, .reorder = -1,
 				  .keep_going = false, .stateless = true,
-				  .no_reduction = a->no_reduction,
-				  .max_schedules = a->max_schedules };
-	struct explore_result res;
-	const char *verdict;
+				  .no_reduction = unreduced,
+				  .max_schedules = unreduced || !a->compare ?
+						   a->max_schedules : 0 };
 	int i, yes = 0;
 
 	memset(&states, 0, sizeof(states));
-	if (explore(run_test, (void *)t, &o, &res) < 0 || res.failures) {
+	if (explore(run_test, (void *)t, &o, res) < 0 || res->failures) {
 		printf("%s: the explorer stopped: %s\n", t->name,
-		       res.failures ? res.why : "a schedule did not repeat");
+		       res->failures ? res->why : "a schedule did not repeat");
 		return -1;
 	}
 	if (states.overflow) {
@@ -1824,8 +1836,23 @@ static int litmus(const struct test *t, const struct litmus_args *a)
 	qsort(states.v, states.n, sizeof(states.v[0]), state_cmp);
 	for (i = 0; i < states.n; i++)
 		yes += holds(t, t->cond, states.v[i]);
-	verdict = !res.exhausted ? "Unknown" : !yes ? "Never" :
-		  yes == states.n ? "Always" : "Sometimes";
+	*verdict = !res->exhausted ? "Unknown" : !yes ? "Never" :
+		   yes == states.n ? "Always" : "Sometimes";
+	return res->exhausted ? 0 : -1;
+}
+
+/**
+ * Run test \a t; print its line (and more with --verbose; with
+ * --compare, run it without the reduction too).  Returns 1 if its verdict
+ * is its Result:, 0 if not, -1 if the search stopped short.
+ */
+static int litmus(const struct test *t, const struct litmus_args *a)
+{
+	struct explore_result res, un;
+	const char *verdict = "Unknown", *unv = "Unknown";
+	int i, r;
+
+	r = explore_test(t, a, a->no_reduction && !a->compare, &res, &verdict);
 	if (a->verbose) {
 		printf("Test %s (%s), model %s\n", t->name, t->file,
 		       sim_model_name(a->model));
@@ -1839,6 +1866,23 @@ static int litmus(const struct test *t, const struct litmus_args *a)
 			print_state(t, states.v[i]);
 			putchar('\n');
 		}
+	}
+	if (a->compare) {
+		int ur = explore_test(t, a, true, &un, &unv);
+
+		printf("%-54s %-9s %-9s %9lu", t->name,
+		       t->result[0] ? t->result : "-", verdict, res.schedules);
+		if (a->time)
+			printf(" %7.3f s", res.seconds);
+		printf(" %9lu%s", un.schedules, ur ? " (capped)" : "");
+		if (a->time)
+			printf(" %7.3f s", un.seconds);
+		if (!ur && strcmp(verdict, unv))
+			printf("  UNREDUCED: %s", unv);
+		putchar('\n');
+		if (!r && !ur && strcmp(verdict, unv))
+			return 0;
+		return r ? -1 : t->result[0] ? !strcmp(verdict, t->result) : 1;
 	}
 	printf("%-54s %-9s", t->name, verdict);
 	if (t->result[0])
@@ -1856,7 +1900,7 @@ static int litmus(const struct test *t, const struct litmus_args *a)
 		printf("  %s\n\n", res.reduced ? "with partial-order reduction"
 					       : "without partial-order "
 						 "reduction");
-	if (!res.exhausted)
+	if (r)
 		return -1;
 	return t->result[0] ? !strcmp(verdict, t->result) : 1;
 }
@@ -1894,6 +1938,10 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	t0 = ts.tv_sec + ts.tv_nsec / 1e9;
+	if (a.compare)
+		printf("%-54s %-9s %-9s %9s%s %9s%s\n", "test", "LKMM", "ours",
+		       "reduced", a.time ? "     time" : "", "unreduced",
+		       a.time ? "     time" : "");
 	for (i = 0; i < a.nfiles; i++) {
 		int r = litmus(&tests[i], &a);
 

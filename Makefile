@@ -5,7 +5,8 @@
 #   make            build everything into build/
 #   make test       install what is missing (Doxygen), then ./test.sh
 #   make tour       the guided tour of the races
-#   make bench      the measured figures (ksmd at scale: a few minutes)
+#   make bench      the measured figures (ksmd at scale, the explorer
+#                   with and without partial-order reduction: minutes)
 #   make docs       the Doxygen HTML, warnings as errors, in build/docs
 #   make clean
 #
@@ -75,7 +76,7 @@ test: all
 tour: all
 	./examples/tour.sh
 
-bench: $(B)/bench $(B)/race
+bench: $(B)/bench $(B)/race $(B)/litmus
 	./$(B)/bench
 	@echo
 	./$(B)/bench scale
@@ -83,6 +84,8 @@ bench: $(B)/bench $(B)/race
 	./$(B)/race R1 --time
 	@echo
 	./$(B)/race --explore-all
+	@echo
+	./$(B)/litmus --compare --time tests/litmus/lkmm/*.litmus
 
 # Every actor at once for DURATION seconds (default 10 minutes), audited.
 DURATION ?= 600

@@ -330,8 +330,10 @@ enum sim_actor_state {
 
 /** Stores a CPU of the memory model may hold back (group model). */
 #define MODEL_BUFFER	16
-/** Words whose newest state seen a CPU of the model remembers. */
-#define MODEL_SEEN	256
+/** Loads of a CPU whose views a later address dependency may name. */
+#define MODEL_DEPS	16
+/** Commits a CPU remembers having joined into racc (a cache). */
+#define MODEL_MEMO	32
 
 /** What a store of the model does to its word when it commits. */
 enum model_op {
@@ -340,26 +342,59 @@ enum model_op {
 	MODEL_ANDNOT,		/**< word &= ~val (clear_bit) */
 };
 
+/**
+ * A view (group model): for every tracked word, the oldest state of it
+ * that may still be read.  \a floor covers every word at once (its state
+ * at that time); the entries, in the run's pool and sorted by address,
+ * raise single words above it.  A view is a value: joining two makes a
+ * third (model_join()).
+ */
+struct model_view {
+	unsigned long floor;	/**< every word: its state at this time */
+	unsigned int off;	/**< first entry in mdl.ents */
+	unsigned int n;		/**< entries */
+};
+
 /** A store waiting in a CPU's store buffer (group model). */
 struct model_store {
 	_Atomic unsigned long *addr;	/**< the word */
 	unsigned long val;		/**< operand of op */
 	enum model_op op;		/**< what it does */
 	unsigned int epoch;		/**< smp_wmb()s before it */
+	unsigned int seq;		/**< its number among the CPU's stores */
+	bool rel;			/**< a release: after every earlier
+					     store of its CPU */
+	struct model_view v;		/**< what becomes visible before it */
 	const char *what;		/**< its name, for traces */
 };
 
-/** One CPU's state in the memory model (group model). */
+/**
+ * One CPU's state in the memory model (group model).  Only the actor
+ * that is the CPU changes it, or the scheduler while no actor runs.
+ */
 struct model_cpu {
-	struct model_store buf[MODEL_BUFFER];	/**< the store buffer */
+	struct model_store buf[MODEL_BUFFER];	/**< the store buffer, in
+						     program order */
 	int nr;					/**< stores in it */
 	unsigned int epoch;			/**< smp_wmb()s so far */
-	unsigned long floor;	/**< no load is satisfied from before this */
-	unsigned long vmax;	/**< newest state any load came from */
-	unsigned long last;	/**< state the last load came from */
-	/** Per word: the newest state of it this CPU has seen (coherence). */
-	struct { const void *addr; unsigned long t; } seen[MODEL_SEEN];
-	int nr_seen;		/**< entries in seen[] */
+	unsigned int seq;			/**< stores so far */
+	struct model_view cur;	/**< no load reads a word from before this */
+	struct model_view racc;	/**< joined views of every load's store */
+	struct model_view last;	/**< the view of the last load's store */
+	struct model_view wview;/**< carried by every later store */
+	struct model_view wmbv;	/**< own stores before the last smp_wmb() */
+	struct model_view ownv;	/**< own stores that became visible */
+	struct model_view ulv;	/**< ownv at the last unlock */
+	struct model_view dep;	/**< the next load's address dependency */
+	/** The views of its first MODEL_DEPS loads (sim_depend_on()). */
+	struct model_view loads[MODEL_DEPS];
+	unsigned int nr_loads;			/**< loads so far */
+	/**
+	 * Commits whose views racc is known to hold (index in the history
+	 * + 1, by index modulo MODEL_MEMO): racc only grows, so a word read
+	 * again and again costs one lookup, not a join.
+	 */
+	unsigned int racc_memo[MODEL_MEMO];
 };
 
 /**
@@ -397,11 +432,88 @@ struct sim_actor {
  * pick() returns the index of a runnable actor, or -1 to abandon the run.
  */
 struct sim_policy {
-	/** Choose who runs after \a cur reached \a kind at \a label. */
+	/**
+	 * Choose who runs after \a cur reached \a kind at \a label; or,
+	 * with \a commits, SCHED_COMMIT + i: the i-th waiting store of
+	 * model_commits() becomes visible first.
+	 */
 	int (*pick)(void *ctx, struct sim_actor *cur, enum sim_point_kind kind,
 		    const char *label);
 	void *ctx;			/**< the policy's own state */
+	/**
+	 * It places the commits of waiting stores (group model), even after
+	 * their CPU's thread has ended; without it, a CPU's waiting stores
+	 * become visible at its releases and when its thread ends.
+	 */
+	bool commits;
 };
+
+/** pick() returns SCHED_COMMIT + i to make waiting store i visible. */
+#define SCHED_COMMIT	SIM_MAX_ACTORS
+
+/** The decisions of the run in progress under sim_run_choices(), or NULL. */
+static struct sim_choices *choices;
+
+/**
+ * Partial-order reduction (sim_choices.por_done): the transition in
+ * progress - an actor's step, a commit - and what it has touched so far.
+ */
+static struct {
+	bool active;			/**< a transition is being recorded */
+	struct sim_tid tid;		/**< which */
+	struct sim_footprint fp;	/**< ...and what it touched */
+} por;
+
+void sim_fp_note(const void *obj, bool write)
+{
+	struct sim_footprint *fp = &por.fp;
+	int i;
+
+	if (likely(!por.active))
+		return;
+	if (!obj) {			/* memory as a whole */
+		fp->all = true;
+		return;
+	}
+	for (i = 0; i < fp->n; i++)
+		if (fp->e[i].obj == obj) {
+			fp->e[i].write |= write;
+			return;
+		}
+	if (fp->n == SIM_FP_MAX) {
+		fp->all = true;
+		return;
+	}
+	fp->e[fp->n].obj = obj;
+	fp->e[fp->n++].write = write;
+}
+
+/** A transition begins: record what it touches, if anyone asks. */
+static void por_begin(struct sim_tid t, bool opaque)
+{
+	if (!choices || !choices->por_done)
+		return;
+	por.active = true;
+	por.tid = t;
+	memset(&por.fp, 0, sizeof(por.fp));
+	por.fp.opaque = opaque;
+}
+
+/** The transition in progress is over: say what it touched. */
+static void por_end(void)
+{
+	if (!por.active)
+		return;
+	por.active = false;
+	if (choices && choices->por_done)
+		choices->por_done(choices->por_ctx, &por.tid, &por.fp);
+}
+
+/** An actor's step, as partial-order reduction names it. */
+static struct sim_tid por_step(int actor)
+{
+	return (struct sim_tid){ 0, (unsigned char)actor, 0 };
+}
 
 /** The actor running on this thread (the kernel's `current`). */
 static _Thread_local struct sim_actor *current;
@@ -461,9 +573,19 @@ static bool sim_tracing;
 static void model_start(enum sim_mode mode);
 static void model_stop(void);
 static void model_release(void);
-static void model_acquire(void);
+static void model_lock(const void *lock);
+static void model_unlock(const void *lock);
 static void model_full(void);
 static bool model_catch_up(void);
+/** A waiting store the scheduler may make visible (group model). */
+struct sched_commit {
+	int actor;			/**< whose CPU's */
+	int idx;			/**< its index in the store buffer */
+	unsigned int seq;		/**< its number among the CPU's stores */
+};
+static int model_commits(struct sched_commit *out);
+static void model_commit_by(const struct sched_commit *c);
+static void sim_litmus_locks_free(void);
 
 /** @} */
 
@@ -687,49 +809,65 @@ static void sched_describe_stuck(char *buf, size_t len)
 	}
 }
 
+/** Spinners other than actor \a except may try again: something moved. */
+static void sched_wake_spinners(int except)
+{
+	int i;
+
+	for (i = 0; i < sched.nr_actors; i++)
+		if (i != except &&
+		    atomic_load(&sched.actors[i]->state) == ACTOR_YIELDED)
+			atomic_store(&sched.actors[i]->state, ACTOR_RUNNABLE);
+}
+
 /**
  * Choose the next actor after \a me reached a point of \a kind, and switch
  * to it; return when \a me runs again.  \a me is &sim_main_actor when the
  * run starts; when it is over (or abandoned), back to whoever started it.
+ * Under a policy that places commits, waiting stores may become visible
+ * here first, one decision each; the run is over when every actor has
+ * finished and no store is waiting.
  */
 static void sched_next(struct sim_actor *me, enum sim_point_kind kind,
 		       const char *label)
 {
 	struct fiber *self = me->id < 0 ? &sched.main : &me->fib;
+	struct sched_commit cm[SIM_MAX_ACTORS * MODEL_BUFFER];
 	struct sim_actor *next_actor;
-	int next, i, stuck = 0, alive = 0;
+	int next, i, stuck, alive, ncm;
 	char who[200];
 
+	por_end();			/* me's step is over */
 	/* Any move by another actor lets the spinners try again. */
 	if (kind != SP_YIELD && kind != SP_BLOCK)
-		for (i = 0; i < sched.nr_actors; i++)
-			if (i != me->id && atomic_load(&sched.actors[i]->state)
-			    == ACTOR_YIELDED)
-				atomic_store(&sched.actors[i]->state,
-					     ACTOR_RUNNABLE);
+		sched_wake_spinners(me->id);
+again:
+	stuck = alive = 0;
 	for (i = 0; i < sched.nr_actors; i++) {
 		int st = atomic_load(&sched.actors[i]->state);
 
 		alive += st != ACTOR_DONE;
 		stuck += st == ACTOR_BLOCKED || st == ACTOR_YIELDED;
 	}
-	if (!alive) {
+	ncm = sched.policy && sched.policy->commits ? model_commits(cm) : 0;
+	if (!alive && !ncm) {
 		sched.running = NULL;		/* the run is over */
 		goto over;
 	}
-	if (stuck == alive && kind == SP_YIELD && model_catch_up()) {
+	if (alive && stuck == alive && !ncm && kind == SP_YIELD &&
+	    model_catch_up()) {
 		/*
 		 * Nobody can move, but under a weak model the spinners' view
-		 * of memory lags: let time pass, and them look again.
+		 * of memory lags: let time pass, and them look again.  For
+		 * partial-order reduction, an event that touched everything.
 		 */
-		for (i = 0; i < sched.nr_actors; i++)
-			if (atomic_load(&sched.actors[i]->state) ==
-			    ACTOR_YIELDED)
-				atomic_store(&sched.actors[i]->state,
-					     ACTOR_RUNNABLE);
+		por_begin(por_step(me->id), true);
+		sim_fp_note(NULL, true);
+		por_end();
+		sched_wake_spinners(-1);
 		stuck = 0;
 	}
-	if (stuck == alive) {
+	if (alive && stuck == alive && !ncm) {
 		/* Nobody can move.  A spinner alone spins forever. */
 		sched_describe_stuck(who, sizeof(who));
 		sched_abort(who);
@@ -742,6 +880,16 @@ static void sched_next(struct sim_actor *me, enum sim_point_kind kind,
 					  me->id < 0 ? NULL : me, kind, label);
 	else
 		next = sched_pick_default(me->id < 0 ? NULL : me);
+	if (next >= SCHED_COMMIT && next - SCHED_COMMIT < ncm) {
+		const struct sched_commit *c = &cm[next - SCHED_COMMIT];
+
+		por_begin((struct sim_tid){ 1, (unsigned char)c->actor,
+					    (unsigned short)c->seq }, false);
+		model_commit_by(c);
+		por_end();
+		sched_wake_spinners(-1);	/* memory moved */
+		goto again;
+	}
 	if (next < 0 || next >= sched.nr_actors || !sched_runnable(next)) {
 		if (!sched.aborted)
 			sched_abort("the schedule chose an actor that cannot run");
@@ -749,6 +897,7 @@ static void sched_next(struct sim_actor *me, enum sim_point_kind kind,
 	}
 	next_actor = sched.actors[next];
 	sched.running = next_actor;
+	por_begin(por_step(next), !(choices && choices->transparent));
 	if (next_actor == me)
 		return;
 	current = next_actor;
@@ -757,6 +906,7 @@ static void sched_next(struct sim_actor *me, enum sim_point_kind kind,
 	return;
 over:
 	/* Back to whoever started the run; an actor never comes back. */
+	por.active = false;
 	if (me->id < 0)
 		return;
 	current = NULL;
@@ -868,7 +1018,8 @@ static void sim_actor_fiber(void)
 	fiber_started();
 	me->at = "start";
 	me->fn(me->arg);
-	model_release();		/* its stores are all visible */
+	if (!sched.policy || !sched.policy->commits)
+		model_release();	/* its stores are all visible */
 	me->at = "done";
 	atomic_store(&me->state, ACTOR_DONE);
 	sched_next(me, SP_EXIT, "done");
@@ -1039,8 +1190,6 @@ static int script_pick(void *ctx, struct sim_actor *cur,
 /** The policy of sim_run_script(). */
 static const struct sim_policy script_policy = { .pick = script_pick };
 
-/** The decisions of the run in progress under sim_run_choices(), or NULL. */
-static struct sim_choices *choices;
 
 /**
  * Take the next decision of an explored run: option \a choice of \a nopts
@@ -1079,36 +1228,75 @@ static int sim_decide(enum sim_choice_kind kind, int nopts, bool costly,
 	return d.choice;
 }
 
+/**
+ * A decision of who runs next (or which waiting store becomes visible),
+ * among \a nopts transitions named \a tid, with partial-order reduction
+ * if the run has it.  Returns the option; -1 (with \a why) when the
+ * prefix does not fit; -2 when every option is asleep (the run is
+ * redundant).  With one option there is no decision, but the reduction
+ * is still told.
+ */
+static int sim_decide_sched(int nopts, bool costly, const struct sim_tid *tid,
+			    char *why, size_t len)
+{
+	unsigned int i = choices->nr;
+	bool in_prefix = i < choices->nr_prefix;
+	int c, p;
+
+	if (nopts < 2)
+		return choices->por_pick &&
+		       choices->por_pick(choices->por_ctx, -1, tid, nopts,
+					 -1) < 0 ? -2 : 0;
+	c = sim_decide(SIM_CHOICE_SCHED, nopts, costly, why, len);
+	if (c < 0 || !choices->por_pick)
+		return c;
+	p = choices->por_pick(choices->por_ctx, (int)i, tid, nopts,
+			      in_prefix ? c : -1);
+	if (p < 0 || p >= nopts)
+		return -2;
+	if (!in_prefix && i < choices->max)
+		choices->log[i].choice = (unsigned char)p;
+	return p;
+}
+
 /** How a preemption at a point of \a kind reads in a timeline. */
 static const char *const preempt_where[] = {
 	[SP_WINDOW] = "at", [SP_LOCK] = "before taking",
 	[SP_UNLOCK] = "before releasing", [SP_ACCESS] = "before",
 };
 
+/** Most options of one decision (sim_decision.nopts is a byte). */
+#define SCHED_MAX_OPTIONS	200
+
 /**
  * The explorer's policy: the options are the running actor, if it can go
- * on, then every other runnable actor in order; switching away from an
- * actor that could go on is a preemption, which costs.  When the running
- * actor blocked, spun, or finished, every runnable actor is a free option.
+ * on, then every other runnable actor in order, then every waiting store
+ * that may become visible now (group model); taking any but the first
+ * while the running actor could go on is a preemption, which costs.  When
+ * the running actor blocked, spun, or finished, every option is free.
  */
 static int explore_pick(void *ctx, struct sim_actor *cur,
 			enum sim_point_kind kind, const char *label)
 {
-	int opt[SIM_MAX_ACTORS], n = 0, i, c;
+	struct sched_commit cm[SIM_MAX_ACTORS * MODEL_BUFFER];
+	struct sim_tid tid[SCHED_MAX_OPTIONS];
+	int opt[SCHED_MAX_OPTIONS], n = 0, ncm, i, c;
+	bool por = choices->por_pick != NULL;
 	bool preemptive = cur && sched_runnable(cur->id) &&
 			  kind != SP_EXIT && kind != SP_START &&
 			  kind != SP_RESCHED;
-
-	/*
-	 * No preemption just before a release: one just after it, or just
-	 * before whoever else wants the lock takes it, reaches every state
-	 * that one would (at the cost of one more preemption at most).
-	 */
-	if (preemptive && kind == SP_UNLOCK)
-		return cur->id;
 	char why[160];
 
 	(void)ctx;
+	/*
+	 * No preemption just before a release: one just after it, or just
+	 * before whoever else wants the lock takes it, reaches every state
+	 * that one would (at the cost of one more preemption at most).  Not
+	 * under partial-order reduction, whose argument assumes every
+	 * enabled transition is an option.
+	 */
+	if (preemptive && kind == SP_UNLOCK && !por)
+		return cur->id;
 	if (preemptive)
 		opt[n++] = cur->id;
 	for (i = 0; i < sched.nr_actors; i++)
@@ -1116,15 +1304,29 @@ static int explore_pick(void *ctx, struct sim_actor *cur,
 		    !(kind == SP_RESCHED && i == cur->id))
 			opt[n++] = i;
 	if (!n && kind == SP_RESCHED)
-		return cur->id;		/* nobody else: go on */
-	if (n <= 1)
-		return n ? opt[0] : -1;
-	c = sim_decide(SIM_CHOICE_SCHED, n, preemptive, why, sizeof(why));
+		opt[n++] = cur->id;	/* nobody else: go on */
+	ncm = model_commits(cm);
+	for (i = 0; i < ncm && n < SCHED_MAX_OPTIONS; i++)
+		opt[n++] = SCHED_COMMIT + i;
+	if (!n)
+		return -1;
+	for (i = 0; i < n; i++)
+		tid[i] = opt[i] < SCHED_COMMIT ? por_step(opt[i]) :
+			 (struct sim_tid){ 1, (unsigned char)
+					   cm[opt[i] - SCHED_COMMIT].actor,
+					   (unsigned short)
+					   cm[opt[i] - SCHED_COMMIT].seq };
+	c = sim_decide_sched(n, preemptive, tid, why, sizeof(why));
+	if (c == -2) {
+		choices->asleep = true;
+		sched_abort("every option is asleep (partial-order reduction)");
+		return -1;
+	}
 	if (c < 0) {
 		sched_abort(why);
 		return -1;
 	}
-	if (c && preemptive)
+	if (c && preemptive && opt[c] < SCHED_COMMIT)
 		sim_trace("(preempted %s %s: %s runs)",
 			  kind < (int)ARRAY_SIZE(preempt_where) &&
 			  preempt_where[kind] ? preempt_where[kind] : "at",
@@ -1133,7 +1335,8 @@ static int explore_pick(void *ctx, struct sim_actor *cur,
 }
 
 /** The policy of sim_run_choices(). */
-static const struct sim_policy explore_policy = { .pick = explore_pick };
+static const struct sim_policy explore_policy = { .pick = explore_pick,
+						  .commits = true };
 
 /* ---------------------------------------------------------------- */
 /* Fibers. */
@@ -1263,6 +1466,9 @@ static void sched_reset(void)
 	sched.running = NULL;
 	sched.mode = SIM_FREE;
 	sched.policy = NULL;
+	if (por.active)		/* only ever set under SIM_SCHED: free runs'
+				   threads read it, unwritten */
+		por.active = false;
 	model_stop();
 }
 
@@ -1332,6 +1538,7 @@ static int sched_start(const struct sim_actor_spec *specs, int n,
 		return -EINVAL;
 	sched_reset();
 	model_start(mode);
+	sim_litmus_locks_free();
 	sched.mode = mode;
 	sched.policy = policy;
 	sched.aborted = false;
@@ -1431,6 +1638,7 @@ int sim_run_choices(const struct sim_actor_spec *specs, int n,
 	choices = c;
 	c->nr = 0;
 	c->misfit = false;
+	c->asleep = false;
 	err = sim_run_sched(specs, n, &explore_policy);
 	if (!err)
 		choices = NULL;
@@ -2442,6 +2650,7 @@ static void mutex_lock(struct mutex *lock)
 	struct sim_actor *me = sim_current();
 
 	sim_point(SP_LOCK, lock->name);
+	sim_fp_note(lock, true);	/* taken, or waited for */
 	/* self-deadlock */
 	BUG_ON(atomic_load_explicit(&lock->owner, memory_order_relaxed) == me);
 	if (sim_scheduled()) {
@@ -2456,7 +2665,7 @@ static void mutex_lock(struct mutex *lock)
 		sim_waiting(me, NULL);
 	}
 	sim_set_owner(lock, me);
-	model_acquire();
+	model_lock(lock);
 }
 
 /** Release \a lock.  Caller must hold it. */
@@ -2465,7 +2674,7 @@ static void mutex_unlock(struct mutex *lock)
 	BUG_ON(atomic_load_explicit(&lock->owner, memory_order_relaxed) !=
 	       sim_current());
 	sim_point(SP_UNLOCK, lock->name);
-	model_release();
+	model_unlock(lock);
 	sim_trace_give(lock, 0, "%s", lock->name);
 	sim_set_owner(lock, NULL);
 	if (sim_scheduled())
@@ -2526,14 +2735,14 @@ static void down_read(struct rw_semaphore *sem)
 		sim_waiting(sim_current(), NULL);
 	}
 	atomic_fetch_add(&sem->readers, 1);
-	model_acquire();
+	model_lock(sem);
 }
 
 /** Release \a sem held for reading. */
 static void up_read(struct rw_semaphore *sem)
 {
 	sim_point(SP_UNLOCK, sem->name);
-	model_release();
+	model_unlock(sem);
 	sim_trace_give(sem, 0, "%s", sem->name);
 	BUG_ON(atomic_fetch_sub(&sem->readers, 1) <= 0);
 	if (sim_scheduled())
@@ -2559,7 +2768,7 @@ static void down_write(struct rw_semaphore *sem)
 		sim_waiting(sim_current(), NULL);
 	}
 	atomic_store(&sem->writer, sim_current());
-	model_acquire();
+	model_lock(sem);
 }
 
 /** Release \a sem held for writing. */
@@ -2567,7 +2776,7 @@ static void up_write(struct rw_semaphore *sem)
 {
 	BUG_ON(atomic_load(&sem->writer) != sim_current());
 	sim_point(SP_UNLOCK, sem->name);
-	model_release();
+	model_unlock(sem);
 	sim_trace_give(sem, 0, "%s", sem->name);
 	atomic_store(&sem->writer, NULL);
 	if (sim_scheduled())
@@ -3091,69 +3300,113 @@ const char *ksm_fix_doc(enum ksm_fix fix)
  * instead (sim_config.model, --model):
  *
  *  - SIM_MODEL_SC: every access takes effect when it is made.
- *  - SIM_MODEL_WEAK: some stores are held back, and some loads are
- *    satisfied from a past state of memory, as far as the barriers let
- *    them: loosely ARM or Power.
+ *  - SIM_MODEL_WEAK: stores wait in a store buffer and become visible
+ *    later, loads may be satisfied from a past state of memory, and a
+ *    store becomes visible to different CPUs in different orders, as far
+ *    as the barriers let them: the Linux kernel memory model (LKMM,
+ *    tools/memory-model) in the fragment the litmus tests use, which is
+ *    weaker than ARM and allows what Power does.
  *  - SIM_MODEL_ALPHA: as WEAK, and a load through a freshly loaded pointer
  *    is not ordered after the load of the pointer (the split cache banks
  *    of the Alpha 21264) unless smp_read_barrier_depends() says so.
  *
- * The state the model keeps:
- *  - a clock, bumped whenever a store reaches memory ("commits"), and the
- *    history of the run: every commit to a tracked word (page->mapping,
- *    page->flags, stable_node->kpfn and kpfn_seq, a litmus variable),
- *    with the word's value before and after and the time.  From it, the
- *    value any word had at any past time.
- *  - per CPU (actor): a store buffer of stores not yet committed, each
- *    tagged with the number of smp_wmb()s before it (its epoch); a floor,
- *    the oldest state of memory a load may still be satisfied from; vmax,
- *    the newest state any of its loads was satisfied from; last, the
- *    state its last load was satisfied from; and for each word it has
- *    read or written, the newest state of it that it has seen.
+ * The model is one of views, in the manner of the "promising" and
+ * view-based models of ARM and C11, kept operational so that the
+ * simulated kernel runs on it.  Its state:
  *
- * What each operation does to that state:
+ *  - memory: a clock, bumped whenever a store becomes visible ("commits"),
+ *    and the history of the run: every commit to a tracked word
+ *    (page->mapping, page->flags, stable_node->kpfn and kpfn_seq, a litmus
+ *    variable), with the word's value before and after, the time, and the
+ *    store's *view*: what became visible before it, to whoever reads it.
+ *    A word's commits in time order are its coherence order.
+ *  - a view, for every tracked word, is the oldest state of it that may
+ *    still be read (struct model_view: one time for every word, and
+ *    single words above it).  Views join by taking the newer state of
+ *    each word.
+ *  - per CPU (actor): a store buffer of stores not yet committed, in
+ *    program order, each tagged with the smp_wmb()s before it (its epoch)
+ *    and carrying its view; and views: cur (no load of the CPU reads
+ *    older), racc (the joined views of the stores its loads read), last
+ *    (the view of the store the last load read), wview (what later
+ *    stores carry: what full barriers and locks made cumulative), wmbv
+ *    (its own stores before the last smp_wmb()), ownv (its own stores
+ *    that became visible) and ulv (ownv at its last unlock).
+ *  - G: what full barriers have published, in the one order they run in.
+ *
+ * What each operation does:
  *  - A modelled store (WRITE_ONCE(); the new page's mapping "set in
- *    advance"; ClearPageSwapCache()) either commits now or waits in the
- *    store buffer: a choice, unless a store that is waiting came before
- *    an smp_wmb() that this one comes after, or is to the same word; then
- *    it must wait too.  Waiting stores commit, in program order, at the
- *    CPU's next release: unlocking, smp_mb(), a value-returning atomic
- *    (which the kernel makes a full barrier), sleeping, finishing.
- *  - Every other write commits at once (after the CPU's waiting stores,
- *    if one of them is to the same word).
+ *    advance"; ClearPageSwapCache()) enters the buffer with the view
+ *    wview + wmbv.  Its commit is an event of its own: under the explorer
+ *    the scheduler may place it at any scheduling point from then on,
+ *    even after the CPU's thread has ended, provided no store before it
+ *    is to the same word, of an earlier epoch, or (for a release) at all
+ *    still waiting.  (Kernel code decides at the store whether it waits
+ *    at all, so that a step's later plain writes may come after it;
+ *    a litmus program's stores always wait.)  A commit appends to the
+ *    history; the store's view then also reaches the stores after it
+ *    that a barrier orders behind it.  Releases (unlocking, smp_mb(),
+ *    a value-returning atomic, sleeping) commit the whole buffer first.
+ *  - Every other write (set_bit(), a plain store of a tracked word)
+ *    commits at once, after the CPU's waiting stores when one of them is
+ *    to the same word or before an smp_wmb() it comes after.
  *  - A load of a word with a store of its own CPU waiting returns that
  *    store's value (store forwarding).  Otherwise a modelled load
- *    (READ_ONCE(); PageSwapCache()) may return the value the word had at
- *    any time from max(floor, the newest state of that word the CPU has
- *    seen) to now: a choice among the distinct values, newest first.  The
- *    time of the state it read becomes the newest seen of that word, and
- *    last, and raises vmax.  Other reads see memory as it is now.
- *  - smp_wmb(): a new epoch.  smp_rmb(): floor = vmax.  smp_mb(): commit
- *    the buffer, floor = now.  An acquire (taking a lock, a successful
- *    value-returning atomic): floor = now.
+ *    (READ_ONCE(); PageSwapCache()) may return any state of the word from
+ *    the one cur allows to now: a choice among the distinct values,
+ *    newest first.  cur rises to it (coherence), and the store's view
+ *    joins racc and becomes last.  Other reads see memory as it is now.
+ *  - smp_wmb(): a new epoch; wmbv takes every own store before it.
+ *    smp_rmb(): cur joins racc.  An acquire (smp_load_acquire()): cur
+ *    joins the view of the store it read.  A release store
+ *    (smp_store_release()) carries wview + wmbv + ownv + racc: what its
+ *    CPU wrote and read before it (LKMM's A-cumulativity).
+ *  - smp_mb(), a value-returning atomic, sleeping: commit the buffer;
+ *    what the CPU has seen (cur, racc, ownv, wview) joins G, and G joins
+ *    cur and wview.  Full barriers are cumulative and ordered among
+ *    themselves, but a CPU whose store merely comes after another's in
+ *    coherence learns nothing from it (Z6.0: LKMM says Sometimes).
+ *  - unlock: commit the buffer; the lock keeps the release view, and the
+ *    unlocker's own stores.  lock: cur and racc join the lock's release
+ *    view; wview joins the stores of its unlockers and this CPU's own
+ *    before its last unlock (LKMM's po-unlock-lock-po, which is
+ *    cumulative across CPUs and locks).
  *  - An address dependency (sim_addr_dep(), written where the kernel
- *    computes a pointer from a loaded value): floor = last under WEAK;
+ *    computes a pointer from a loaded value): cur joins last under WEAK;
  *    nothing under ALPHA, where smp_read_barrier_depends() (an mb on
- *    Alpha) commits the buffer and sets floor = now.
- *  - When every actor is spinning (cpu_relax()) their view of memory
- *    catches up: buffers commit, floors rise to now (model_catch_up()).
- *    A store becomes visible in the end; only a spin that sees nothing
- *    new after that is a livelock.
+ *    Alpha) is a full barrier.  A litmus program names the very load it
+ *    depends on (sim_depend_on()), and only the dependent load is
+ *    ordered.
+ *  - When every actor is spinning (cpu_relax()) and no store is waiting,
+ *    their views catch up with memory (model_catch_up()).  A store
+ *    becomes visible in the end; only a spin that sees nothing new after
+ *    that is a livelock.
  *
- * So with smp_wmb() off, two stores may become visible in either order;
- * with smp_rmb() off, two loads may be satisfied in either order; and the
- * four combinations give the litmus results of the Linux kernel memory
- * model (examples/litmus.c checks them).  It is a model of these
- * orderings, not of a whole CPU: accesses to other words (the refcount,
- * the locks' own words, plain fields) are sequentially consistent; loads
- * by address dependency are ordered after the pointer's load as a whole
- * (every later load, not only the dependent ones: in get_ksm_page() the
- * one other load, of kpfn again, is ordered anyway by coherence); and a
- * load chooses among at most MODEL_CHOICES values.
+ * Load buffering - a store performed before an earlier load of its CPU
+ * when nothing orders them - is the CPU executing out of order, not the
+ * memory system: a litmus program's interpreter does it
+ * (sim_choose_early(), examples/litmus.c), as it holds the instruction
+ * stream.  Kernel code here runs its loads and stores in program order,
+ * so the executions missing for it are exactly those in which a load
+ * reads a store that depends, through no dependency, fence or acquire,
+ * on a later store of the loading CPU (LB's shape); no race of the seeds
+ * has that shape.
+ *
+ * examples/litmus.c holds the model against LKMM's verdicts, on the
+ * kernel's own litmus tests rewritten (tests/litmus).  It is a model of
+ * these orderings, not of a whole CPU: accesses to other words (the
+ * refcount, the locks' own words, plain fields) are sequentially
+ * consistent; a kernel load by address dependency is ordered after the
+ * pointer's load as a whole (every later load, not only the dependent
+ * ones: in get_ksm_page() the one other load, of kpfn again, is ordered
+ * anyway by coherence); and a load chooses among at most MODEL_CHOICES
+ * values.
  * @{ */
 
 /** Most distinct values one load may choose between. */
 #define MODEL_CHOICES	8
+/** Most locks whose views one run keeps. */
+#define MODEL_LOCKS	128
 
 /** A commit in the history of the run. */
 struct model_write {
@@ -3161,6 +3414,21 @@ struct model_write {
 	unsigned long old;		/**< its value before */
 	unsigned long val;		/**< and after */
 	unsigned long t;		/**< when (the clock after it) */
+	struct model_view v;		/**< what became visible before it */
+	struct model_view self;		/**< ...and it: what its readers see */
+};
+
+/** One word's entry in a view: its oldest state still readable. */
+struct model_ent {
+	const void *addr;		/**< the word */
+	unsigned long t;		/**< the time of that state */
+};
+
+/** What a lock's releases published (model_lock(), model_unlock()). */
+struct model_lock {
+	const void *lock;		/**< the lock */
+	struct model_view v;		/**< the joined views of its unlocks */
+	struct model_view po;		/**< ...of its unlockers' own stores */
 };
 
 /** The model's state outside the CPUs (struct model_cpu). */
@@ -3171,6 +3439,11 @@ static struct {
 	unsigned long clock;		/**< commits so far in this run */
 	struct model_write *hist;	/**< every commit of this run */
 	size_t nr, cap;			/**< entries used and allocated */
+	struct model_ent *ents;		/**< the entries of the run's views */
+	size_t nents, cents;		/**< entries used and allocated */
+	struct model_view G;		/**< what full barriers published */
+	struct model_lock locks[MODEL_LOCKS];	/**< the run's locks */
+	int nr_locks;			/**< entries used in locks[] */
 } mdl;
 
 /** Names of the models; the index is enum sim_model. */
@@ -3203,6 +3476,9 @@ static void model_start(enum sim_mode mode)
 			      mdl.model != SIM_MODEL_SC, memory_order_relaxed);
 	mdl.clock = 0;
 	mdl.nr = 0;
+	mdl.nents = 0;
+	mdl.G = (struct model_view){ 0, 0, 0 };
+	mdl.nr_locks = 0;
 }
 
 /** End a run: from here the model is off. */
@@ -3218,32 +3494,158 @@ static inline struct model_cpu *model_cpu(void)
 	       current ? &current->cpu : NULL;
 }
 
-/** The newest state of \a addr that \a cpu has seen (0: none). */
-static unsigned long model_seen(const struct model_cpu *cpu, const void *addr)
-{
-	int i;
+/* ---------------------------------------------------------------- */
+/* Views. */
 
-	for (i = 0; i < cpu->nr_seen; i++)
-		if (cpu->seen[i].addr == addr)
-			return cpu->seen[i].t;
+/** The empty view: every state of every word may be read. */
+static const struct model_view model_none;
+
+/** Make room for \a n more entries in the pool; returns the first's index. */
+static unsigned int model_ents_room(size_t n)
+{
+	if (mdl.nents + n > mdl.cents) {
+		size_t cap = mdl.cents ? mdl.cents : 4096;
+		void *p;
+
+		while (cap < mdl.nents + n)
+			cap *= 2;
+		p = realloc(mdl.ents, cap * sizeof(*mdl.ents));
+		if (!p)
+			sim_die("the memory model's views: out of memory");
+		mdl.ents = p;
+		mdl.cents = cap;
+	}
+	return (unsigned int)mdl.nents;
+}
+
+/** The state of \a addr that \a v names above its floor (0: none). */
+static unsigned long model_view_at(const struct model_view *v,
+				   const void *addr)
+{
+	const struct model_ent *e;
+	unsigned int lo = 0, hi = v->n;
+
+	if (!hi)
+		return 0;
+	e = mdl.ents + v->off;
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (e[mid].addr == addr)
+			return e[mid].t;
+		if ((uintptr_t)e[mid].addr < (uintptr_t)addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return 0;
 }
 
-/** \a cpu has seen \a addr as of state \a t. */
-static void model_saw(struct model_cpu *cpu, const void *addr, unsigned long t)
+/** Does \a a allow no state that \a b rules out (is a at least b)? */
+static bool model_covers(const struct model_view *a, const struct model_view *b)
 {
-	int i;
+	const struct model_ent *pa, *pb;
+	unsigned int i = 0, j;
 
-	for (i = 0; i < cpu->nr_seen; i++)
-		if (cpu->seen[i].addr == addr) {
-			if (cpu->seen[i].t < t)
-				cpu->seen[i].t = t;
-			return;
-		}
-	BUG_ON(cpu->nr_seen == MODEL_SEEN);	/* a scenario too big */
-	cpu->seen[cpu->nr_seen].addr = addr;
-	cpu->seen[cpu->nr_seen++].t = t;
+	if (b->floor > a->floor)
+		return false;
+	if (!b->n)
+		return true;
+	pa = mdl.ents + a->off;
+	pb = mdl.ents + b->off;
+	for (j = 0; j < b->n; j++) {
+		if (pb[j].t <= a->floor)
+			continue;
+		while (i < a->n && (uintptr_t)pa[i].addr < (uintptr_t)pb[j].addr)
+			i++;
+		if (i == a->n || pa[i].addr != pb[j].addr || pa[i].t < pb[j].t)
+			return false;
+	}
+	return true;
 }
+
+/**
+ * \a a joined with \a b: of each word, the newer of the two states.  A
+ * new view only when neither already covers the other (most joins change
+ * nothing: the pool grows by nothing then).
+ */
+static struct model_view model_join(struct model_view a, struct model_view b)
+{
+	struct model_view r = { a.floor > b.floor ? a.floor : b.floor, 0, 0 };
+	const struct model_ent *pa, *pb;
+	struct model_ent *o;
+	unsigned int i = 0, j = 0, n = 0;
+
+	if (a.off == b.off && a.n == b.n)	/* the same entries */
+		return a.floor >= b.floor ? a : b;
+	if (model_covers(&a, &b))
+		return a;
+	if (model_covers(&b, &a))
+		return b;
+	r.off = model_ents_room(a.n + b.n);
+	pa = mdl.ents + a.off;
+	pb = mdl.ents + b.off;
+	o = mdl.ents + r.off;
+	while (i < a.n || j < b.n) {
+		struct model_ent e;
+
+		if (j == b.n || (i < a.n && (uintptr_t)pa[i].addr <
+					    (uintptr_t)pb[j].addr)) {
+			e = pa[i++];
+		} else if (i == a.n || (uintptr_t)pb[j].addr <
+				       (uintptr_t)pa[i].addr) {
+			e = pb[j++];
+		} else {
+			e = pa[i++];
+			if (pb[j].t > e.t)
+				e.t = pb[j].t;
+			j++;
+		}
+		if (e.t > r.floor)	/* else the floor covers it */
+			o[n++] = e;
+	}
+	r.n = n;
+	mdl.nents += n;
+	return r;
+}
+
+/** \a v, with \a addr at least at its state of time \a t. */
+static struct model_view model_join_ent(struct model_view v, const void *addr,
+					unsigned long t)
+{
+	struct model_view one;
+
+	if (t <= v.floor || model_view_at(&v, addr) >= t)
+		return v;
+	one.floor = 0;
+	one.off = model_ents_room(1);
+	one.n = 1;
+	mdl.ents[one.off] = (struct model_ent){ addr, t };
+	mdl.nents++;
+	return model_join(v, one);
+}
+
+/** The view of "now": every word as it is. */
+static struct model_view model_now(void)
+{
+	return (struct model_view){ mdl.clock, 0, 0 };
+}
+
+/** The view a reader of commit \a w gets: its view and w itself. */
+static struct model_view model_seen_by(const struct model_write *w)
+{
+	return w->self;
+}
+
+/** What a release by \a cpu publishes: all it wrote and read before. */
+static struct model_view model_release_view(const struct model_cpu *cpu)
+{
+	return model_join(model_join(cpu->wview, cpu->wmbv),
+			  model_join(cpu->ownv, cpu->racc));
+}
+
+/* ---------------------------------------------------------------- */
+/* Memory: commits and the history. */
 
 /** What \a op does to \a word with operand \a val. */
 static unsigned long model_apply(enum model_op op, unsigned long word,
@@ -3253,10 +3655,27 @@ static unsigned long model_apply(enum model_op op, unsigned long word,
 						      : word & ~val;
 }
 
-/** Write down that \a cpu changed \a addr from \a old to \a val, now. */
-static void model_log(struct model_cpu *cpu, const void *addr,
-		      unsigned long old, unsigned long val)
+/** Index in mdl.hist of the last commit to \a addr, or -1. */
+static long model_last_write(const void *addr)
 {
+	size_t i = mdl.nr;
+
+	while (i-- > 0)
+		if (mdl.hist[i].addr == addr)
+			return (long)i;
+	return -1;
+}
+
+/**
+ * Write down that \a cpu changed \a addr from \a old to \a val, now, with
+ * \a v visible before it.  Its own later loads read no older state.
+ */
+static void model_log(struct model_cpu *cpu, const void *addr,
+		      unsigned long old, unsigned long val,
+		      struct model_view v)
+{
+	struct model_write *w;
+
 	if (mdl.nr == mdl.cap) {
 		size_t cap = mdl.cap ? 2 * mdl.cap : 1024;
 		void *p = realloc(mdl.hist, cap * sizeof(*mdl.hist));
@@ -3266,13 +3685,20 @@ static void model_log(struct model_cpu *cpu, const void *addr,
 		mdl.hist = p;
 		mdl.cap = cap;
 	}
-	mdl.hist[mdl.nr++] = (struct model_write){ addr, old, val,
-						   ++mdl.clock };
-	model_saw(cpu, addr, mdl.clock);
+	w = &mdl.hist[mdl.nr++];
+	*w = (struct model_write){ addr, old, val, ++mdl.clock, v, v };
+	w->self = model_join_ent(v, addr, w->t);
+	cpu->cur = model_join_ent(cpu->cur, addr, w->t);
+	cpu->ownv = model_join(cpu->ownv, model_seen_by(w));
+	sim_fp_note(addr, true);
 }
 
-/** Commit \a s to memory now, as \a cpu. */
-static void model_commit(struct model_cpu *cpu, const struct model_store *s)
+/**
+ * Make \a s visible now, as \a cpu: it takes effect on memory.  Returns
+ * the word's value before.
+ */
+static unsigned long model_commit_store(struct model_cpu *cpu,
+					const struct model_store *s)
 {
 	unsigned long old;
 
@@ -3285,19 +3711,56 @@ static void model_commit(struct model_cpu *cpu, const struct model_store *s)
 	else
 		old = atomic_fetch_and_explicit(s->addr, ~s->val,
 						memory_order_relaxed);
-	model_log(cpu, s->addr, old, model_apply(s->op, old, s->val));
+	model_log(cpu, s->addr, old, model_apply(s->op, old, s->val), s->v);
+	return old;
 }
 
-/** Commit \a cpu's waiting stores, in order (a release). */
+/**
+ * May \a cpu's waiting store \a i become visible now?  Not while a store
+ * before it is waiting that is to the same word (coherence), of an
+ * earlier epoch (smp_wmb()), or, for a release, any at all.
+ */
+static bool model_committable(const struct model_cpu *cpu, int i)
+{
+	const struct model_store *s = &cpu->buf[i];
+	int j;
+
+	for (j = 0; j < i; j++)
+		if (cpu->buf[j].addr == s->addr ||
+		    cpu->buf[j].epoch < s->epoch || s->rel)
+			return false;
+	return true;
+}
+
+/**
+ * \a cpu's waiting store \a i becomes visible.  The stores after it that
+ * a barrier orders behind it (a later epoch, a release) carry its view
+ * from now on, as do the stores after the CPU's last smp_wmb().
+ */
+static void model_commit_at(struct model_cpu *cpu, int i)
+{
+	struct model_store s = cpu->buf[i];
+	struct model_view self;
+	int j;
+
+	model_commit_store(cpu, &s);
+	self = model_seen_by(&mdl.hist[mdl.nr - 1]);
+	memmove(&cpu->buf[i], &cpu->buf[i + 1],
+		(cpu->nr - i - 1) * sizeof(cpu->buf[0]));
+	cpu->nr--;
+	for (j = i; j < cpu->nr; j++)
+		if (cpu->buf[j].epoch > s.epoch || cpu->buf[j].rel)
+			cpu->buf[j].v = model_join(cpu->buf[j].v, self);
+	if (s.epoch < cpu->epoch)
+		cpu->wmbv = model_join(cpu->wmbv, self);
+	sim_trace("(model: %s becomes visible)", s.what);
+}
+
+/** Commit \a cpu's waiting stores, in program order (a release). */
 static void model_drain(struct model_cpu *cpu)
 {
-	int i;
-
-	for (i = 0; i < cpu->nr; i++) {
-		model_commit(cpu, &cpu->buf[i]);
-		sim_trace("(model: %s becomes visible)", cpu->buf[i].what);
-	}
-	cpu->nr = 0;
+	while (cpu->nr)
+		model_commit_at(cpu, 0);
 }
 
 /** Does \a cpu have a store to \a addr waiting? */
@@ -3323,6 +3786,41 @@ static unsigned long model_forward(const struct model_cpu *cpu,
 	return val;
 }
 
+static int model_commits(struct sched_commit *out);
+static void model_commit_by(const struct sched_commit *c);
+
+/**
+ * The stores of the run that may become visible now, every CPU's (for
+ * the scheduler, group sim): up to SIM_MAX_ACTORS * MODEL_BUFFER of them,
+ * by actor and then in program order.
+ */
+static int model_commits(struct sched_commit *out)
+{
+	int i, j, n = 0;
+
+	if (!atomic_load_explicit(&mdl.on, memory_order_relaxed))
+		return 0;
+	for (i = 0; i < sched.nr_actors; i++) {
+		struct model_cpu *cpu = &sched.actors[i]->cpu;
+
+		for (j = 0; j < cpu->nr; j++)
+			if (model_committable(cpu, j))
+				out[n++] = (struct sched_commit){
+					i, j, cpu->buf[j].seq };
+	}
+	return n;
+}
+
+/** The scheduler makes waiting store \a c visible (between steps). */
+static void model_commit_by(const struct sched_commit *c)
+{
+	struct sim_actor *owner = sched.actors[c->actor], *was = current;
+
+	current = owner;		/* its column in the timeline */
+	model_commit_at(&owner->cpu, c->idx);
+	current = was;
+}
+
 static void sim_describe_word(unsigned long v, char *buf, size_t len);
 
 /** Decide a reordering: see model_store() and model_load(). */
@@ -3331,30 +3829,52 @@ static int model_choose(enum sim_choice_kind kind, int nopts,
 
 /**
  * A write the model does not hold back (any write to a tracked word but
- * the modelled stores): it commits now.
+ * the modelled stores): it commits now, after the waiting stores an
+ * smp_wmb() or coherence orders before it, with the view \a v.
  */
+static void model_write_view(struct model_cpu *cpu,
+			     _Atomic unsigned long *addr, enum model_op op,
+			     unsigned long val, struct model_view v)
+{
+	struct model_store s = { addr, val, op, 0, 0, false, v, NULL };
+	int i;
+
+	for (i = 0; i < cpu->nr; i++)
+		if (cpu->buf[i].addr == addr || cpu->buf[i].epoch < cpu->epoch) {
+			model_drain(cpu);
+			break;
+		}
+	model_commit_store(cpu, &s);
+}
+
+/** A plain write: see model_write_view(). */
 static void model_write(struct model_cpu *cpu, _Atomic unsigned long *addr,
 			enum model_op op, unsigned long val)
 {
-	struct model_store s = { addr, val, op, 0, NULL };
+	model_write_view(cpu, addr, op, val,
+			 model_join(cpu->wview, cpu->wmbv));
+}
 
-	if (model_pending(cpu, addr))
-		model_drain(cpu);
-	model_commit(cpu, &s);
+/** Are stores of this run's CPUs always held back (a litmus program)? */
+static bool model_transparent(void)
+{
+	return choices && choices->transparent;
 }
 
 /**
- * A modelled store of \a val to \a addr, called \a what: it commits now,
- * or waits in the store buffer (see the group description).
+ * A modelled store of \a val to \a addr, called \a what, a release if
+ * \a rel: it waits in the store buffer, or (kernel code, a decision)
+ * commits now.  See the group description.
  */
-static void model_store(_Atomic unsigned long *addr, enum model_op op,
-			unsigned long val, const char *what)
+static void model_store_as(_Atomic unsigned long *addr, enum model_op op,
+			   unsigned long val, const char *what, bool rel)
 {
 	struct model_cpu *cpu = model_cpu();
-	struct model_store s = { addr, val, op, 0, what };
+	struct model_store s = { addr, val, op, 0, 0, rel, model_none, what };
 	bool wait = false;
 	int i;
 
+	sim_fp_note(addr, true);
 	if (!cpu) {
 		if (op == MODEL_SET)
 			atomic_store_explicit(addr, val, memory_order_release);
@@ -3366,18 +3886,55 @@ static void model_store(_Atomic unsigned long *addr, enum model_op op,
 	}
 	if (cpu->nr == MODEL_BUFFER)
 		model_drain(cpu);	/* a full buffer stalls the CPU */
+	s.epoch = cpu->epoch;
+	s.seq = cpu->seq++;
+	s.v = rel ? model_release_view(cpu)
+		  : model_join(cpu->wview, cpu->wmbv);
 	for (i = 0; i < cpu->nr; i++)
-		if (cpu->buf[i].epoch < cpu->epoch || cpu->buf[i].addr == addr)
+		if (cpu->buf[i].epoch < cpu->epoch ||
+		    cpu->buf[i].addr == addr || rel)
 			wait = true;	/* ordered behind one still waiting */
 	if (!wait)
-		wait = model_choose(SIM_CHOICE_STORE, 2, what) == 1;
+		wait = model_transparent() ||
+		       model_choose(SIM_CHOICE_STORE, 2, what) == 1;
 	if (!wait) {
-		model_commit(cpu, &s);
+		model_commit_store(cpu, &s);
 		return;
 	}
-	s.epoch = cpu->epoch;
 	cpu->buf[cpu->nr++] = s;
 	sim_trace("(model: %s waits in the store buffer)", what);
+}
+
+/** A modelled store: see model_store_as(). */
+static void model_store(_Atomic unsigned long *addr, enum model_op op,
+			unsigned long val, const char *what)
+{
+	model_store_as(addr, op, val, what, false);
+}
+
+/**
+ * \a cpu read commit \a w of \a addr (NULL: the word's first state, or
+ * its own waiting store); \a load: by a modelled load, which a litmus
+ * program's dependency may name.
+ */
+static void model_read_from(struct model_cpu *cpu, const void *addr,
+			    const struct model_write *w, bool load)
+{
+	struct model_view self = w ? model_seen_by(w) : model_none;
+	unsigned int i = w ? (unsigned int)(w - mdl.hist) : 0;
+
+	if (w)
+		cpu->cur = model_join_ent(cpu->cur, addr, w->t);
+	if (w && cpu->racc_memo[i % MODEL_MEMO] != i + 1) {
+		cpu->racc = model_join(cpu->racc, self);
+		cpu->racc_memo[i % MODEL_MEMO] = i + 1;
+	}
+	cpu->last = self;
+	if (!load)
+		return;
+	if (cpu->nr_loads < MODEL_DEPS)
+		cpu->loads[cpu->nr_loads] = self;
+	cpu->nr_loads++;
 }
 
 /** model_load() under the model: see there. */
@@ -3386,33 +3943,65 @@ static unsigned long model_load_cpu(struct model_cpu *cpu,
 				    unsigned long mask, const char *what)
 {
 	unsigned long now = atomic_load_explicit(addr, memory_order_acquire);
-	unsigned long lo, val[MODEL_CHOICES], start[MODEL_CHOICES];
+	unsigned long lo, floor, first = now, val[MODEL_CHOICES];
+	long from[MODEL_CHOICES];	/* each value's commit; -1: the first */
 	size_t i = mdl.nr;
-	int n = 1, c;
+	bool newest = true;
+	int n = 0, c;
 
-	if (model_pending(cpu, addr))
+	sim_fp_note(addr, false);
+	if (model_pending(cpu, addr)) {
+		cpu->dep = model_none;
+		model_read_from(cpu, addr, NULL, true);
 		return model_forward(cpu, addr, now);
-	lo = model_seen(cpu, addr);
-	if (lo < cpu->floor)
-		lo = cpu->floor;
-	/* The distinct values since lo, newest first, each from when. */
-	val[0] = now;
+	}
+	lo = model_view_at(&cpu->cur, addr);
+	if (lo < model_view_at(&cpu->dep, addr))
+		lo = model_view_at(&cpu->dep, addr);
+	floor = cpu->cur.floor > cpu->dep.floor ? cpu->cur.floor
+						: cpu->dep.floor;
+	cpu->dep = model_none;
+	/*
+	 * The states the load may read, newest first: back to the one cur
+	 * names, or to the newest at or before the floor, or to the word's
+	 * first state; distinct values only (of a run of equal ones, the
+	 * oldest: it constrains least).
+	 */
 	while (i-- > 0) {
 		const struct model_write *w = &mdl.hist[i];
+		unsigned long v = newest ? now : w->val;
 
 		if (w->addr != addr)
 			continue;
-		if (w->t <= lo)
-			break;
-		start[n - 1] = w->t;
-		if (!((w->old ^ val[n - 1]) & mask))
-			continue;	/* the same value before it */
-		if (n == MODEL_CHOICES)
+		if (w->t < lo)
+			goto choose;		/* older is out of reach */
+		newest = false;
+		first = w->old;
+		if (n && !((v ^ val[n - 1]) & mask))
+			from[n - 1] = (long)i;	/* the same value, older */
+		else if (n == MODEL_CHOICES)
 			goto choose;	/* older values are out of reach */
-		val[n++] = w->old;
+		else {
+			val[n] = v;
+			from[n++] = (long)i;
+		}
+		if (w->t <= floor)
+			goto choose;		/* the floor's own state */
 	}
-	start[n - 1] = lo;
+	if (lo)
+		goto choose;
+	/* The word's first state, before any commit of this run. */
+	if (n && !((first ^ val[n - 1]) & mask))
+		from[n - 1] = -1;
+	else if (n < MODEL_CHOICES) {
+		val[n] = first;
+		from[n++] = -1;
+	}
 choose:
+	if (!n) {		/* cannot be: lo names a commit of addr */
+		val[0] = now;
+		from[n++] = model_last_write(addr);
+	}
 	c = n > 1 ? model_choose(SIM_CHOICE_LOAD, n, what) : 0;
 	if (c && mask == ~0UL) {
 		char was[48], is[48];
@@ -3424,10 +4013,8 @@ choose:
 	} else if (c)
 		sim_trace("(model: %s is read from an older state: %d, not %d)",
 			  what, !!(val[c] & mask), !!(val[0] & mask));
-	model_saw(cpu, addr, start[c]);
-	cpu->last = start[c];
-	if (cpu->vmax < start[c])
-		cpu->vmax = start[c];
+	model_read_from(cpu, addr, from[c] < 0 ? NULL : &mdl.hist[from[c]],
+			true);
 	return val[c];
 }
 
@@ -3449,24 +4036,51 @@ static inline unsigned long model_load(_Atomic unsigned long *addr,
 
 /**
  * \a cpu read \a addr as memory holds it now (a read the model does not
- * reorder): the state it read from is the last commit to that word, or,
- * for a word the model keeps no history of (\a addr NULL: a refcount),
- * now.  Later smp_rmb()s and dependencies order loads after it.
+ * reorder): it read the last commit to that word; or, for a word the
+ * model keeps no history of (\a addr NULL: a refcount), memory as a
+ * whole, now.  Later smp_rmb()s and dependencies order loads after it.
  */
 static void model_read_now(struct model_cpu *cpu, const void *addr)
 {
-	size_t i = mdl.nr;
-	unsigned long t = addr ? 0 : mdl.clock;
+	long i;
 
-	while (addr && i-- > 0)
-		if (mdl.hist[i].addr == addr) {
-			t = mdl.hist[i].t;
-			break;
-		}
-	cpu->last = t;
-	if (cpu->vmax < t)
-		cpu->vmax = t;
+	if (!addr) {
+		sim_fp_note(NULL, false);
+		cpu->last = model_now();
+		cpu->racc = model_join(cpu->racc, cpu->last);
+		return;
+	}
+	sim_fp_note(addr, false);
+	i = model_last_write(addr);
+	model_read_from(cpu, addr, i < 0 ? NULL : &mdl.hist[i], false);
 }
+
+/**
+ * A value-returning atomic on \a addr, fully ordered: a full barrier,
+ * then it reads the last commit to the word and writes \a op of \a val
+ * over it (publishing what it read), then a full barrier.  Returns the
+ * old value.
+ */
+static unsigned long model_rmw(struct model_cpu *cpu,
+			       _Atomic unsigned long *addr, enum model_op op,
+			       unsigned long val)
+{
+	struct model_store s = { addr, val, op, 0, 0, false, model_none,
+				 NULL };
+	unsigned long old;
+	long i;
+
+	model_full();
+	i = model_last_write(addr);
+	model_read_from(cpu, addr, i < 0 ? NULL : &mdl.hist[i], false);
+	s.v = model_release_view(cpu);
+	old = model_commit_store(cpu, &s);
+	model_full();
+	return old;
+}
+
+/* ---------------------------------------------------------------- */
+/* Barriers, locks, and catching up. */
 
 /** A release: the CPU's waiting stores become visible first. */
 static void model_release(void)
@@ -3477,31 +4091,77 @@ static void model_release(void)
 		model_drain(cpu);
 }
 
-/** An acquire: later loads see at least the state of memory now. */
-static void model_acquire(void)
+/** The views lock \a lock keeps, found or made. */
+static struct model_lock *model_lock_of(const void *lock)
 {
-	struct model_cpu *cpu = model_cpu();
+	int i;
 
-	if (cpu)
-		cpu->floor = mdl.clock;
+	for (i = 0; i < mdl.nr_locks; i++)
+		if (mdl.locks[i].lock == lock)
+			return &mdl.locks[i];
+	BUG_ON(mdl.nr_locks == MODEL_LOCKS);	/* a scenario too big */
+	mdl.locks[mdl.nr_locks] = (struct model_lock){ lock, model_none,
+						       model_none };
+	return &mdl.locks[mdl.nr_locks++];
 }
 
-/** A full barrier: release, then acquire. */
+/** \a lock was taken: an acquire of what its unlocks published. */
+static void model_lock(const void *lock)
+{
+	struct model_cpu *cpu = model_cpu();
+	struct model_lock *l;
+
+	sim_fp_note(lock, true);
+	if (!cpu)
+		return;
+	l = model_lock_of(lock);
+	cpu->cur = model_join(cpu->cur, l->v);
+	cpu->racc = model_join(cpu->racc, l->v);
+	cpu->wview = model_join(cpu->wview, model_join(l->po, cpu->ulv));
+}
+
+/** \a lock is about to be released: a release, published in the lock. */
+static void model_unlock(const void *lock)
+{
+	struct model_cpu *cpu = model_cpu();
+	struct model_lock *l;
+
+	sim_fp_note(lock, true);
+	if (!cpu)
+		return;
+	model_drain(cpu);
+	l = model_lock_of(lock);
+	l->v = model_join(l->v, model_release_view(cpu));
+	l->po = model_join(l->po, cpu->ownv);
+	cpu->ulv = cpu->ownv;
+}
+
+/** A full barrier (see the group description). */
 static void model_full(void)
 {
 	struct model_cpu *cpu = model_cpu();
 
-	if (cpu) {
-		model_drain(cpu);
-		cpu->floor = mdl.clock;
-	}
+	if (!cpu)
+		return;
+	sim_fp_note(&mdl.G, true);
+	model_drain(cpu);
+	/*
+	 * G takes all the CPU has seen; since that includes cur, racc and
+	 * wview, the CPU's new view, and what its later stores carry, is G.
+	 */
+	mdl.G = model_join(model_join(mdl.G, cpu->cur),
+			   model_join(model_join(cpu->racc, cpu->ownv),
+				      cpu->wview));
+	cpu->cur = mdl.G;
+	cpu->wview = mdl.G;
 }
 
 /**
- * Every actor is spinning, waiting for memory to change: on a real CPU
- * what the others stored becomes visible in the end.  Let it: every
- * spinner's store buffer is committed and its floor raised to now.
- * Returns whether that changed anything (if not, the spin is forever).
+ * Every actor is spinning, waiting for memory to change, and no store is
+ * waiting that the scheduler could make visible: on a real CPU what the
+ * others stored becomes visible in the end.  Let it: every store buffer
+ * is committed and every spinner's view rises to now.  Returns whether
+ * that changed anything (if not, the spin is forever).
  */
 static bool model_catch_up(void)
 {
@@ -3512,12 +4172,22 @@ static bool model_catch_up(void)
 		return false;
 	for (i = 0; i < sched.nr_actors; i++) {
 		struct sim_actor *a = sched.actors[i];
+		struct sim_actor *was = current;
+
+		if (a->cpu.nr) {
+			current = a;
+			model_drain(&a->cpu);
+			current = was;
+			changed = true;
+		}
+	}
+	for (i = 0; i < sched.nr_actors; i++) {
+		struct sim_actor *a = sched.actors[i];
 
 		if (atomic_load(&a->state) != ACTOR_YIELDED ||
-		    (!a->cpu.nr && a->cpu.floor == mdl.clock))
+		    a->cpu.cur.floor == mdl.clock)
 			continue;
-		model_drain(&a->cpu);
-		a->cpu.floor = mdl.clock;
+		a->cpu.cur = model_join(a->cpu.cur, model_now());
 		changed = true;
 	}
 	return changed;
@@ -3557,6 +4227,8 @@ static int model_choose(enum sim_choice_kind kind, int nopts,
 	}
 	if (kind == SIM_CHOICE_STORE)
 		return script_directive("delay", what);
+	if (kind == SIM_CHOICE_EARLY)
+		return 0;
 	return script_directive("old", what) ? nopts - 1 : 0;
 }
 
@@ -3581,8 +4253,8 @@ static int model_choose(enum sim_choice_kind kind, int nopts,
  *					and a modelled store; on the host an
  *					atomic store with memory_order_release
  *  smp_wmb()				release fence; a new epoch
- *  smp_rmb()				acquire fence; floor = vmax
- *  smp_mb()				seq_cst fence; drain, floor = now
+ *  smp_rmb()				acquire fence; cur joins racc
+ *  smp_mb()				seq_cst fence; drain, join G
  *  smp_read_barrier_depends()		nothing on the host (only Alpha needs
  *					it); under ALPHA, as smp_mb()
  *
@@ -3624,6 +4296,7 @@ static inline void tracked_write(_Atomic unsigned long *p, unsigned long v)
 static unsigned long load_once(_Atomic unsigned long *p, const char *what)
 {
 	sim_point(SP_ACCESS, what);
+	sim_fp_note(p, false);		/* under sc too */
 	return model_load(p, ~0UL, what);
 }
 
@@ -3640,24 +4313,33 @@ static void store_once(_Atomic unsigned long *p, unsigned long v,
 /** WRITE_ONCE(x, v) for a tracked word \a x. */
 #define WRITE_ONCE(x, v)	store_once(&(x), (v), #x)
 
-/** smp_wmb(): order earlier stores before later stores. */
+/**
+ * smp_wmb(): order earlier stores before later stores.  Those already
+ * visible join wmbv now; those waiting, when they commit (a later epoch
+ * waits for them, model_commit_at()).
+ */
 static inline void smp_wmb(void)
 {
 	struct model_cpu *cpu = model_cpu();
 
 	atomic_thread_fence(memory_order_release);
-	if (cpu)
+	if (cpu) {
 		cpu->epoch++;
+		cpu->wmbv = model_join(cpu->wmbv, cpu->ownv);
+	}
 }
 
-/** smp_rmb(): order earlier loads before later loads. */
+/**
+ * smp_rmb(): order earlier loads before later loads: what the stores
+ * they read carried is visible to the loads after it.
+ */
 static inline void smp_rmb(void)
 {
 	struct model_cpu *cpu = model_cpu();
 
 	atomic_thread_fence(memory_order_acquire);
-	if (cpu && cpu->floor < cpu->vmax)
-		cpu->floor = cpu->vmax;
+	if (cpu)
+		cpu->cur = model_join(cpu->cur, cpu->racc);
 }
 
 /** smp_mb(): order everything. */
@@ -3685,8 +4367,8 @@ static inline void sim_addr_dep(void)
 {
 	struct model_cpu *cpu = model_cpu();
 
-	if (cpu && mdl.model != SIM_MODEL_ALPHA && cpu->floor < cpu->last)
-		cpu->floor = cpu->last;
+	if (cpu && mdl.model != SIM_MODEL_ALPHA)
+		cpu->cur = model_join(cpu->cur, cpu->last);
 }
 
 unsigned long sim_read_once(_Atomic unsigned long *x, const char *name)
@@ -3698,6 +4380,73 @@ void sim_write_once(_Atomic unsigned long *x, unsigned long v,
 		    const char *name)
 {
 	store_once(x, v, name);
+}
+
+unsigned long sim_load_acquire(_Atomic unsigned long *x, const char *name)
+{
+	struct model_cpu *cpu = model_cpu();
+	unsigned long v = load_once(x, name);
+
+	if (cpu)			/* later loads see what it carried */
+		cpu->cur = model_join(cpu->cur, cpu->last);
+	return v;
+}
+
+void sim_store_release(_Atomic unsigned long *x, unsigned long v,
+		       const char *name)
+{
+	sim_point(SP_ACCESS, name);
+	model_store_as(x, MODEL_SET, v, name, true);
+}
+
+void sim_depend_on(unsigned int load)
+{
+	struct model_cpu *cpu = model_cpu();
+
+	if (cpu && mdl.model != SIM_MODEL_ALPHA && load < cpu->nr_loads &&
+	    load < MODEL_DEPS)
+		cpu->dep = model_join(cpu->dep, cpu->loads[load]);
+}
+
+unsigned int sim_loads_made(void)
+{
+	struct model_cpu *cpu = model_cpu();
+
+	return cpu ? cpu->nr_loads : 0;
+}
+
+/** The locks of litmus programs (sim_spin_lock()). */
+static spinlock_t sim_litmus_locks[SIM_LITMUS_LOCKS];
+
+/**
+ * A run starts with every litmus lock free: a run abandoned inside a
+ * critical section (an explored schedule cut short) leaves it held.
+ */
+static void sim_litmus_locks_free(void)
+{
+	int i;
+
+	for (i = 0; i < SIM_LITMUS_LOCKS; i++)
+		sim_set_owner(&sim_litmus_locks[i], NULL);
+}
+
+void sim_spin_lock(unsigned int n, const char *name)
+{
+	BUG_ON(n >= SIM_LITMUS_LOCKS);
+	sim_litmus_locks[n].name = name;
+	spin_lock(&sim_litmus_locks[n]);
+}
+
+void sim_spin_unlock(unsigned int n)
+{
+	BUG_ON(n >= SIM_LITMUS_LOCKS);
+	spin_unlock(&sim_litmus_locks[n]);
+}
+
+int sim_choose_early(int nopts, const char *what)
+{
+	return nopts > 1 && model_cpu() ?
+	       model_choose(SIM_CHOICE_EARLY, nopts, what) : 0;
 }
 
 void sim_barrier(enum sim_barrier b)
@@ -4187,6 +4936,23 @@ static inline void clear_bit(int nr, _Atomic unsigned long *addr)
 		atomic_fetch_and(addr, ~(1UL << nr));
 }
 
+/**
+ * Clear bit \a nr with release semantics: every store before it is
+ * visible to whoever sees the bit clear (the page lock's unlock).
+ */
+static inline void clear_bit_unlock(int nr, _Atomic unsigned long *addr)
+{
+	struct model_cpu *cpu = model_cpu();
+
+	if (!cpu) {
+		atomic_fetch_and(addr, ~(1UL << nr));
+		return;
+	}
+	model_drain(cpu);
+	model_write_view(cpu, addr, MODEL_ANDNOT, 1UL << nr,
+			 model_release_view(cpu));
+}
+
 /** Set bit \a nr; return whether it was already set (a full barrier). */
 static inline bool test_and_set_bit(int nr, _Atomic unsigned long *addr)
 {
@@ -4195,10 +4961,7 @@ static inline bool test_and_set_bit(int nr, _Atomic unsigned long *addr)
 
 	if (!cpu)
 		return (atomic_fetch_or(addr, 1UL << nr) >> nr) & 1;
-	model_drain(cpu);
-	old = atomic_fetch_or_explicit(addr, 1UL << nr, memory_order_relaxed);
-	model_log(cpu, addr, old, old | 1UL << nr);
-	cpu->floor = mdl.clock;
+	old = model_rmw(cpu, addr, MODEL_OR, 1UL << nr);
 	return (old >> nr) & 1;
 }
 
@@ -4421,10 +5184,9 @@ static void unlock_page(struct page *page)
 {
 	VM_BUG_ON(!PageLocked(page));
 	sim_point(SP_UNLOCK, "unlock_page");
-	model_release();		/* clear_bit_unlock() */
 	sim_trace_give(&page->flags, 0, "the lock of pfn %lu",
 		       page_to_pfn(page));
-	clear_bit(PG_locked, &page->flags);
+	clear_bit_unlock(PG_locked, &page->flags);
 	wake_up_key(page);
 }
 
@@ -6322,11 +7084,7 @@ static inline bool test_and_clear_bit(int nr, _Atomic unsigned long *addr)
 
 	if (!cpu)
 		return (atomic_fetch_and(addr, ~(1UL << nr)) >> nr) & 1;
-	model_drain(cpu);
-	old = atomic_fetch_and_explicit(addr, ~(1UL << nr),
-					memory_order_relaxed);
-	model_log(cpu, addr, old, old & ~(1UL << nr));
-	cpu->floor = mdl.clock;
+	old = model_rmw(cpu, addr, MODEL_ANDNOT, 1UL << nr);
 	return (old >> nr) & 1;
 }
 

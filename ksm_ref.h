@@ -592,10 +592,14 @@ const char *sim_window_holds(int i);
 
 /** What a decision of the explorer chose between. */
 enum sim_choice_kind {
-	SIM_CHOICE_SCHED,	/**< which actor runs next */
+	SIM_CHOICE_SCHED,	/**< which actor runs next, or which waiting
+				     store becomes visible (group model) */
 	SIM_CHOICE_STORE,	/**< a store commits now (0) or waits (1) */
 	SIM_CHOICE_LOAD,	/**< which visible value a load returns
 				     (0: the newest) */
+	SIM_CHOICE_EARLY,	/**< a later store of a litmus program is
+				     performed before earlier loads (n) or
+				     not (0): load buffering */
 };
 
 /** One decision of an explored run: option \a choice of \a nopts. */
@@ -609,10 +613,44 @@ struct sim_decision {
 };
 
 /**
+ * A transition of an explored run, as partial-order reduction names it:
+ * an actor's step (from one scheduling point to its next), or a waiting
+ * store becoming visible.
+ */
+struct sim_tid {
+	unsigned char commit;		/**< a store's commit (else a step) */
+	unsigned char actor;		/**< whose step, or whose CPU's store */
+	unsigned short seq;		/**< a commit: the store's number among
+					     its CPU's stores of the run */
+};
+
+/** Most objects a footprint lists; beyond, it touched "everything". */
+#define SIM_FP_MAX	12
+
+/**
+ * What a transition touched, as far as the model sees: tracked words and
+ * locks, read or written.  Two transitions of different actors commute
+ * unless one writes what the other touches; a step of the simulated
+ * kernel (\a opaque) may also touch what the model does not see, so it
+ * commutes only with commits of words it did not touch.
+ */
+struct sim_footprint {
+	bool opaque;			/**< a step of kernel code */
+	bool all;			/**< read every word (a view of "now"),
+					     or touched more than SIM_FP_MAX */
+	unsigned char n;		/**< objects listed */
+	/** The objects: a word, a lock, the order of full barriers. */
+	struct {
+		const void *obj;	/**< its address */
+		bool write;		/**< written (else only read) */
+	} e[SIM_FP_MAX];
+};
+
+/**
  * The decisions of one explored run: which to follow, and where to write
  * down the ones made.  Decision i is taken from \a prefix while
  * i < nr_prefix, else it is option 0 (run on; commit now; the newest
- * value).
+ * value), or what \a por_pick says.
  */
 struct sim_choices {
 	const struct sim_decision *prefix;	/**< decisions to follow */
@@ -622,6 +660,27 @@ struct sim_choices {
 	unsigned int nr;			/**< decisions made (the log
 						     holds the first max) */
 	bool misfit;				/**< the prefix did not fit */
+	/**
+	 * Every actor of the run makes each access to shared state through
+	 * the model (a litmus program): its stores always wait in the
+	 * buffer (their commits are events of their own), and its steps are
+	 * not opaque to partial-order reduction.
+	 */
+	bool transparent;
+	bool asleep;				/**< abandoned by por_pick */
+	/**
+	 * Partial-order reduction (NULL: none).  Called at every scheduling
+	 * point with the transitions enabled there (\a decision: its index,
+	 * or -1 when there is one option and no decision; \a prefix: the
+	 * option the prefix takes, or -1 beyond it).  Returns the option to
+	 * take, or -1 to abandon the run (every option is asleep).
+	 */
+	int (*por_pick)(void *ctx, int decision, const struct sim_tid *opt,
+			int nopts, int prefix);
+	/** After every transition: what it was and what it touched. */
+	void (*por_done)(void *ctx, const struct sim_tid *t,
+			 const struct sim_footprint *fp);
+	void *por_ctx;				/**< their argument */
 };
 
 /**
@@ -648,8 +707,39 @@ unsigned long sim_read_once(_Atomic unsigned long *x, const char *name);
 /** WRITE_ONCE(*x, v) as the model sees it. */
 void sim_write_once(_Atomic unsigned long *x, unsigned long v,
 		    const char *name);
+/** smp_load_acquire(x) as the model sees it. */
+unsigned long sim_load_acquire(_Atomic unsigned long *x, const char *name);
+/** smp_store_release(x, v) (and rcu_assign_pointer()) as the model sees it. */
+void sim_store_release(_Atomic unsigned long *x, unsigned long v,
+		       const char *name);
 /** A barrier (or a dependency) as the model sees it. */
 void sim_barrier(enum sim_barrier b);
+/**
+ * The current CPU's next load takes its address from the value of its
+ * load number \a load (its loads counted from 0 in this run): an address
+ * dependency on that load alone (rcu_dereference(), then a load through
+ * the pointer).  Nothing under ALPHA.
+ */
+void sim_depend_on(unsigned int load);
+/** Loads the current CPU has made in this run (the next one's number). */
+unsigned int sim_loads_made(void);
+/** spin_lock() of litmus lock \a n (0..SIM_LITMUS_LOCKS-1), called \a name. */
+void sim_spin_lock(unsigned int n, const char *name);
+/** spin_unlock() of litmus lock \a n.  The caller must hold it. */
+void sim_spin_unlock(unsigned int n);
+/** Locks a litmus program may use. */
+#define SIM_LITMUS_LOCKS	8
+/**
+ * A reordering decision of a litmus program's CPU, out of \a nopts
+ * options (option 0: none), called \a what in traces: under the explorer
+ * a decision of kind SIM_CHOICE_EARLY; under a script always 0.
+ */
+int sim_choose_early(int nopts, const char *what);
+/**
+ * Note that the current transition touched \a obj (partial-order
+ * reduction): for accesses made outside the model's own calls.
+ */
+void sim_fp_note(const void *obj, bool write);
 
 /**
  * Draw KSM's structures as they are now, as an SVG image titled \a title:

@@ -31,13 +31,28 @@
  * runs in a child forked from the built state instead: slower (a fork is
  * most of a millisecond), and a crash of the simulator itself is caught.
  *
- * What it does not do: partial-order reduction.  Two schedules that
- * differ only in the order of independent steps are both run.  (The
- * scheduling points are few - only where the machine touches what another
- * actor may touch - which keeps the count within reach.)  And it sees
- * only the interleavings of scheduling points: a step between two points
- * is atomic, which is sound for this machine because every shared access
- * of the design is at or behind a point (see ksm_ref.c, group sim).
+ * Partial-order reduction, when the preemptions are not bounded (a
+ * bound counts preemptions, which equivalent schedules do not share) and
+ * the schedules run here: sleep sets (Godefroid, "Partial-Order Methods
+ * for the Verification of Concurrent Systems", 1996).  A transition is an
+ * actor's step from one scheduling point to its next, or a waiting
+ * store's commit (ksm_ref.c, group model).  Two transitions of different
+ * actors are independent when neither writes what the other touches -
+ * words of the model and locks, as the run records them (struct
+ * sim_footprint) - and neither is a step of kernel code, which may touch
+ * what the model does not see: such a step commutes only with commits of
+ * words it did not touch.  After every option of a decision has been
+ * explored from it, that option sleeps in the schedules that take a
+ * later option there, until a transition dependent on it runs; a
+ * schedule that reaches a point where every option is asleep is cut
+ * short (it can only reach what an earlier one did).  Each complete
+ * execution up to the order of independent transitions is then run once.
+ * A transition's footprint is the union over every way it ran from that
+ * decision (its loads' values differ, and with them what it touches).
+ *
+ * It sees only the interleavings of scheduling points: a step between two
+ * points is atomic, which is sound for this machine because every shared
+ * access of the design is at or behind a point (see ksm_ref.c, group sim).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -77,6 +92,250 @@ static bool in_child;
 static bool in_here;
 /** Decisions' costs before each decision: preemptions, reorderings. */
 static unsigned short pre_cost[MAX_DECISIONS], reo_cost[MAX_DECISIONS];
+
+/* ---------------------------------------------------------------- */
+/* Partial-order reduction: sleep sets. */
+
+/** Most entries of a sleep set, and most options whose names a node keeps. */
+#define POR_SET		32
+#define POR_OPTS	64
+
+/** A transition and what it touched: an entry of a sleep set. */
+struct por_ent {
+	struct sim_tid t;		/**< the transition */
+	struct sim_footprint fp;	/**< what it touched */
+};
+
+/** A decision of who runs (or what commits), on the current path. */
+struct por_node {
+	unsigned int decision;		/**< its index in the schedule */
+	int nopts;			/**< its options */
+	struct sim_tid opt[POR_OPTS];	/**< the first POR_OPTS, named */
+	struct por_ent sleep[POR_SET];	/**< asleep when it was reached */
+	int nsleep;			/**< entries in sleep[] */
+	struct por_ent done[POR_SET];	/**< options explored from it, the
+					     last one in progress */
+	int ndone;			/**< entries in done[] */
+	bool tracking;			/**< done[ndone - 1] is in progress */
+};
+
+/** The reduction's state: the path's nodes, and the current run's. */
+static struct {
+	bool on;			/**< this search reduces */
+	unsigned int nprefix;		/**< decisions the run replays */
+	struct por_node *nodes;		/**< the path, by decision */
+	int nnodes, cap;		/**< nodes kept, and room */
+	int node;			/**< node whose option is in progress */
+	struct por_ent cur[POR_SET];	/**< the sleep set now */
+	int ncur;			/**< entries in cur[] */
+	struct por_ent pend[2 * POR_SET];	/**< the sleep set for when
+						     the transition in
+						     progress is over */
+	int npend;			/**< entries in pend[] */
+} por;
+
+/** The node of each decision of the last run, or -1. */
+static int node_of[MAX_DECISIONS];
+
+static bool tid_eq(const struct sim_tid *a, const struct sim_tid *b)
+{
+	return a->commit == b->commit && a->actor == b->actor &&
+	       a->seq == b->seq;
+}
+
+/** Is \a t among the \a n entries of \a set? */
+static bool por_in(const struct por_ent *set, int n, const struct sim_tid *t)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (tid_eq(&set[i].t, t))
+			return true;
+	return false;
+}
+
+/** Add what \a src touched to \a dst. */
+static void fp_union(struct sim_footprint *dst, const struct sim_footprint *src)
+{
+	int i, j;
+
+	dst->opaque |= src->opaque;
+	dst->all |= src->all;
+	for (i = 0; i < src->n && !dst->all; i++) {
+		for (j = 0; j < dst->n; j++)
+			if (dst->e[j].obj == src->e[i].obj)
+				break;
+		if (j < dst->n) {
+			dst->e[j].write |= src->e[i].write;
+		} else if (dst->n == SIM_FP_MAX) {
+			dst->all = true;
+		} else {
+			dst->e[dst->n].obj = src->e[i].obj;
+			dst->e[dst->n++].write = src->e[i].write;
+		}
+	}
+}
+
+/**
+ * Might \a a and \a b not commute?  The same actor's (its steps, its
+ * CPU's commits); either touched everything; two steps of which one is
+ * kernel code; or one writes an object the other touches.
+ */
+static bool por_dependent(const struct por_ent *a, const struct por_ent *b)
+{
+	int i, j;
+
+	if (a->t.actor == b->t.actor || a->fp.all || b->fp.all)
+		return true;
+	if (!a->t.commit && !b->t.commit && (a->fp.opaque || b->fp.opaque))
+		return true;
+	for (i = 0; i < a->fp.n; i++)
+		for (j = 0; j < b->fp.n; j++)
+			if (a->fp.e[i].obj == b->fp.e[j].obj &&
+			    (a->fp.e[i].write || b->fp.e[j].write))
+				return true;
+	return false;
+}
+
+/** Append \a e to the \a *n entries of \a set (of room \a max), if room. */
+static void por_add(struct por_ent *set, int *n, int max,
+		    const struct por_ent *e)
+{
+	if (*n < max && !por_in(set, *n, &e->t))
+		set[(*n)++] = *e;
+}
+
+/** The pending sleep set: node \a nd's, and its options explored before. */
+static void por_pend_node(const struct por_node *nd)
+{
+	int i;
+
+	por.npend = 0;
+	for (i = 0; i < nd->nsleep; i++)
+		por_add(por.pend, &por.npend, 2 * POR_SET, &nd->sleep[i]);
+	for (i = 0; i < nd->ndone - (nd->tracking ? 1 : 0); i++)
+		por_add(por.pend, &por.npend, 2 * POR_SET, &nd->done[i]);
+}
+
+/** A new node for decision \a decision, with the sleep set now. */
+static struct por_node *por_new_node(int decision, const struct sim_tid *opt,
+				     int nopts)
+{
+	struct por_node *nd;
+	int i;
+
+	if (por.nnodes == por.cap) {
+		int cap = por.cap ? 2 * por.cap : 64;
+		void *p = realloc(por.nodes, cap * sizeof(*por.nodes));
+
+		if (!p) {
+			perror("explore: partial-order reduction");
+			exit(EX_FAIL);
+		}
+		por.nodes = p;
+		por.cap = cap;
+	}
+	node_of[decision] = por.nnodes;
+	nd = &por.nodes[por.nnodes++];
+	nd->decision = (unsigned int)decision;
+	nd->nopts = nopts;
+	for (i = 0; i < nopts && i < POR_OPTS; i++)
+		nd->opt[i] = opt[i];
+	memcpy(nd->sleep, por.cur, por.ncur * sizeof(por.cur[0]));
+	nd->nsleep = por.ncur;
+	nd->ndone = 0;
+	nd->tracking = false;
+	return nd;
+}
+
+/** Option \a c of node \a nd is now in progress. */
+static void por_start_option(struct por_node *nd, int c)
+{
+	nd->tracking = nd->ndone < POR_SET;
+	if (nd->tracking)
+		nd->done[nd->ndone++] = (struct por_ent){ .t = nd->opt[c] };
+}
+
+/** Is option \a c of \a nd asleep (as far as the node knows its name)? */
+static bool por_asleep(const struct por_node *nd, int c)
+{
+	return c < POR_OPTS && por_in(nd->sleep, nd->nsleep, &nd->opt[c]);
+}
+
+/** sim_choices.por_pick: see there, and the file's description. */
+static int por_pick(void *ctx, int decision, const struct sim_tid *opt,
+		    int nopts, int prefix)
+{
+	struct por_node *nd;
+	int c;
+
+	(void)ctx;
+	if (decision < 0) {			/* one option, no decision */
+		if (por_in(por.cur, por.ncur, &opt[0]))
+			return -1;
+		memcpy(por.pend, por.cur, por.ncur * sizeof(por.cur[0]));
+		por.npend = por.ncur;
+		por.node = -1;
+		return 0;
+	}
+	if ((unsigned int)decision < por.nprefix &&
+	    node_of[decision] >= 0 && node_of[decision] < por.nnodes &&
+	    por.nodes[node_of[decision]].decision ==
+	    (unsigned int)decision) {
+		nd = &por.nodes[node_of[decision]];
+		if ((unsigned int)decision + 1 == por.nprefix &&
+		    prefix < POR_OPTS)
+			por_start_option(nd, prefix);	/* the new option */
+		por_pend_node(nd);
+		por.node = (int)(nd - por.nodes);
+		return prefix;
+	}
+	nd = por_new_node(decision, opt, nopts);
+	for (c = 0; c < nopts && por_asleep(nd, c); c++)
+		;
+	if (c == nopts)
+		return -1;			/* all asleep: redundant */
+	if (c < POR_OPTS)
+		por_start_option(nd, c);
+	por_pend_node(nd);
+	por.node = (int)(nd - por.nodes);
+	return c;
+}
+
+/** sim_choices.por_done: see there, and the file's description. */
+static void por_done(void *ctx, const struct sim_tid *t,
+		     const struct sim_footprint *fp)
+{
+	struct por_ent e = { *t, *fp };
+	int i;
+
+	(void)ctx;
+	if (por.node >= 0) {
+		struct por_node *nd = &por.nodes[por.node];
+
+		if (nd->tracking && tid_eq(&nd->done[nd->ndone - 1].t, t))
+			fp_union(&nd->done[nd->ndone - 1].fp, fp);
+		por.node = -1;
+	}
+	por.ncur = 0;
+	for (i = 0; i < por.npend; i++)
+		if (!por_dependent(&por.pend[i], &e))
+			por_add(por.cur, &por.ncur, POR_SET, &por.pend[i]);
+	memcpy(por.pend, por.cur, por.ncur * sizeof(por.cur[0]));
+	por.npend = por.ncur;
+}
+
+/** A run begins, replaying \a nprefix decisions. */
+static void por_run_start(unsigned int nprefix)
+{
+	por.nprefix = nprefix;
+	por.node = -1;
+	por.ncur = por.npend = 0;
+	/* Nodes past the decision it backtracks to belong to another path. */
+	while (por.nnodes > 0 &&
+	       por.nodes[por.nnodes - 1].decision + 1 > nprefix)
+		por.nnodes--;
+}
 
 static double now(void)
 {
@@ -132,7 +391,8 @@ static void run_guarded(void *arg)
 }
 
 /** Run one schedule here, from the snapshot, following \a nprefix. */
-static int run_here(explore_fn fn, void *ctx, unsigned int nprefix)
+static int run_here(explore_fn fn, void *ctx, unsigned int nprefix,
+		    bool stateless)
 {
 	struct here h = { fn, ctx, EXPLORE_CRASH };
 	char what[256];
@@ -140,10 +400,16 @@ static int run_here(explore_fn fn, void *ctx, unsigned int nprefix)
 	sh->c = (struct sim_choices){ .prefix = sh->prefix,
 				      .nr_prefix = nprefix, .log = sh->log,
 				      .max = MAX_DECISIONS };
+	if (por.on) {
+		por_run_start(nprefix);
+		sh->c.por_pick = por_pick;
+		sh->c.por_done = por_done;
+	}
 	sh->noted = false;
 	sh->why[0] = '\0';
 	sh->outcomes = 0;
-	sim_snapshot_restore();
+	if (!stateless)
+		sim_snapshot_restore();
 	in_here = true;
 	if (sim_guarded(run_guarded, &h, what, sizeof(what)) == 1) {
 		explore_note("the kernel died: %s", what);
@@ -214,10 +480,34 @@ static int run_child(explore_fn fn, void *ctx, unsigned int nprefix)
 }
 
 /**
- * The deepest decision of the last schedule (its first \a n) with a next
- * option that stays within the bounds, or -1: the search is over.
+ * The next option of decision \a i of the last schedule: the next one
+ * not asleep there, under partial-order reduction; or -1.
  */
-static int next_branch(unsigned int n, const struct explore_opts *o)
+static int next_option(unsigned int i)
+{
+	const struct sim_decision *d = &sh->log[i];
+	const struct por_node *nd;
+	int c;
+
+	if (!por.on || d->kind != SIM_CHOICE_SCHED)
+		return d->choice + 1 < d->nopts ? d->choice + 1 : -1;
+	if (node_of[i] < 0 || node_of[i] >= por.nnodes ||
+	    por.nodes[node_of[i]].decision != i)
+		return d->choice + 1 < d->nopts ? d->choice + 1 : -1;
+	nd = &por.nodes[node_of[i]];
+	for (c = d->choice + 1; c < d->nopts; c++)
+		if (!por_asleep(nd, c))
+			return c;
+	return -1;
+}
+
+/**
+ * The deepest decision of the last schedule (its first \a n) with a next
+ * option that stays within the bounds, or -1: the search is over.  The
+ * option is \a *next.
+ */
+static int next_branch(unsigned int n, const struct explore_opts *o,
+		       int *next)
 {
 	unsigned int i, p = 0, q = 0;
 
@@ -242,6 +532,9 @@ static int next_branch(unsigned int n, const struct explore_opts *o)
 		if (d->kind == SIM_CHOICE_SCHED ?
 		    o->bound >= 0 && pre_cost[i] + cost > o->bound :
 		    o->reorder >= 0 && reo_cost[i] + cost > o->reorder)
+			continue;
+		*next = next_option(i);
+		if (*next < 0)
 			continue;
 		return (int)i;
 	}
@@ -268,8 +561,8 @@ int explore(explore_fn fn, void *ctx, const struct explore_opts *o,
 {
 	double t0 = now();
 	unsigned int nprefix = 0, n;
-	bool here = !o->fork && !sim_snapshot_take();
-	int v, i, ret = 0;
+	bool here = o->stateless || (!o->fork && !sim_snapshot_take());
+	int v, i, c, ret = 0;
 
 	memset(r, 0, sizeof(*r));
 	if (!sh) {
@@ -281,13 +574,20 @@ int explore(explore_fn fn, void *ctx, const struct explore_opts *o,
 		}
 	}
 	r->in_process = here;
+	por.on = here && o->bound < 0 && !o->no_reduction;
+	por.nnodes = 0;
+	r->reduced = por.on;
 	for (;;) {
-		v = here ? run_here(fn, ctx, nprefix)
+		v = here ? run_here(fn, ctx, nprefix, o->stateless)
 			 : run_child(fn, ctx, nprefix);
 		r->schedules++;
 		n = sh->c.nr < MAX_DECISIONS ? sh->c.nr : MAX_DECISIONS;
 		if (n > r->longest)
 			r->longest = n;
+		if (here && sh->c.asleep) {
+			r->asleep++;		/* reaches nothing new */
+			v = EXPLORE_CLEAN;
+		}
 		r->outcomes |= sh->outcomes;
 		if (v == EXPLORE_MISFIT) {
 			r->verdict = v;
@@ -307,17 +607,18 @@ int explore(explore_fn fn, void *ctx, const struct explore_opts *o,
 		if ((o->max_schedules && r->schedules >= o->max_schedules) ||
 		    (o->max_seconds && r->seconds >= o->max_seconds))
 			break;
-		i = next_branch(n, o);
+		i = next_branch(n, o, &c);
 		if (i < 0) {
 			r->exhausted = true;
 			break;
 		}
 		memmove(sh->prefix, sh->log, (i + 1) * sizeof(sh->log[0]));
-		sh->prefix[i].choice++;
+		sh->prefix[i].choice = (unsigned char)c;
 		nprefix = i + 1;
 	}
 	r->seconds = now() - t0;
-	if (here) {
+	por.on = false;
+	if (here && !o->stateless) {
 		sim_snapshot_restore();		/* as the caller built it */
 		sim_snapshot_drop();
 	}

@@ -16,6 +16,16 @@ struct explore_opts {
 	double max_seconds;		/**< stop after this long (0: no cap) */
 	bool keep_going;		/**< do not stop at the first failure */
 	bool fork;			/**< a child per schedule (--fork) */
+	/**
+	 * The scenario puts its own state back before each run (a litmus
+	 * program): every schedule runs here, without a snapshot.
+	 */
+	bool stateless;
+	/**
+	 * No partial-order reduction.  (There is none anyway when the
+	 * preemptions are bounded, or in forked children.)
+	 */
+	bool no_reduction;
 };
 
 /** How one schedule ended. */
@@ -40,6 +50,9 @@ struct explore_result {
 	char replay[4096];		/**< ...its schedule, for --replay */
 	unsigned long outcomes;		/**< bit k: some schedule reported k */
 	bool in_process;		/**< ran here (else: forked children) */
+	bool reduced;			/**< with partial-order reduction */
+	unsigned long asleep;		/**< of the schedules, those cut short
+					     by it: every option was asleep */
 };
 
 /**

@@ -52,8 +52,9 @@
 #           seeds lie outside the repository too: tests/seed_hunks.txt
 #           keeps their hunks, and is checked against them when they are
 #           there.
-# figures   Chapter 8's table of `race --explore-all` quotes the counts the
-#           program prints now (see book_figures()).
+# figures   Chapter 8's table of `race --explore-all`, and its table of the
+#           litmus corpus, quote the counts the programs print now (see
+#           book_figures()).
 # quotes    Every quote of this program's code in examples/exercises.md
 #           (the code span after "In `ksm_ref.c`") is in ksm_ref.c, white
 #           space aside, "..." standing for any code between: the
@@ -345,7 +346,9 @@ why_not_run() {
 	"make soak"*) echo "ten minutes; test.sh runs soak-short" ;;
 	"make mutants"*) echo "minutes: a build and the kill suite per mutant" ;;
 	"make clean"*) echo "would delete the programs the other checks run" ;;
-	"make bench"*) echo "every bench table, race R1 and explore-all, timed: ~30 s" ;;
+	"make bench"*) echo "every bench table, race R1, explore-all and the" \
+			    "litmus corpus with and without its reduction," \
+			    "timed: minutes" ;;
 	"./build/bench"|"./build/bench -"*)
 		echo "every bench table, timed: ~20 s (one table is run)" ;;
 	"./build/race R15"*)
@@ -581,6 +584,36 @@ book_figures() {
 		esac
 	done <"$tmp/rows"
 	note "$n rows of race --explore-all and its totals compared"
+	book_litmus_figures
+}
+
+# book_litmus_figures: chapter 8's table of the litmus corpus - each row's
+# test, LKMM's verdict, ours, and the schedules with partial-order
+# reduction - is what `litmus --compare` prints now; so are the schedules
+# without it, where they are few enough to count here (10000: the rest,
+# minutes of searching, are make bench's).  Times are not compared.
+book_litmus_figures() {
+	timeout "$TIMEOUT" "$B/litmus" --compare --max-schedules 10000 \
+		tests/litmus/lkmm/*.litmus >"$tmp/lit" 2>&1 ||
+		bad "$B/litmus --compare failed: $(tail -n 1 "$tmp/lit")"
+	grep -E '^\| [A-Z][A-Za-z0-9.]*\+[^ ]* \| ' "$BOOK" |
+		awk -F'|' '{ gsub(/ /, ""); print $2, $3, $4, $5, $7 }' \
+		>"$tmp/litrows"
+	if [ ! -s "$tmp/litrows" ]; then
+		bad "$BOOK has no table of the litmus corpus"
+		return
+	fi
+	n=0
+	while read -r t lkmm ours red unred; do
+		n=$((n + 1))
+		got=$(awk -v t="$t" '$1 == t { print $1, $2, $3, $4,
+			($6 == "(capped)" ? "-" : $5) }' "$tmp/lit")
+		[ "${got##* }" = - ] && unred=-
+		want="$t $lkmm $ours $red $unred"
+		[ "$want" = "$got" ] ||
+			bad "$BOOK: litmus row '$want', but litmus prints '$got'"
+	done <"$tmp/litrows"
+	note "$n rows of the litmus table compared"
 }
 
 # ---------------------------------------------------------------------

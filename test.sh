@@ -111,6 +111,52 @@ expect_grep() {
 	fi
 }
 
+# later CHECK...: a check (expect or expect_grep, and its arguments) that
+# takes time but little of the machine - a free run of a fixed length -
+# or that would hold the rest up - the longest search - runs, in a full
+# run, on a second lane beside the others: the checks given to later run
+# one at a time, in the order given, while the rest go on.  Their
+# verdicts are recorded at the end (collect), in that order, so that the
+# output is the same whatever finishes first.  A kill suite's run
+# (KSM_TEST_BUILD) or one that stops at its first failure runs each in
+# its place.
+later_names=
+later() {
+	case $1 in
+	expect) later_name=$3 ;;
+	*) later_name=$4 ;;
+	esac
+	if [ -n "$given" ] || [ -n "$first" ]; then
+		"$@"
+		return
+	fi
+	selected "$later_name" || return 0
+	rm -f "$logs/$later_name.verdict"
+	(
+		flock 9
+		record() {
+			printf '%s\t%s\n' "$2" "${3:-}" >"$logs/$1.verdict"
+		}
+		"$@"
+	) 9>"$logs/.later.lock" &
+	later_names="$later_names $later_name"
+}
+
+# collect: wait for the checks given to later, and record their verdicts.
+collect() {
+	wait
+	for later_name in $later_names; do
+		if [ -s "$logs/$later_name.verdict" ]; then
+			IFS='	' read -r ok why <"$logs/$later_name.verdict"
+		else
+			ok=0 why="it ended without a verdict"
+		fi
+		rm -f "$logs/$later_name.verdict"
+		record "$later_name" "$ok" "$why"
+	done
+	later_names=
+}
+
 # ---------------------------------------------------------------------
 # Builds: warning-free under gcc and clang, -Wall -Wextra -Werror.
 SAN_ASAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
@@ -174,7 +220,7 @@ expect_grep 1 'kernel died: kernel BUG at .*PageLocked' race-R2-broken-debug-vm 
 expect_grep 1 'Oops in stable_tree_append: a stable node that is not in' \
 	race-R3.life-broken-debug-vm $G/race R3.life --broken --debug-vm
 for r in R2 R2.check R3 R3.life R3.gpuz; do
-	free || expect_grep 0 'all clean' "race-$r-stress" $G/race "$r" --stress \
+	free || later expect_grep 0 'all clean' "race-$r-stress" $G/race "$r" --stress \
 		--seconds 2
 done
 # Memory hot-remove (seed 004): R5-R7, and the keyhole era before it.
@@ -192,7 +238,7 @@ expect_grep 1 'HARM: the migrated KSM page names a stable node' \
 	race-R7-keyhole-era $G/race R7 --era keyhole
 race_both R7.skip 'HARM: mbind.*failed with -5'
 for r in R5 R5.twice R6 R6.cancel R7 R7.skip; do
-	free || expect_grep 0 'all clean' "race-$r-stress" $G/race "$r" --stress \
+	free || later expect_grep 0 'all clean' "race-$r-stress" $G/race "$r" --stress \
 		--seconds 2
 done
 
@@ -209,7 +255,7 @@ done
 race_both R9 'HARM: a live stable node was removed'
 race_both R12 'HARM: the kernel died: Oops in stable_tree_append'
 for r in R4 R8 R8.aba R9 R12; do
-	free || expect_grep 0 'all clean' "race-$r-stress" $G/race "$r" --stress \
+	free || later expect_grep 0 'all clean' "race-$r-stress" $G/race "$r" --stress \
 		--seconds 2
 done
 
@@ -223,7 +269,7 @@ expect_grep 0 '^R10: clean' race-R10-broken-sc $G/race R10 --broken \
 	--model sc
 expect_grep 0 '^R11: clean' race-R11-broken-weak $G/race R11 --broken \
 	--model weak
-expect_grep 0 'free runs cannot reorder' race-R10-stress-broken $G/race R10 --stress \
+later expect_grep 0 'free runs cannot reorder' race-R10-stress-broken $G/race R10 --stress \
 	--broken --seconds 1
 
 # Exchange (seed 003): R13 against a lockless page cache lookup and
@@ -242,7 +288,7 @@ race_both R14.kpfn 'HARM: a live stable node was removed'
 race_both R14.advance 'HARM: the stable tree is out of order'
 for r in R13 R13.uptodate R13.freeze R13.eagain R13.writeback R14 R14.kpfn \
 	 R14.advance; do
-	free || expect_grep 0 'all clean' "race-$r-stress" $G/race "$r" --stress \
+	free || later expect_grep 0 'all clean' "race-$r-stress" $G/race "$r" --stress \
 		--seconds 1
 done
 
@@ -301,7 +347,7 @@ for r in R2 R3 R3.life R3.gpuz R4 R5 R5.twice R6 R6.cancel R7 R7.skip R8 \
 done
 # R8.aba's fix is a seqcount: on a weakly ordered CPU its barriers are
 # what make the count mean anything (each is a mutant killed here).
-expect_grep 0 '^R8.aba: every schedule clean' explore-R8.aba-weak \
+later expect_grep 0 '^R8.aba: every schedule clean' explore-R8.aba-weak \
 	$G/race R8.aba --explore --model weak
 # A counterexample replays from its schedule string in a new process.
 explore_replay() {	# explore_replay ID
@@ -350,22 +396,22 @@ expect_grep 0 '^R10: every schedule clean' explore-R10-without-clear_old_mapping
 # run is promised only to stay clean: how soon one goes wrong with a fix
 # off is a matter of time, which `make bench` measures (bench migrate).
 if ! free; then
-	expect_grep 0 'every audit clean' stress-keyhole $G/stress --seconds 8
-	expect_grep 0 'every audit clean' stress-pinned $G/stress \
+	later expect_grep 0 'every audit clean' stress-keyhole $G/stress --seconds 8
+	later expect_grep 0 'every audit clean' stress-pinned $G/stress \
 		--seconds 3 --era pinned --workers 4
 	# ...with sections going offline and online meanwhile.
-	expect_grep 0 'every audit clean' stress-hotplug-hotremove $G/stress \
+	later expect_grep 0 'every audit clean' stress-hotplug-hotremove $G/stress \
 		--seconds 8 --era hotremove --hotplug --workers 3
-	expect_grep 0 'every audit clean' stress-hotplug-migration $G/stress \
+	later expect_grep 0 'every audit clean' stress-hotplug-migration $G/stress \
 		--seconds 5 --era migration --hotplug --workers 3
 	# ...with two migrators (compaction, and migrate-on-fault) as well.
-	expect_grep 0 'every audit clean' stress-migrate $G/stress \
+	later expect_grep 0 'every audit clean' stress-migrate $G/stress \
 		--seconds 8 --era migration --migrate --hotplug --workers 3 \
 		--jitter
 	# The short soak: all of them and an exchanger with files of its
 	# own (make soak runs it for 10 minutes); no process or file byte
 	# lost.
-	expect_grep 0 'every audit clean, every byte as written' soak-short \
+	later expect_grep 0 'every audit clean, every byte as written' soak-short \
 		$G/stress --soak --seconds 10 --workers 3 --audit-ms 100
 fi
 
@@ -373,7 +419,7 @@ fi
 # 256 MiB ends with the counters it implies, a clean audit and every byte
 # as written (the figures are make bench's); and its cost, counted in
 # instructions under callgrind at two sizes, grows no faster than n log n.
-expect_grep 0 "every workload's counters as expected, every audit clean" \
+later expect_grep 0 "every workload's counters as expected, every audit clean" \
 	bench-scale-quick $G/bench scale --quick
 if free || [ -n "$given" ]; then
 	:	# valgrind, and a build of its own
@@ -774,16 +820,16 @@ if [ -n "$T" ]; then
 	done
 fi
 if [ -n "$A" ] && [ -n "$T" ] && ! free; then
-	expect_grep 0 'every audit clean' asan-stress $A/stress --seconds 4
-	expect_grep 0 'all clean' tsan-race-R2-stress $T/race R2 --stress \
+	later expect_grep 0 'every audit clean' asan-stress $A/stress --seconds 4
+	later expect_grep 0 'all clean' tsan-race-R2-stress $T/race R2 --stress \
 		--seconds 2
-	expect_grep 0 'every audit clean' tsan-stress $T/stress --seconds 5 \
+	later expect_grep 0 'every audit clean' tsan-stress $T/stress --seconds 5 \
 		--era hotremove --hotplug --workers 3
-	expect_grep 0 'every audit clean' tsan-stress-migrate $T/stress \
+	later expect_grep 0 'every audit clean' tsan-stress-migrate $T/stress \
 		--seconds 5 --era migration --migrate --hotplug --workers 2
-	expect_grep 0 'every audit clean' tsan-stress-exchange $T/stress \
+	later expect_grep 0 'every audit clean' tsan-stress-exchange $T/stress \
 		--seconds 5 --exchange --migrate --workers 2
-	expect_grep 0 'every audit clean' asan-stress-exchange $A/stress \
+	later expect_grep 0 'every audit clean' asan-stress-exchange $A/stress \
 		--seconds 4 --exchange --migrate --hotplug --workers 2
 fi
 
@@ -822,6 +868,7 @@ if [ -z "$given" ]; then
 	done
 fi
 
+collect
 echo
 [ -z "$failed" ] || echo "failed:$failed"
 echo "$pass passed, $fail failed"

@@ -6,18 +6,22 @@
  * test looked at.  Each test says, in its comment, which lines it holds
  * and what would tell a change to them apart: an error a call returns, a
  * count the kernel would show, a page kept or reclaimed, the bytes a
- * process or a file reads back.
+ * process or a file reads back.  Where a line runs only when two actors
+ * meet at one point, a script of race windows puts them there, or, where
+ * no window stands (a lock point), a run preempted at the decision whose
+ * timeline says it fell there.
  *
  * Each test prints "ok NAME" or "FAIL NAME: why"; the auditor runs after
  * each; the exit status is the number of failures (at most 100), 2 for bad
  * arguments.
  */
-#define _POSIX_C_SOURCE 200809L		/* fmemopen() */
+#define _POSIX_C_SOURCE 200809L		/* fmemopen(), dup2(), fileno() */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../ksm_ref.h"
 
@@ -319,6 +323,352 @@ static void test_printable(void)
 	printf("ok %s\n", __func__);
 }
 
+/** What an actor of a scripted or explored run does, and what it got. */
+struct job {
+	int (*fn)(struct job *j);	/**< the work */
+	struct mm_struct *mm;		/**< its process */
+	unsigned long vpn;		/**< a page of it */
+	long pfn;			/**< a frame */
+	int node;			/**< a node to move to */
+	int byte;			/**< a byte to write */
+	long ret;			/**< what the call returned */
+	struct audit_report audit;	/**< an audit it made */
+};
+
+static void run_job(void *arg)
+{
+	struct job *j = arg;
+
+	j->ret = j->fn(j);
+}
+
+static int job_migrate(struct job *j)
+{
+	return sim_migrate_pfn((unsigned long)j->pfn, j->node, false);
+}
+
+static int job_exit(struct job *j)
+{
+	return sim_process_exit(j->mm);
+}
+
+static int job_fill(struct job *j)
+{
+	return sim_process_fill(j->mm, j->vpn, j->byte);
+}
+
+/** The auditor's anon_vma check, made while the others stand still. */
+static int job_audit(struct job *j)
+{
+	audit_machine(&j->audit, false);
+	return (int)j->audit.count[AUDIT_ANON_VMA];
+}
+
+/*
+ * The anon_vma outlives its last vma while a migration holds it: the
+ * process exits while its page's ptes are migration entries, and its
+ * exit (anon_vma_unlink()) leaves the anon_vma to the reference that
+ * page_get_anon_vma() took; the migration's put_anon_vma() frees it
+ * (put_anon_vma()'s anon_vma_free()).  The auditor says the anon_vma is
+ * neither freed while held, in between, nor leaked, after.
+ */
+static void test_anon_vma_outlives_exit(void)
+{
+	static const struct sim_step steps[] = {
+		{ "migrate", "unmap_and_move:unmapped" },
+		{ "exit", "done" },
+		{ "audit", "done" },
+		{ "migrate", "done" },
+	};
+	struct job m = { .fn = job_migrate, .node = 1 };
+	struct job e = { .fn = job_exit };
+	struct job a = { .fn = job_audit };
+	struct sim_actor_spec actors[3] = {
+		{ "migrate", run_job, &m }, { "exit", run_job, &e },
+		{ "audit", run_job, &a },
+	};
+	struct sim_mem_stats st;
+
+	start(ERA_MIGRATION);
+	e.mm = sim_process_create("A", 1);
+	CHECK(e.mm && !sim_process_fill(e.mm, 0, 'a'), "A");
+	m.pfn = sim_process_pfn(e.mm, 0);
+	CHECK(!sim_run_script(actors, 3, steps, 4), "script: %s",
+	      sim_run_error());
+	CHECK(e.ret == 0 && a.ret == 0, "exit %ld; with the migration's "
+	      "reference held, the auditor found %ld anon_vma violations "
+	      "(freed while held?)", e.ret, a.ret);
+	/* Nothing maps the old page when it is moved: both frames go. */
+	sim_mem_stats(-1, &st);
+	CHECK(st.nr_used == 0, "%lu frames left after the exit and the "
+	      "migration (migrate returned %ld)", st.nr_used, m.ret);
+	finish(__func__);	/* a leak, had put_anon_vma() not freed it */
+}
+
+/** Room for the decisions of a run preempted twice. */
+#define PREEMPT_MAX	200
+
+/**
+ * Run \a n actors one at a time: the first from the start; the one running
+ * is preempted at its \a at[0]-th decision, counted from the first, and the
+ * one then running at the \a at[1]-th (if \a nr is 2); otherwise each runs
+ * on while it can.  The timeline of the run goes to \a out.
+ */
+static int run_preempted(const struct sim_actor_spec *actors, int n,
+			 const unsigned int *at, int nr, char *out, size_t len)
+{
+	struct sim_decision prefix[PREEMPT_MAX];
+	struct sim_choices c = { .prefix = prefix };
+	FILE *f;
+	int err, i;
+
+	memset(prefix, 0, sizeof(prefix));	/* option 0: run on */
+	for (i = 0; i < nr; i++)
+		prefix[at[i]].choice = 1;	/* the other actor */
+	c.nr_prefix = at[nr - 1] + 1;
+	sim_trace_enable(true);
+	sim_timeline_set_width(200);	/* a preemption's line unwrapped */
+	err = sim_run_choices(actors, n, &c);
+	f = fmemopen(out, len, "w");
+	if (f) {
+		sim_timeline_print(f);
+		fclose(f);
+	} else {
+		out[0] = '\0';
+	}
+	sim_trace_enable(false);
+	sim_timeline_set_width(96);
+	return err;
+}
+
+/** A machine with process A's one page, for a migration to meet its exit. */
+static void setup_migrate_exit(struct job *m, struct job *e)
+{
+	start(ERA_MIGRATION);
+	e->mm = sim_process_create("A", 1);
+	if (e->mm)
+		sim_process_fill(e->mm, 0, 'a');
+	m->pfn = e->mm ? sim_process_pfn(e->mm, 0) : -1;
+}
+
+/*
+ * page_get_anon_vma() looks at page_mapped() without a lock, then takes
+ * anon_vma->lock to take its reference: the page's process may exit in
+ * between.  Migration is preempted just before it takes the lock (the
+ * first anon_vma->lock it takes), and the exit runs:
+ *
+ * - to its end: the anon_vma has no vma and no reference left, and was
+ *   freed with its last user; its memory stays an anon_vma (the kernel's
+ *   SLAB_DESTROY_BY_RCU), but it is not live, and no reference is taken
+ *   on it (the "!live" return: the kernel's atomic_inc_not_zero());
+ * - up to its anon_vma_unlink() (preempted before taking the same lock):
+ *   its ptes are gone, its vma not yet; the anon_vma is live, the
+ *   reference is taken, and the page is found unmapped after all (the
+ *   "unmapped meanwhile" return): the reference is put back at once, so
+ *   that the exit's anon_vma_unlink() then frees the anon_vma.
+ *
+ * Either way migration goes on without an anon_vma, the page moves or
+ * goes with nothing mapping it, both frames are freed, and the auditor
+ * finds the anon_vma freed (no leak), not while held.  Which decision is
+ * which lock is found by trying each in turn, with the timeline to say
+ * where the preemption fell.
+ */
+static void test_anon_vma_exit_meets_migration(void)
+{
+	static char out[1 << 16];
+	struct job m = { .fn = job_migrate, .node = 1 };
+	struct job e = { .fn = job_exit };
+	struct sim_actor_spec actors[2] = {
+		{ "migrate", run_job, &m }, { "exit", run_job, &e },
+	};
+	static const char *const at_migrate =
+		"(preempted before taking anon_vma->lock: exit runs)";
+	static const char *const at_exit =
+		"(preempted before taking anon_vma->lock: migrate runs)";
+	struct sim_mem_stats st;
+	unsigned int at[2];
+	bool found = false;
+	int err;
+
+	/* The migration's first anon_vma->lock: page_get_anon_vma()'s. */
+	for (at[0] = 1; at[0] < PREEMPT_MAX / 2 && !found; at[0]++) {
+		setup_migrate_exit(&m, &e);
+		CHECK(m.pfn >= 0, "A");
+		err = run_preempted(actors, 2, at, 1, out, sizeof(out));
+		found = !err && strstr(out, at_migrate);
+		if (!found)
+			sim_exit();
+	}
+	at[0]--;
+	CHECK(found, "no preemption of the migration fell before "
+	      "anon_vma->lock");
+	/* The exit ran whole in between: nothing was live to take. */
+	CHECK(e.ret == 0 && strstr(out, "A exits"), "exit %ld", e.ret);
+	sim_mem_stats(-1, &st);
+	CHECK(st.nr_used == 0, "%lu frames left (migrate returned %ld)",
+	      st.nr_used, m.ret);
+	finish("test_anon_vma_exit_meets_migration(not live)");
+
+	/* Now the exit stops at its own anon_vma->lock, its ptes gone. */
+	found = false;
+	for (at[1] = at[0] + 1; at[1] < PREEMPT_MAX && !found; at[1]++) {
+		setup_migrate_exit(&m, &e);
+		CHECK(m.pfn >= 0, "A");
+		err = run_preempted(actors, 2, at, 2, out, sizeof(out));
+		found = !err && strstr(out, at_migrate) &&
+			strstr(out, at_exit);
+		if (!found)
+			sim_exit();
+	}
+	CHECK(found, "no preemption of the exit fell before anon_vma->lock");
+	CHECK(e.ret == 0, "exit %ld", e.ret);
+	sim_mem_stats(-1, &st);
+	CHECK(st.nr_used == 0, "%lu frames left (migrate returned %ld)",
+	      st.nr_used, m.ret);
+	finish("test_anon_vma_exit_meets_migration(unmapped meanwhile)");
+}
+
+/*
+ * Two threads of one process touch its memory for the first time at
+ * once: each finds no anon_vma and allocates one; the first to take the
+ * page table lock installs its own, and the other, losing the race,
+ * frees its own and uses the winner's (anon_vma_prepare()'s lost race).
+ * Two anon_vma allocations for one vma say both faults came to it; the
+ * auditor says the loser was freed (not leaked), and that no mapped page
+ * names it (both pages name the winner); the bytes are each thread's.
+ */
+static void test_anon_vma_prepare_race(void)
+{
+	static char out[1 << 16];
+	struct job f0 = { .fn = job_fill, .vpn = 0, .byte = 'x' };
+	struct job f1 = { .fn = job_fill, .vpn = 1, .byte = 'y' };
+	struct sim_actor_spec actors[2] = {
+		{ "T0", run_job, &f0 }, { "T1", run_job, &f1 },
+	};
+	unsigned long calls = 0;
+	unsigned int at;
+	bool found = false;
+	int err;
+
+	/* T0 preempted where it has its anon_vma, and vma has none yet. */
+	for (at = 1; at < PREEMPT_MAX && !found; at++) {
+		start(ERA_KEYHOLE);
+		f0.mm = f1.mm = sim_process_create("A", 2);
+		CHECK(f0.mm, "A");
+		err = run_preempted(actors, 2, &at, 1, out, sizeof(out));
+		calls = sim_fail_calls(FAIL_ANON_VMA);
+		found = !err && calls == 2;
+		if (!found)
+			sim_exit();
+	}
+	CHECK(found, "no preemption of the first fault made two anon_vmas "
+	      "(%lu)", calls);
+	CHECK(f0.ret == 0 && f1.ret == 0, "faults %ld %ld", f0.ret, f1.ret);
+	CHECK(sim_process_pfn(f0.mm, 0) >= 0 && sim_process_pfn(f0.mm, 1) >= 0,
+	      "a page not mapped");
+	CHECK(!sim_process_verify(f0.mm, true), "bytes");
+	/* Reclaim finds both pages' ptes through the anon_vma they name. */
+	CHECK(!sim_reclaim_process_page(f0.mm, 0) &&
+	      !sim_reclaim_process_page(f0.mm, 1), "reclaim");
+	CHECK(!sim_process_verify(f0.mm, true), "bytes after swap-out");
+	finish(__func__);
+}
+
+/** R2's ksmd: it looks at D's page, searching the stable tree. */
+static void r2_ksmd(void *arg)
+{
+	(void)arg;
+	ksm_scan_pages(4);
+}
+
+/** R2: the KSM page's last two mappers exit. */
+static void r2_exit(void *arg)
+{
+	struct mm_struct **ab = arg;
+
+	sim_process_exit(ab[0]);
+	sim_process_exit(ab[1]);
+}
+
+/** R2's stranger: it faults in a page of its own, then writes it again. */
+static void r2_stranger(void *arg)
+{
+	sim_process_fill(arg, 0, 'X');
+	sim_pause_point("C:wrote");
+	sim_process_fill(arg, 0, 'Y');
+}
+
+/*
+ * sim_process_verify() can fail: a page whose bytes are not the ones its
+ * process wrote is counted, and reported by page and byte.  Here the
+ * bytes are changed behind D's back by R2 with seed 001's recheck
+ * switched off (examples/r2_reuse.c), on a production kernel (no
+ * CONFIG_DEBUG_VM): ksmd merges D's page with a frame reused by a
+ * stranger, C, whose later write D then reads.
+ */
+static void test_verify_finds_bad_bytes(void)
+{
+	static const struct sim_step steps[] = {
+		{ "ksmd", "get_ksm_page:peeked" },
+		{ "A & B", "done" },
+		{ "C", "C:wrote" },
+		{ "ksmd", "done" },
+		{ "C", "done" },
+	};
+	struct sim_actor_spec actors[3];
+	struct mm_struct *a, *b, *c, *d, *ab[2];
+	struct audit_report r;
+	char text[4096];
+	long bad;
+	FILE *f;
+	int saved, err;
+
+	start(ERA_KEYHOLE);
+	a = process("A", 1, 'X');
+	b = process("B", 1, 'X');
+	ksm_scan_full(2);
+	d = process("D", 1, 'X');
+	c = sim_process_create("C", 1);
+	CHECK(a && b && c && d, "processes");
+	/* A production kernel: CONFIG_DEBUG_VM would BUG at the merge. */
+	sim_set_debug_vm(false);
+	ksm_fix_set(FIX_KEYHOLE_RECHECK, false);
+	ab[0] = a;
+	ab[1] = b;
+	actors[0] = (struct sim_actor_spec){ "ksmd", r2_ksmd, NULL };
+	actors[1] = (struct sim_actor_spec){ "A & B", r2_exit, ab };
+	actors[2] = (struct sim_actor_spec){ "C", r2_stranger, c };
+	err = sim_run_script(actors, 3, steps, 5);
+	ksm_fix_set(FIX_KEYHOLE_RECHECK, true);
+	sim_set_debug_vm(true);
+	CHECK(!err, "script: %s", sim_run_error());
+	CHECK(!sim_process_verify(c, true), "C's bytes");
+	/* D's page: what C wrote, not D's 'X'; said so, by page and byte. */
+	f = tmpfile();
+	CHECK(f, "tmpfile");
+	fflush(stdout);
+	saved = dup(1);
+	dup2(fileno(f), 1);
+	sim_set_quiet(false);
+	bad = sim_process_verify(d, true);
+	sim_set_quiet(true);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	rewind(f);
+	text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+	fclose(f);
+	CHECK(bad == 1, "verify of D: %ld pages", bad);
+	CHECK(strstr(text, "D page 0: byte 0 reads 0x59 'Y' but D wrote 0x58 "
+		     "'X': bytes it never wrote"), "the verify said:\n%s", text);
+	/* The auditor's data check is the same verify. */
+	audit_machine(&r, false);
+	CHECK(r.count[AUDIT_DATA] == 1, "%lu data violations",
+	      r.count[AUDIT_DATA]);
+	sim_exit();
+	printf("ok %s\n", __func__);
+}
+
 /** One of test_concurrent_processes()'s threads. */
 static void *processes_thread(void *arg)
 {
@@ -383,6 +733,10 @@ int main(int argc, char **argv)
 	test_migrate_on_fault_one_node();
 	test_printable();
 	test_concurrent_processes();
+	test_anon_vma_outlives_exit();
+	test_anon_vma_exit_meets_migration();
+	test_anon_vma_prepare_race();
+	test_verify_finds_bad_bytes();
 	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures > 100 ? 100 : failures;
 }

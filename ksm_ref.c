@@ -6014,6 +6014,14 @@ struct anon_vma {
 	atomic_int ksm_refcount;
 	struct list_head sim_all;	/**< sim_anon_vmas, for teardown */
 	/**
+	 * Simulation: how many of ksm_refcount's references migrations and
+	 * exchanges hold now, counted where they take and drop them, apart
+	 * from page_get_anon_vma() and put_anon_vma(): the auditor's count of
+	 * what ksm_refcount must be (with the stable rmap_items).
+	 */
+	atomic_int sim_in_flight;
+	int sim_audit_refs;	/**< Simulation: the auditor's recount */
+	/**
 	 * Simulation: anon_vma_free() was called.  Its memory stays an
 	 * anon_vma until teardown, as the kernel's SLAB_DESTROY_BY_RCU keeps
 	 * it one for a lockless reader, and the auditor holds every anon_vma
@@ -11125,6 +11133,17 @@ out:
 }
 
 /**
+ * Simulation: a migration or an exchange took (\a d 1) or is about to
+ * drop (-1) its reference on \a anon_vma, if it has one: the auditor
+ * counts ksm_refcount's references by who holds them.
+ */
+static void sim_anon_vma_in_flight(struct anon_vma *anon_vma, int d)
+{
+	if (anon_vma)
+		atomic_fetch_add(&anon_vma->sim_in_flight, d);
+}
+
+/**
  * Drop page_get_anon_vma()'s reference, freeing the anon_vma if it was the
  * last user (the processes that mapped the page may have exited while
  * migration held it).
@@ -11538,6 +11557,7 @@ static int unmap_and_move(new_page_t get_new_page, unsigned long private,
 	}
 	if (PageAnon(page) && !PageKsm(page))
 		anon_vma = page_get_anon_vma(page);
+	sim_anon_vma_in_flight(anon_vma, 1);
 	/*
 	 * No mapping: nothing maps the page.  In the kernel, a swap cache page
 	 * just read in, of which try_to_unmap() would BUG; here, where a
@@ -11555,8 +11575,10 @@ skip_unmap:
 		remove_migration_ptes(page, page);
 	else
 		atomic_fetch_add(&activity.migrations, 1);
-	if (anon_vma)
+	if (anon_vma) {
+		sim_anon_vma_in_flight(anon_vma, -1);
 		put_anon_vma(anon_vma);
+	}
 unlock:
 	unlock_page(page);
 move_newpage:
@@ -12504,6 +12526,8 @@ static int unmap_and_exchange(struct page *from_page, struct page *to_page,
 		from_anon_vma = page_get_anon_vma(from_page);
 	if (PageAnon(to_page) && !PageKsm(to_page))
 		to_anon_vma = page_get_anon_vma(to_page);
+	sim_anon_vma_in_flight(from_anon_vma, 1);
+	sim_anon_vma_in_flight(to_anon_vma, 1);
 
 	/* Establish migration ptes */
 	if (page_mapped(from_page)) {
@@ -12530,6 +12554,8 @@ static int unmap_and_exchange(struct page *from_page, struct page *to_page,
 			remove_migration_ptes(to_page, from_page);
 		atomic_fetch_add(&sim_exchanges, 1);
 	}
+	sim_anon_vma_in_flight(from_anon_vma, -1);
+	sim_anon_vma_in_flight(to_anon_vma, -1);
 	if (from_anon_vma)
 		put_anon_vma(from_anon_vma);
 	if (to_anon_vma)
@@ -14015,18 +14041,48 @@ void ksm_state_print_svg(FILE *f, const char *title)
  * reference still uses it, or while a mapped page names it, is a use
  * after free; one that nothing uses any more and that was never freed is a leak,
  * since anon_vma_unlink(), drop_anon_vma() and put_anon_vma() free an
- * anon_vma with its last user.  O(anon_vmas + frames).
+ * anon_vma with its last user; and its ksm_refcount is the references
+ * held, recounted, neither one lost nor one left over.
+ * O(anon_vmas + rmap_items + frames).
  */
 static void audit_anon_vmas(void)
 {
 	struct list_head *pos;
 	unsigned long pfn;
 
+	/*
+	 * ksm_refcount, recounted: a reference for each rmap_item on a
+	 * stable node, and one for each migration or exchange in flight.
+	 */
+	pthread_mutex_lock(&sim_mm_lock);
+	for (pos = sim_anon_vmas.next; pos != &sim_anon_vmas; pos = pos->next) {
+		struct anon_vma *av = list_entry(pos, struct anon_vma, sim_all);
+
+		av->sim_audit_refs = atomic_load(&av->sim_in_flight);
+	}
+	pthread_mutex_unlock(&sim_mm_lock);
+	for (pos = ksm_mm_head.mm_list.next; pos != &ksm_mm_head.mm_list;
+	     pos = pos->next) {
+		struct mm_slot *slot = list_entry(pos, struct mm_slot, mm_list);
+		struct rmap_item *ri;
+
+		for (ri = slot->rmap_list; ri; ri = ri->rmap_list)
+			if ((ri->address & STABLE_FLAG) && ri->anon_vma)
+				ri->anon_vma->sim_audit_refs++;
+	}
+
 	pthread_mutex_lock(&sim_mm_lock);
 	for (pos = sim_anon_vmas.next; pos != &sim_anon_vmas; pos = pos->next) {
 		struct anon_vma *av = list_entry(pos, struct anon_vma, sim_all);
 		bool mapped = !list_empty(&av->head);
-		bool held = atomic_load(&av->ksm_refcount) > 0;
+		int refs = atomic_load(&av->ksm_refcount);
+		bool held = refs > 0;
+
+		if (refs != av->sim_audit_refs)
+			audit_fail(AUDIT_ANON_VMA, "an anon_vma's ksm_refcount "
+				   "is %d, but %d references are held (rmap_items "
+				   "on stable nodes, migrations in flight)", refs,
+				   av->sim_audit_refs);
 
 		if (av->sim_freed && (mapped || held))
 			audit_fail(AUDIT_ANON_VMA, "an anon_vma was freed while "

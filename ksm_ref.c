@@ -12884,6 +12884,8 @@ int sim_online_section(unsigned long s)
  *  - the allocator's lists and counts agree with the struct pages;
  *  - the KSM counters equal a recount;
  *  - no two KSM pages have the same contents;
+ *  - every anon_vma is freed with its last user and not before, and its
+ *    ksm_refcount is the references held on it;
  *  - every process reads back exactly the bytes it wrote.
  *
  * It never touches the struct page of an offline section: a stable node

@@ -264,6 +264,9 @@ static void test_api_bounds(void)
 	CHECK(sim_process_verify(gone, false) == -EINVAL &&
 	      sim_process_verify(NULL, false) == -EINVAL,
 	      "verify of a process that has exited, or of none");
+	CHECK(sim_process_madvise(gone, true) == -EINVAL &&
+	      sim_process_madvise(NULL, false) == -EINVAL,
+	      "madvise of a process that has exited, or of none");
 	CHECK(!sim_process_verify(a, true), "bytes");
 	finish(__func__);
 }
@@ -321,6 +324,136 @@ static void test_printable(void)
 		sim_exit();
 	}
 	printf("ok %s\n", __func__);
+}
+
+/*
+ * A process may map up to 1 << 24 pages and no more (sim_process_create()'s
+ * limit): the largest is made, one page more is refused.  Nothing is
+ * touched, so the tables are all that is allocated.
+ */
+static void test_process_size_limit(void)
+{
+	struct mm_struct *big;
+
+	start(ERA_KEYHOLE);
+	CHECK(!sim_process_create("TooBig", (1UL << 24) + 1),
+	      "a process of 2^24 + 1 pages");
+	big = sim_process_create("Big", 1UL << 24);
+	CHECK(big, "a process of 2^24 pages refused");
+	CHECK(!sim_process_exit(big), "exit");
+	finish(__func__);
+}
+
+/*
+ * sim_process_verify() counts every byte it checks (the soak's
+ * bytes_verified): two pages of a process, two pages' bytes.
+ */
+static void test_verify_counts_bytes(void)
+{
+	struct mm_struct *a;
+	unsigned long before;
+
+	start(ERA_KEYHOLE);
+	a = process("A", 2, 'a');
+	CHECK(a, "A");
+	before = activity().bytes_verified;
+	CHECK(!sim_process_verify(a, false), "bytes");
+	CHECK(activity().bytes_verified == before + 2 * 4096,
+	      "%lu bytes verified for two pages",
+	      activity().bytes_verified - before);
+	finish(__func__);
+}
+
+/*
+ * MADV_MERGEABLE that cannot register the process (no mm_slot) fails with
+ * -ENOMEM and leaves the area as it was, not mergeable: asked again, it
+ * registers the process, and ksmd merges its page.  MADV_UNMERGEABLE that
+ * cannot break a merge (no page for the copy) fails with -ENOMEM and
+ * leaves the area mergeable: asked again, it breaks the merge (ksm_madvise()
+ * changes vm_flags only on success).
+ */
+static void test_madvise_enomem(void)
+{
+	struct mm_struct *a, *b;
+	long kpfn;
+
+	start(ERA_KEYHOLE);
+	b = process("B", 1, 'k');
+	a = sim_process_create("A", 1);
+	CHECK(a && b && !sim_process_fill(a, 0, 'k'), "processes");
+	CHECK(!sim_fail_nth(FAIL_MM_SLOT, 1), "inject");
+	CHECK(sim_process_madvise(a, true) == -ENOMEM,
+	      "MADV_MERGEABLE without an mm_slot");
+	sim_fail_nth(FAIL_MM_SLOT, 0);
+	CHECK(sim_process_madvise(a, true) == 0, "MADV_MERGEABLE again");
+	ksm_scan_full(2);
+	kpfn = sim_process_pfn(b, 0);
+	CHECK(activity().merges == 1 && sim_process_pfn(a, 0) == kpfn,
+	      "%lu merges: the second MADV_MERGEABLE did not register A",
+	      activity().merges);
+	CHECK(!sim_fail_nth(FAIL_PAGE, 1), "inject");
+	CHECK(sim_process_madvise(a, false) == -ENOMEM,
+	      "MADV_UNMERGEABLE without a page for the copy");
+	sim_fail_nth(FAIL_PAGE, 0);
+	CHECK(sim_process_pfn(a, 0) == kpfn, "the merge broken after all");
+	CHECK(sim_process_madvise(a, false) == 0, "MADV_UNMERGEABLE again");
+	CHECK(sim_process_pfn(a, 0) != kpfn, "the second MADV_UNMERGEABLE "
+	      "left A on the KSM page");
+	/* Still registered: MADV_MERGEABLE again merges it once more. */
+	CHECK(sim_process_madvise(a, true) == 0, "MADV_MERGEABLE a third time");
+	ksm_scan_full(2);
+	CHECK(sim_process_pfn(a, 0) == kpfn, "not merged again");
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(b, true),
+	      "bytes");
+	finish(__func__);
+}
+
+/*
+ * A write to a page its process alone maps, but read-only since a fork
+ * whose child has exited, reuses the page (do_wp_page()'s
+ * reuse_swap_page()) and unlocks it: reclaim can then lock it and swap
+ * it out.
+ */
+static void test_cow_reuse_unlocks(void)
+{
+	struct mm_struct *p, *c;
+	long pfn;
+
+	start(ERA_KEYHOLE);
+	p = sim_process_create("P", 1);
+	CHECK(p && !sim_process_fill(p, 0, 'a'), "P");
+	pfn = sim_process_pfn(p, 0);
+	c = sim_process_fork(p, "C");
+	CHECK(c && !sim_process_exit(c), "C forked and exited");
+	CHECK(!sim_process_fill(p, 0, 'b') && sim_process_pfn(p, 0) == pfn,
+	      "the page was not reused");
+	CHECK(sim_reclaim_process_page(p, 0) == 0,
+	      "the reused page could not be swapped out");
+	CHECK(!sim_process_verify(p, true), "bytes");
+	finish(__func__);
+}
+
+/*
+ * A child's faults allocate on its parent's node (fork copies the memory
+ * policy): the copy on write of the child of a process on node 1 is on
+ * node 1 (sections 2 and 3 of start()'s machine).
+ */
+static void test_fork_keeps_node(void)
+{
+	struct mm_struct *p, *c;
+	struct sim_mem_stats st0, st1;
+
+	start(ERA_KEYHOLE);
+	p = sim_process_create("P", 1);
+	CHECK(p && !sim_process_set_node(p, 1) && !sim_process_fill(p, 0, 'a'),
+	      "P");
+	c = sim_process_fork(p, "C");
+	CHECK(c && !sim_process_fill(c, 0, 'c'), "C copies on write");
+	sim_mem_stats(0, &st0);
+	sim_mem_stats(1, &st1);
+	CHECK(st0.nr_used + st1.nr_used == 0, "%lu frames on node 0",
+	      st0.nr_used + st1.nr_used);
+	finish(__func__);
 }
 
 /** What an actor of a scripted or explored run does, and what it got. */
@@ -405,8 +538,163 @@ static void test_anon_vma_outlives_exit(void)
 	finish(__func__);	/* a leak, had put_anon_vma() not freed it */
 }
 
+/** The child job_fork() made. */
+static struct mm_struct *forked;
+
+static int job_fork(struct job *j)
+{
+	forked = sim_process_fork(j->mm, "C2");
+	return forked ? 0 : -ENOMEM;
+}
+
+/*
+ * A fork while migration holds a page shared read-only copies the
+ * migration entry into the child as it is (copy_one_pte(): a migration
+ * entry holds no swap count to duplicate); the migration then restores
+ * the child's pte too, and the child reads the page.
+ */
+static void test_fork_meets_migration(void)
+{
+	static const struct sim_step steps[] = {
+		{ "migrate", "unmap_and_move:unmapped" },
+		{ "fork", "done" },
+		{ "migrate", "done" },
+	};
+	struct job m = { .fn = job_migrate, .node = 1 };
+	struct job f = { .fn = job_fork };
+	struct sim_actor_spec actors[2] = {
+		{ "migrate", run_job, &m }, { "fork", run_job, &f },
+	};
+	struct mm_struct *c2;
+
+	start(ERA_MIGRATION);
+	f.mm = sim_process_create("P", 1);
+	CHECK(f.mm && !sim_process_fill(f.mm, 0, 'a'), "P");
+	/* A first child: P's pte read-only, its migration entry too. */
+	CHECK(sim_process_fork(f.mm, "C1"), "fork");
+	m.pfn = sim_process_pfn(f.mm, 0);
+	CHECK(!sim_run_script(actors, 2, steps, 3), "script: %s",
+	      sim_run_error());
+	CHECK(m.ret == 0 && f.ret == 0, "migrate %ld, fork %ld", m.ret, f.ret);
+	c2 = forked;
+	CHECK(sim_process_pfn(c2, 0) >= 0 &&
+	      sim_process_pfn(c2, 0) == sim_process_pfn(f.mm, 0) &&
+	      sim_process_pfn(c2, 0) != m.pfn,
+	      "C2 does not map P's page, migrated");
+	CHECK(!sim_process_verify(c2, true), "C2's bytes");
+	finish(__func__);
+}
+
+/*
+ * A fork of a mergeable process that cannot register its child with KSM
+ * (no mm_slot) fails, and gives back what it took: the parent's mmap_sem
+ * too, so that the parent's next fault (which takes it for reading, here
+ * in a scripted run, where a lock held for good is a deadlock) goes on.
+ */
+static void test_fork_ksm_enomem(void)
+{
+	static const struct sim_step steps[] = { { "P", "done" } };
+	struct job f = { .fn = job_fill, .byte = 'b' };
+	struct sim_actor_spec actors[1] = { { "P", run_job, &f } };
+
+	start(ERA_KEYHOLE);
+	f.mm = process("P", 1, 'a');
+	CHECK(f.mm, "P");
+	CHECK(!sim_fail_nth(FAIL_MM_SLOT, 1), "inject");
+	CHECK(!sim_process_fork(f.mm, "C"), "a fork without an mm_slot");
+	sim_fail_nth(FAIL_MM_SLOT, 0);
+	CHECK(!sim_run_script(actors, 1, steps, 1), "P's write after the "
+	      "failed fork: %s", sim_run_error());
+	CHECK(f.ret == 0, "P's write: %ld", f.ret);
+	CHECK(!sim_process_verify(f.mm, true), "bytes");
+	finish(__func__);
+}
+
+/**
+ * sim_process_verify() of \a mm, with what it prints (not quiet) put in
+ * \a text.
+ */
+static long verify_captured(struct mm_struct *mm, bool report, char *text,
+			    size_t len)
+{
+	long bad;
+	FILE *f = tmpfile();
+	int saved;
+
+	if (!f)
+		return -1;
+	fflush(stdout);
+	saved = dup(1);
+	dup2(fileno(f), 1);
+	sim_set_quiet(false);
+	bad = sim_process_verify(mm, report);
+	sim_set_quiet(true);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	rewind(f);
+	text[fread(text, 1, len - 1, f)] = '\0';
+	fclose(f);
+	return bad;
+}
+
+/**
+ * Verify job->mm while the others stand still, quiet (its count in pfn),
+ * then reporting (its count returned); byte says what they printed was
+ * right.
+ */
+static int job_verify(struct job *j)
+{
+	static char text[2][4096];
+
+	long bad;
+
+	j->pfn = verify_captured(j->mm, false, text[0], sizeof(text[0]));
+	bad = verify_captured(j->mm, true, text[1], sizeof(text[1]));
+	/* Said only when reporting, and said right: */
+	j->byte = !text[0][0] &&
+		  strstr(text[1], "A page 0: cannot be read at a quiescent "
+			 "point (migration entry left in its pte)");
+	return (int)bad;
+}
+
+/*
+ * A page that cannot be read (its pte a migration entry: here, because a
+ * migration is stopped halfway) is counted by sim_process_verify() and
+ * named, by page and cause, only when it is asked to report.
+ */
+static void test_verify_unreadable(void)
+{
+	static const struct sim_step steps[] = {
+		{ "migrate", "unmap_and_move:unmapped" },
+		{ "verify", "done" },
+		{ "migrate", "done" },
+	};
+	struct job m = { .fn = job_migrate, .node = 1 };
+	struct job v = { .fn = job_verify };
+	struct sim_actor_spec actors[2] = {
+		{ "migrate", run_job, &m }, { "verify", run_job, &v },
+	};
+
+	start(ERA_MIGRATION);
+	v.mm = sim_process_create("A", 1);
+	CHECK(v.mm && !sim_process_fill(v.mm, 0, 'a'), "A");
+	m.pfn = sim_process_pfn(v.mm, 0);
+	CHECK(!sim_run_script(actors, 2, steps, 3), "script: %s",
+	      sim_run_error());
+	CHECK(v.pfn == 1 && v.ret == 1, "verify found %ld, then %ld, pages "
+	      "it could not read (1 each)", v.pfn, v.ret);
+	CHECK(v.byte, "the quiet verify printed, or the reporting one did "
+	      "not say which page and why");
+	finish(__func__);
+}
+
 /** Room for the decisions of a run preempted twice. */
 #define PREEMPT_MAX	200
+
+/** Decisions run_preempted()'s last run made; whether its prefix fit. */
+static unsigned int preempt_decisions;
+static bool preempt_misfit;
 
 /**
  * Run \a n actors one at a time: the first from the start; the one running
@@ -429,6 +717,8 @@ static int run_preempted(const struct sim_actor_spec *actors, int n,
 	sim_trace_enable(true);
 	sim_timeline_set_width(200);	/* a preemption's line unwrapped */
 	err = sim_run_choices(actors, n, &c);
+	preempt_decisions = c.nr;
+	preempt_misfit = c.misfit;
 	f = fmemopen(out, len, "w");
 	if (f) {
 		sim_timeline_print(f);
@@ -528,6 +818,66 @@ static void test_anon_vma_exit_meets_migration(void)
 	finish("test_anon_vma_exit_meets_migration(unmapped meanwhile)");
 }
 
+static int job_reclaim(struct job *j)
+{
+	return sim_reclaim_process_page(j->mm, j->vpn);
+}
+
+/*
+ * An exiting child unmaps its pages (exit_mmap()) before it leaves the
+ * anon_vma (anon_vma_unlink()), so that, all that while, an rmap walk
+ * finds its vma.  Reclaim of the page a parent shares with two children,
+ * run at each point of the first child's exit in turn, walks the parent,
+ * the exiting child and the other child (the order they joined the
+ * anon_vma), and must find no pte of the exiting child: each pte is
+ * cleared as it is unmapped (zap_pte_range()), and its page table, once
+ * freed, is looked at no more (page_check_address()).  A stale pte there
+ * would count the page unmapped before the other child's pte is, and the
+ * page would go from under it.  The bytes survive every run, and the
+ * auditor finds each machine whole.
+ */
+static void test_exit_meets_reclaim(void)
+{
+	static char out[1 << 16];
+	struct job e = { .fn = job_exit };
+	struct job r = { .fn = job_reclaim, .vpn = 0 };
+	struct sim_actor_spec actors[2] = {
+		{ "exit", run_job, &e }, { "reclaim", run_job, &r },
+	};
+	struct mm_struct *c2;
+	unsigned int at, runs = 0;
+	char name[64];
+	int err;
+
+	for (at = 1; at < PREEMPT_MAX; at++) {
+		start(ERA_KEYHOLE);
+		r.mm = sim_process_create("P", 1);
+		CHECK(r.mm && !sim_process_fill(r.mm, 0, 'p'), "P");
+		e.mm = sim_process_fork(r.mm, "C1");
+		c2 = sim_process_fork(r.mm, "C2");
+		CHECK(e.mm && c2, "fork");
+		err = run_preempted(actors, 2, &at, 1, out, sizeof(out));
+		if (err && preempt_misfit) {	/* no choice at decision at */
+			sim_exit();
+			continue;
+		}
+		if (preempt_decisions <= at) {	/* the run ended before it */
+			sim_exit();
+			break;
+		}
+		CHECK(!err, "preempted at %u: %s\n%s", at, sim_run_error(),
+		      out);
+		CHECK(e.ret == 0, "exit %ld", e.ret);
+		CHECK(!sim_process_verify(r.mm, true) &&
+		      !sim_process_verify(c2, true), "bytes, preempted at "
+		      "%u:\n%s", at, out);
+		snprintf(name, sizeof(name), "%s(%u)", __func__, at);
+		finish(name);
+		runs++;
+	}
+	CHECK(runs > 2, "the exit was preempted at %u points only", runs);
+}
+
 /*
  * Two threads of one process touch its memory for the first time at
  * once: each finds no anon_vma and allocates one; the first to take the
@@ -620,8 +970,7 @@ static void test_verify_finds_bad_bytes(void)
 	struct audit_report r;
 	char text[4096];
 	long bad;
-	FILE *f;
-	int saved, err;
+	int err;
 
 	start(ERA_KEYHOLE);
 	a = process("A", 1, 'X');
@@ -643,21 +992,12 @@ static void test_verify_finds_bad_bytes(void)
 	sim_set_debug_vm(true);
 	CHECK(!err, "script: %s", sim_run_error());
 	CHECK(!sim_process_verify(c, true), "C's bytes");
-	/* D's page: what C wrote, not D's 'X'; said so, by page and byte. */
-	f = tmpfile();
-	CHECK(f, "tmpfile");
-	fflush(stdout);
-	saved = dup(1);
-	dup2(fileno(f), 1);
-	sim_set_quiet(false);
-	bad = sim_process_verify(d, true);
-	sim_set_quiet(true);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
-	rewind(f);
-	text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
-	fclose(f);
+	/* D's page: what C wrote, not D's 'X': counted, said nothing of... */
+	bad = verify_captured(d, false, text, sizeof(text));
+	CHECK(bad == 1 && !text[0], "a quiet verify of D: %ld pages, and "
+	      "it said:\n%s", bad, text);
+	/* ...unless asked to report it, by page and byte. */
+	bad = verify_captured(d, true, text, sizeof(text));
 	CHECK(bad == 1, "verify of D: %ld pages", bad);
 	CHECK(strstr(text, "D page 0: byte 0 reads 0x59 'Y' but D wrote 0x58 "
 		     "'X': bytes it never wrote"), "the verify said:\n%s", text);
@@ -730,12 +1070,21 @@ int main(int argc, char **argv)
 	test_activity();
 	test_cow_page_swappable();
 	test_api_bounds();
+	test_process_size_limit();
+	test_verify_counts_bytes();
+	test_madvise_enomem();
+	test_cow_reuse_unlocks();
+	test_fork_keeps_node();
 	test_migrate_on_fault_one_node();
 	test_printable();
 	test_concurrent_processes();
 	test_anon_vma_outlives_exit();
+	test_fork_meets_migration();
+	test_fork_ksm_enomem();
+	test_verify_unreadable();
 	test_anon_vma_exit_meets_migration();
 	test_anon_vma_prepare_race();
+	test_exit_meets_reclaim();
 	test_verify_finds_bad_bytes();
 	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures > 100 ? 100 : failures;

@@ -375,6 +375,7 @@ static void test_verify_counts_bytes(void)
 static void test_madvise_enomem(void)
 {
 	struct mm_struct *a, *b;
+	struct ksm_counters kc;
 	long kpfn;
 
 	start(ERA_KEYHOLE);
@@ -399,10 +400,19 @@ static void test_madvise_enomem(void)
 	CHECK(sim_process_madvise(a, false) == 0, "MADV_UNMERGEABLE again");
 	CHECK(sim_process_pfn(a, 0) != kpfn, "the second MADV_UNMERGEABLE "
 	      "left A on the KSM page");
-	/* Still registered: MADV_MERGEABLE again merges it once more. */
+	/*
+	 * Still registered (MADV_UNMERGEABLE keeps the mm_slot):
+	 * MADV_MERGEABLE again registers it no second time, and ksmd,
+	 * scanning it once a pass, merges its page once more: one KSM page,
+	 * one further site sharing it.
+	 */
 	CHECK(sim_process_madvise(a, true) == 0, "MADV_MERGEABLE a third time");
 	ksm_scan_full(2);
-	CHECK(sim_process_pfn(a, 0) == kpfn, "not merged again");
+	ksm_get_counters(&kc);
+	CHECK(sim_process_pfn(a, 0) == kpfn && kc.pages_shared == 1 &&
+	      kc.pages_sharing == 1, "merged again: pages_shared %lu, "
+	      "pages_sharing %lu (1 and 1)", kc.pages_shared,
+	      kc.pages_sharing);
 	CHECK(!sim_process_verify(a, true) && !sim_process_verify(b, true),
 	      "bytes");
 	finish(__func__);
@@ -885,7 +895,9 @@ static void test_exit_meets_reclaim(void)
  * frees its own and uses the winner's (anon_vma_prepare()'s lost race).
  * Two anon_vma allocations for one vma say both faults came to it; the
  * auditor says the loser was freed (not leaked), and that no mapped page
- * names it (both pages name the winner); the bytes are each thread's.
+ * names it (both pages name the winner); the bytes are each thread's; and
+ * when the process exits, the winner goes too (the vma was on its list
+ * alone).
  */
 static void test_anon_vma_prepare_race(void)
 {
@@ -902,7 +914,7 @@ static void test_anon_vma_prepare_race(void)
 
 	/* T0 preempted where it has its anon_vma, and vma has none yet. */
 	for (at = 1; at < PREEMPT_MAX && !found; at++) {
-		start(ERA_KEYHOLE);
+		start(ERA_MIGRATION);
 		f0.mm = f1.mm = sim_process_create("A", 2);
 		CHECK(f0.mm, "A");
 		err = run_preempted(actors, 2, &at, 1, out, sizeof(out));
@@ -917,10 +929,25 @@ static void test_anon_vma_prepare_race(void)
 	CHECK(sim_process_pfn(f0.mm, 0) >= 0 && sim_process_pfn(f0.mm, 1) >= 0,
 	      "a page not mapped");
 	CHECK(!sim_process_verify(f0.mm, true), "bytes");
+	/*
+	 * Migration finds both pages' ptes through the anon_vma they name,
+	 * and puts them back (remove_migration_ptes() walks the whole list:
+	 * the vma must be on the winner's list alone, and whole).
+	 */
+	CHECK(!sim_migrate_pfn((unsigned long)sim_process_pfn(f0.mm, 0), 1,
+			       false) &&
+	      !sim_migrate_pfn((unsigned long)sim_process_pfn(f0.mm, 1), 1,
+			       false), "migration");
+	CHECK(!sim_process_verify(f0.mm, true), "bytes after migration");
 	/* Reclaim finds both pages' ptes through the anon_vma they name. */
 	CHECK(!sim_reclaim_process_page(f0.mm, 0) &&
 	      !sim_reclaim_process_page(f0.mm, 1), "reclaim");
 	CHECK(!sim_process_verify(f0.mm, true), "bytes after swap-out");
+	/*
+	 * The vma is on the winner's list alone: its exit empties that, and
+	 * the auditor finds no anon_vma left live without a vma (a leak).
+	 */
+	CHECK(!sim_process_exit(f0.mm), "exit");
 	finish(__func__);
 }
 

@@ -889,6 +889,57 @@ static void test_exit_meets_reclaim(void)
 }
 
 /*
+ * A write to a KSM page copies it without taking its page lock: only a
+ * page that may be reused is locked (do_wp_page() locks an anonymous page
+ * that is not KSM, to ask reuse_swap_page()).  Reclaim of the KSM page,
+ * run at each point of a writer's fault in turn, finds it unlocked, and
+ * unmaps the other mapper's pte every time.
+ */
+static void test_ksm_write_meets_reclaim(void)
+{
+	static char out[1 << 16];
+	struct job w = { .fn = job_fill, .vpn = 0, .byte = 'w' };
+	struct job r = { .fn = job_reclaim, .vpn = 0 };
+	struct sim_actor_spec actors[2] = {
+		{ "write", run_job, &w }, { "reclaim", run_job, &r },
+	};
+	unsigned int at, runs = 0;
+	char name[64];
+	int err;
+
+	for (at = 1; at < PREEMPT_MAX; at++) {
+		start(ERA_KEYHOLE);
+		w.mm = process("A", 1, 'k');
+		r.mm = process("B", 1, 'k');
+		CHECK(w.mm && r.mm, "processes");
+		ksm_scan_full(2);
+		CHECK(sim_process_pfn(w.mm, 0) == sim_process_pfn(r.mm, 0),
+		      "not merged");
+		err = run_preempted(actors, 2, &at, 1, out, sizeof(out));
+		if (err && preempt_misfit) {	/* no choice at decision at */
+			sim_exit();
+			continue;
+		}
+		if (preempt_decisions <= at) {	/* the run ended before it */
+			sim_exit();
+			break;
+		}
+		CHECK(!err, "preempted at %u: %s\n%s", at, sim_run_error(),
+		      out);
+		CHECK(w.ret == 0, "the write: %ld", w.ret);
+		CHECK(sim_process_pfn(r.mm, 0) < 0, "preempted at %u, the "
+		      "KSM page stayed mapped in B (reclaim %ld):\n%s", at,
+		      r.ret, out);
+		CHECK(!sim_process_verify(w.mm, true) &&
+		      !sim_process_verify(r.mm, true), "bytes");
+		snprintf(name, sizeof(name), "%s(%u)", __func__, at);
+		finish(name);
+		runs++;
+	}
+	CHECK(runs > 2, "the write was preempted at %u points only", runs);
+}
+
+/*
  * Two threads of one process touch its memory for the first time at
  * once: each finds no anon_vma and allocates one; the first to take the
  * page table lock installs its own, and the other, losing the race,
@@ -1112,6 +1163,7 @@ int main(int argc, char **argv)
 	test_anon_vma_exit_meets_migration();
 	test_anon_vma_prepare_race();
 	test_exit_meets_reclaim();
+	test_ksm_write_meets_reclaim();
 	test_verify_finds_bad_bytes();
 	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures > 100 ? 100 : failures;

@@ -939,6 +939,68 @@ static void test_ksm_write_meets_reclaim(void)
 	CHECK(runs > 2, "the write was preempted at %u points only", runs);
 }
 
+static int job_read(struct job *j)
+{
+	char b;
+
+	return sim_process_read(j->mm, j->vpn, 0, &b, 1);
+}
+
+/*
+ * A read fault that finds the pte present after all (another thread of
+ * the process swapped the page in meanwhile) does nothing: the access is
+ * retried (handle_mm_fault() goes to do_wp_page() only for a write to a
+ * read-only pte).  Two threads of a child read a page it shares, swapped
+ * out, with its parent, the first preempted at each point in turn: no
+ * copy is ever made, and the parent's read then maps the very page the
+ * child does.
+ */
+static void test_read_fault_meets_swapin(void)
+{
+	static char out[1 << 16];
+	struct job t1 = { .fn = job_read, .vpn = 0 };
+	struct job t2 = { .fn = job_read, .vpn = 0 };
+	struct sim_actor_spec actors[2] = {
+		{ "T1", run_job, &t1 }, { "T2", run_job, &t2 },
+	};
+	struct mm_struct *p;
+	struct sim_mem_stats st;
+	unsigned int at, runs = 0;
+	char name[64], b;
+	int err;
+
+	for (at = 1; at < PREEMPT_MAX; at++) {
+		start(ERA_KEYHOLE);
+		p = sim_process_create("P", 1);
+		CHECK(p && !sim_process_fill(p, 0, 'p'), "P");
+		t1.mm = t2.mm = sim_process_fork(p, "C");
+		CHECK(t1.mm && !sim_reclaim_process_page(p, 0), "fork, swap-out");
+		err = run_preempted(actors, 2, &at, 1, out, sizeof(out));
+		if (err && preempt_misfit) {	/* no choice at decision at */
+			sim_exit();
+			continue;
+		}
+		if (preempt_decisions <= at) {	/* the run ended before it */
+			sim_exit();
+			break;
+		}
+		CHECK(!err && t1.ret == 0 && t2.ret == 0, "preempted at %u: "
+		      "%s, reads %ld %ld", at, sim_run_error(), t1.ret, t2.ret);
+		CHECK(!sim_process_read(p, 0, 0, &b, 1), "P's read");
+		sim_mem_stats(-1, &st);
+		CHECK(st.nr_used == 1 &&
+		      sim_process_pfn(p, 0) == sim_process_pfn(t1.mm, 0),
+		      "preempted at %u, reads made a copy (%lu frames):\n%s",
+		      at, st.nr_used, out);
+		CHECK(!sim_process_verify(p, true) &&
+		      !sim_process_verify(t1.mm, true), "bytes");
+		snprintf(name, sizeof(name), "%s(%u)", __func__, at);
+		finish(name);
+		runs++;
+	}
+	CHECK(runs > 2, "the read was preempted at %u points only", runs);
+}
+
 /*
  * Two threads of one process touch its memory for the first time at
  * once: each finds no anon_vma and allocates one; the first to take the
@@ -1164,6 +1226,7 @@ int main(int argc, char **argv)
 	test_anon_vma_prepare_race();
 	test_exit_meets_reclaim();
 	test_ksm_write_meets_reclaim();
+	test_read_fault_meets_swapin();
 	test_verify_finds_bad_bytes();
 	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures > 100 ? 100 : failures;

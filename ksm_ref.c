@@ -6848,8 +6848,7 @@ struct mm_struct *sim_process_fork(struct mm_struct *parent, const char *name)
 		mmdrop(child);
 		return NULL;
 	}
-	if (!parent->vma.vm_file)
-		anon_vma_link(&child->vma);
+	anon_vma_link(&child->vma);	/* dup_mmap(): a file vma has none */
 	/*
 	 * Both page table locks, the child's first (copy_pte_range()): the
 	 * child is on the anon_vma already, and an rmap walk (migration

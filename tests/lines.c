@@ -466,6 +466,36 @@ static void test_fork_keeps_node(void)
 	finish(__func__);
 }
 
+/*
+ * A process that maps a file leaves the file's reverse map when it exits
+ * (unlink_file_vma()): a migration of the file's page then walks the
+ * mappers that live, and puts back their ptes alone.  The file can be
+ * destroyed once its last mapper has gone.
+ */
+static void test_file_mapper_exit(void)
+{
+	struct address_space *f;
+	struct mm_struct *x, *y;
+	long pfn;
+	char b;
+
+	start(ERA_MIGRATION);
+	f = sim_file_create("F", 1, 'F', false);
+	x = f ? sim_process_map_file("X", f) : NULL;
+	y = f ? sim_process_map_file("Y", f) : NULL;
+	CHECK(x && y && !sim_process_read(x, 0, 0, &b, 1) &&
+	      !sim_process_read(y, 0, 0, &b, 1), "F, X and Y");
+	CHECK(!sim_process_exit(x), "X exits");
+	pfn = sim_file_pfn(f, 0);
+	CHECK(pfn >= 0 && !sim_migrate_pfn((unsigned long)pfn, 1, false),
+	      "migration of F's page");
+	CHECK(sim_process_pfn(y, 0) == sim_file_pfn(f, 0) &&
+	      sim_process_pfn(y, 0) != pfn, "Y does not map F's page, moved");
+	CHECK(!sim_process_read(y, 0, 0, &b, 1) && b == 'F', "Y reads");
+	CHECK(!sim_process_exit(y) && !sim_file_destroy(f), "the file's end");
+	finish(__func__);
+}
+
 /** What an actor of a scripted or explored run does, and what it got. */
 struct job {
 	int (*fn)(struct job *j);	/**< the work */
@@ -1215,6 +1245,7 @@ int main(int argc, char **argv)
 	test_madvise_enomem();
 	test_cow_reuse_unlocks();
 	test_fork_keeps_node();
+	test_file_mapper_exit();
 	test_migrate_on_fault_one_node();
 	test_printable();
 	test_concurrent_processes();

@@ -1031,6 +1031,62 @@ static void test_read_fault_meets_swapin(void)
 	CHECK(runs > 2, "the read was preempted at %u points only", runs);
 }
 
+static int job_pfn_walk(struct job *j)
+{
+	return sim_pfn_walk((unsigned long)j->pfn);
+}
+
+/*
+ * MADV_UNMERGEABLE breaks the KSM pages its area maps, not the ones it
+ * has swapped out (break_ksm() follows present ptes only); a KSM page
+ * swapped out but kept in the swap cache (a pfn walker held it as reclaim
+ * let go) is mapped again as it is at swap-in.  The area, no longer
+ * mergeable, then maps a KSM page, and MADV_UNMERGEABLE once more is a
+ * no-op (ksm_madvise() unmerges only an area still VM_MERGEABLE).
+ */
+static void test_unmergeable_again_is_noop(void)
+{
+	static const struct sim_step steps[] = {
+		{ "walker", "pfn_walk:got" },
+		{ "reclaim", "done" },
+		{ "walker", "done" },
+	};
+	struct job w = { .fn = job_pfn_walk };
+	struct job r = { .fn = job_reclaim, .vpn = 0 };
+	struct sim_actor_spec actors[2] = {
+		{ "walker", run_job, &w }, { "reclaim", run_job, &r },
+	};
+	struct mm_struct *a, *b;
+	unsigned long unmerges;
+	char c;
+
+	start(ERA_KEYHOLE);
+	a = process("A", 1, 'k');
+	b = process("B", 1, 'k');
+	CHECK(a && b, "processes");
+	ksm_scan_full(2);
+	w.pfn = sim_process_pfn(a, 0);
+	r.mm = a;
+	CHECK(w.pfn >= 0 && sim_process_pfn(b, 0) == w.pfn, "not merged");
+	CHECK(!sim_run_script(actors, 2, steps, 3), "script: %s",
+	      sim_run_error());
+	CHECK(sim_process_pfn(a, 0) < 0 && sim_process_pfn(b, 0) < 0,
+	      "the KSM page still mapped (reclaim %ld)", r.ret);
+	CHECK(!sim_process_madvise(a, false), "MADV_UNMERGEABLE");
+	CHECK(!sim_process_read(a, 0, 0, &c, 1) &&
+	      sim_process_pfn(a, 0) == w.pfn, "A's swap-in did not find the "
+	      "KSM page in the swap cache (pfn %ld, was %ld)",
+	      sim_process_pfn(a, 0), w.pfn);
+	unmerges = activity().unmerges;
+	CHECK(!sim_process_madvise(a, false), "MADV_UNMERGEABLE again");
+	CHECK(sim_process_pfn(a, 0) == w.pfn &&
+	      activity().unmerges == unmerges, "the second MADV_UNMERGEABLE "
+	      "broke a merge");
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(b, true),
+	      "bytes");
+	finish(__func__);
+}
+
 /*
  * Two threads of one process touch its memory for the first time at
  * once: each finds no anon_vma and allocates one; the first to take the
@@ -1258,6 +1314,7 @@ int main(int argc, char **argv)
 	test_exit_meets_reclaim();
 	test_ksm_write_meets_reclaim();
 	test_read_fault_meets_swapin();
+	test_unmergeable_again_is_noop();
 	test_verify_finds_bad_bytes();
 	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures > 100 ? 100 : failures;

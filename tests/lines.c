@@ -1087,6 +1087,66 @@ static void test_unmergeable_again_is_noop(void)
 	finish(__func__);
 }
 
+/** The counts of frames job->pfn and job->pfn + job->vpn, in ret and node. */
+static int job_counts(struct job *j)
+{
+	j->node = (int)sim_page_count((unsigned long)j->pfn + j->vpn);
+	return (int)sim_page_count((unsigned long)j->pfn);
+}
+
+/*
+ * An exit lets its pages go only once the ptes of their batch are all
+ * cleared (the kernel's mmu_gather: the TLB is flushed before any page
+ * of the batch is freed, so that no CPU can still reach a page freed).
+ * The counts of two pages a parent shares with its child, read at each
+ * point of the parent's exit in turn, are both the two references or
+ * both the child's one: never one page let go while the other is still
+ * mapped.
+ */
+static void test_exit_frees_batch_together(void)
+{
+	static char out[1 << 16];
+	struct job e = { .fn = job_exit };
+	struct job o = { .fn = job_counts };
+	struct sim_actor_spec actors[2] = {
+		{ "exit", run_job, &e }, { "observe", run_job, &o },
+	};
+	struct mm_struct *c;
+	unsigned int at, runs = 0;
+	char name[64];
+	int err;
+
+	for (at = 1; at < PREEMPT_MAX; at++) {
+		start(ERA_KEYHOLE);
+		e.mm = sim_process_create("P", 2);
+		CHECK(e.mm && !sim_process_fill(e.mm, 0, 'a') &&
+		      !sim_process_fill(e.mm, 1, 'b'), "P");
+		c = sim_process_fork(e.mm, "C");
+		CHECK(c, "fork");
+		o.pfn = sim_process_pfn(c, 0);
+		o.vpn = (unsigned long)(sim_process_pfn(c, 1) - o.pfn);
+		err = run_preempted(actors, 2, &at, 1, out, sizeof(out));
+		if (err && preempt_misfit) {	/* no choice at decision at */
+			sim_exit();
+			continue;
+		}
+		if (preempt_decisions <= at) {	/* the run ended before it */
+			sim_exit();
+			break;
+		}
+		CHECK(!err && e.ret == 0, "preempted at %u: %s, exit %ld", at,
+		      sim_run_error(), e.ret);
+		CHECK(o.ret == o.node && (o.ret == 1 || o.ret == 2),
+		      "preempted at %u, counts %ld and %d:\n%s", at, o.ret,
+		      o.node, out);
+		CHECK(!sim_process_verify(c, true), "C's bytes");
+		snprintf(name, sizeof(name), "%s(%u)", __func__, at);
+		finish(name);
+		runs++;
+	}
+	CHECK(runs > 1, "the exit was preempted at %u points only", runs);
+}
+
 /*
  * Two threads of one process touch its memory for the first time at
  * once: each finds no anon_vma and allocates one; the first to take the
@@ -1315,6 +1375,7 @@ int main(int argc, char **argv)
 	test_ksm_write_meets_reclaim();
 	test_read_fault_meets_swapin();
 	test_unmergeable_again_is_noop();
+	test_exit_frees_batch_together();
 	test_verify_finds_bad_bytes();
 	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures > 100 ? 100 : failures;

@@ -6072,9 +6072,11 @@ struct vm_area_struct {
 	/** Set once, at the first fault, under page_table_lock; read
 	 * without it (as the kernel does), hence atomic. */
 	struct anon_vma *_Atomic anon_vma;
-	struct list_head anon_vma_node;	/**< on anon_vma->head */
+	/** On anon_vma->head: written when it joins, read only after. */
+	struct list_head anon_vma_node;
 	struct address_space *vm_file;	/**< the file it maps, or NULL */
-	struct list_head shared;	/**< on vm_file->i_mmap */
+	/** On vm_file->i_mmap: written when it joins, read only after. */
+	struct list_head shared;
 };
 
 /** A simulated process. */
@@ -6331,14 +6333,15 @@ static void page_remove_rmap(struct page *page)
 /**
  * Find and lock the pte of \a mm mapping \a page at \a address
  * (page_check_address()).  Returns it with page_table_lock held, or NULL.
+ * As in the kernel, \a address is the caller's to keep inside the vma:
+ * every rmap walk skips a vma the page's index falls outside of, and
+ * page_address_in_vma() returns 0 for one.
  */
 static pte_t *page_check_address(struct page *page, struct mm_struct *mm,
 				 unsigned long address)
 {
 	pte_t *ptep;
 
-	if (address < mm->vma.vm_start || address >= mm->vma.vm_end)
-		return NULL;
 	spin_lock(&mm->page_table_lock);
 	if (!mm->pgd)
 		goto out;
@@ -6567,8 +6570,6 @@ static struct mm_struct *mm_alloc(const char *name, unsigned long nr_pages)
 	mm->vma.vm_mm = mm;
 	mm->vma.vm_start = SIM_VM_START;
 	mm->vma.vm_end = SIM_VM_START + (nr_pages << PAGE_SHIFT);
-	INIT_LIST_HEAD(&mm->vma.anon_vma_node);
-	INIT_LIST_HEAD(&mm->vma.shared);
 	init_rwsem(&mm->mmap_sem, "mmap_sem");
 	mutex_init(&mm->page_table_lock, "page_table_lock");
 	atomic_store(&mm->mm_users, 1);
@@ -6847,8 +6848,7 @@ struct mm_struct *sim_process_fork(struct mm_struct *parent, const char *name)
 		mmdrop(child);
 		return NULL;
 	}
-	if (!parent->vma.vm_file)
-		anon_vma_link(&child->vma);
+	anon_vma_link(&child->vma);	/* dup_mmap(): a file vma has none */
 	/*
 	 * Both page table locks, the child's first (copy_pte_range()): the
 	 * child is on the anon_vma already, and an rmap walk (migration

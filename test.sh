@@ -56,6 +56,8 @@ record() {	# record NAME OK [WHY]
 		failed="$failed $1"
 		printf 'FAIL %s: %s\n' "$1" "$3"
 		tail -n 15 "$logs/$1.log" | sed 's/^/     | /'
+		# A log whose last line has no newline must not run into ours.
+		[ -z "$(tail -c 1 "$logs/$1.log")" ] || echo
 		if [ -n "$first" ]; then
 			echo "killed by $1"
 			exit 1

@@ -143,12 +143,12 @@ one() {
 			KSM_TEST_TIMEOUTS="$A/timeouts" ./test.sh "$pat" 2>&1 |
 			tail -n 1)
 		case $out in
-		"killed by "*) break ;;
+		*"killed by "*) break ;;
 		esac
 	done
 	case $out in
-	"killed by "*)
-		printf '%s\tkilled\t%s\t%s\n' "$id" "${out#killed by }" \
+	*"killed by "*)		# (after a log's last line, if it had no newline)
+		printf '%s\tkilled\t%s\t%s\n' "$id" "${out##*killed by }" \
 			"$digest" >"$f"
 		rm -rf "$M/logs/$id" ;;
 	*" 0 failed")

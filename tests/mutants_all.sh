@@ -231,6 +231,9 @@ report() {
 	[ "$sur" = 0 ]
 }
 
+# The rest is one compound command, read whole before it runs: the
+# script may be edited while a run of hours goes on.
+{
 digest=$(suite)
 quick_only=${KSM_MUTANTS_QUICK:-}
 case ${1:-} in
@@ -310,3 +313,5 @@ echo "$(echo "$ids" | wc -w) mutants, $(echo "$todo" | grep -c .) to run," \
      "$jobs at a time"
 [ -z "$todo" ] || echo "$todo" | xargs -P "$jobs" -n 1 "$0" --one
 report
+exit
+}

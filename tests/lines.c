@@ -24,47 +24,7 @@
 #include <unistd.h>
 
 #include "../ksm_ref.h"
-
-static int failures;
-
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		printf("FAIL %s: ", __func__);				\
-		printf(__VA_ARGS__);					\
-		printf(" (%s:%d: %s)\n", __FILE__, __LINE__, #cond);	\
-		failures++;						\
-		sim_fail_nth(FAIL_PAGE, 0);				\
-		sim_exit();						\
-		return;							\
-	}								\
-} while (0)
-
-/** A machine of 4 sections on 2 nodes, in \a era. */
-static void start(enum ksm_era era)
-{
-	struct sim_config cfg = { .nr_sections = 4, .era = era };
-
-	if (sim_init(&cfg)) {
-		printf("FAIL: sim_init\n");
-		exit(1);
-	}
-	sim_set_quiet(true);
-}
-
-/** The audit, then the machine torn down; "ok NAME" if all was well. */
-static void finish(const char *name)
-{
-	unsigned long bad = audit_machine(NULL, true);
-
-	sim_exit();
-	if (bad) {
-		printf("FAIL %s: the auditor found %lu violations\n", name,
-		       bad);
-		failures++;
-		return;
-	}
-	printf("ok %s\n", name);
-}
+#include "check.h"
 
 /** A mergeable process of \a n pages, each filled with \a byte. */
 static struct mm_struct *process(const char *name, unsigned long n, int byte)
@@ -1377,6 +1337,5 @@ int main(int argc, char **argv)
 	test_unmergeable_again_is_noop();
 	test_exit_frees_batch_together();
 	test_verify_finds_bad_bytes();
-	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
-	return failures > 100 ? 100 : failures;
+	return check_status();
 }

@@ -30,46 +30,7 @@
 #include <unistd.h>
 
 #include "../ksm_ref.h"
-
-static int failures;
-
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		printf("FAIL %s: ", __func__);				\
-		printf(__VA_ARGS__);					\
-		printf(" (%s:%d: %s)\n", __FILE__, __LINE__, #cond);	\
-		failures++;						\
-		sim_exit();						\
-		return;							\
-	}								\
-} while (0)
-
-/** A machine of 4 sections of 256 pages on 2 nodes, in \a era. */
-static void start(enum ksm_era era)
-{
-	struct sim_config cfg = { .nr_sections = 4, .era = era };
-
-	if (sim_init(&cfg)) {
-		printf("FAIL: sim_init\n");
-		exit(1);
-	}
-	sim_set_quiet(true);
-}
-
-/** The audit, then the machine torn down; "ok NAME" if all was well. */
-static void finish(const char *name)
-{
-	unsigned long bad = audit_machine(NULL, true);
-
-	sim_exit();
-	if (bad) {
-		printf("FAIL %s: the auditor found %lu violations\n", name,
-		       bad);
-		failures++;
-		return;
-	}
-	printf("ok %s\n", name);
-}
+#include "check.h"
 
 /** Fill page \a vpn of \a mm with \a byte, and its first bytes with \a tag. */
 static void fill(struct mm_struct *mm, unsigned long vpn, int byte)
@@ -2123,6 +2084,5 @@ int main(int argc, char **argv)
 	test_debug_vm_node_not_in_tree();
 	test_debug_vm_node_removed_alive();
 	test_debug_vm_history_in_removed_section();
-	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
-	return failures > 100 ? 100 : failures;
+	return check_status();
 }

@@ -14,44 +14,7 @@
 #include <string.h>
 
 #include "../ksm_ref.h"
-
-static int failures;
-
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		printf("FAIL %s: ", __func__);				\
-		printf(__VA_ARGS__);					\
-		printf(" (%s:%d: %s)\n", __FILE__, __LINE__, #cond);	\
-		failures++;						\
-		return;							\
-	}								\
-} while (0)
-
-static void start(enum ksm_era era)
-{
-	struct sim_config cfg = { .nr_sections = 4, .era = era };
-
-	if (sim_init(&cfg)) {
-		printf("FAIL: sim_init\n");
-		exit(1);
-	}
-	sim_set_quiet(true);
-}
-
-static void finish(const char *name)
-{
-	struct audit_report r;
-	unsigned long bad = audit_machine(&r, false);
-
-	sim_exit();
-	if (bad) {
-		printf("FAIL %s: the auditor found %lu violations\n", name,
-		       bad);
-		failures++;
-		return;
-	}
-	printf("ok %s\n", name);
-}
+#include "check.h"
 
 static void test_rbtree(void)
 {
@@ -582,6 +545,5 @@ int main(int argc, char **argv)
 	test_file_pages();
 	test_exchange();
 	test_bad_library_calls();
-	printf("%d failure%s\n", failures, failures == 1 ? "" : "s");
-	return failures > 100 ? 100 : failures;
+	return check_status();
 }

@@ -9,14 +9,17 @@
 # an error made a success), run against the kill suite.
 #
 #   tests/mutants_all.sh [-j JOBS] [ID...]   all mutants, or only these
-#   tests/mutants_all.sh --quick [-j JOBS] [ID...]   only the quick checks
+#   tests/mutants_all.sh --quick [-j JOBS] [ID...]   the quick and cheap checks
 #   tests/mutants_all.sh --report            the report of what has run
 #
-# --quick is a first pass: each mutant meets only the quick checks (the
-# unit tests, the rarer paths, the fault sweep, the merge tour, each race
-# scripted), which kill most mutants within seconds; one they do not kill
-# is "unresolved" until a full run gives it every check.  A full run after
-# it costs only the survivors of the first.
+# A mutant meets the checks in three passes: the quick ones (the unit
+# tests, the rarer paths, the fault sweep, the merge tour, each race
+# scripted), which kill most mutants within seconds; then every other
+# check that took under two seconds in the unmutated run; then the rest
+# (the long searches, the sanitizers' runs).  --quick is a first pass
+# with the first two: a mutant they do not kill is "unresolved" until a
+# full run gives it every check.  A full run after it costs only the
+# survivors of the first.
 #
 # The kill suite is test.sh itself, with KSM_TEST_CORE (its deterministic
 # checks of behaviour, the sanitizer builds' among them) and KSM_TEST_FIRST
@@ -120,18 +123,31 @@ one() {
 		printf '%s\tsurvived\tnever executed\t%s\n' "$id" "$digest" >"$f"
 		return 0
 	fi
-	# The quick checks first, then the rest of those that reach it.
+	# The quick checks first, then the others that took under two
+	# seconds unmutated, then the rest of those that reach it: most
+	# mutants die in the first, and a survivor pays for the long
+	# searches and the sanitizers' runs only once nothing quicker
+	# killed it.
 	out="0 passed, 0 failed"
-	passes="quick rest"
-	[ -z "$quick_only" ] || passes=quick
+	passes="quick cheap dear"
+	[ -z "$quick_only" ] || passes="quick cheap"
+	dear=$(awk '$2 >= 2000 { print $1 }' "$M/times")
+	# shellcheck disable=SC2086
+	dear=$(alternation $dear)
 	for pass in $passes; do
-		if [ "$pass" = quick ]; then
+		case $pass in
+		quick)
 			# shellcheck disable=SC2086
-			set -- $(printf '%s\n' $checks | grep -E "$quick")
-		else
+			set -- $(printf '%s\n' $checks | grep -E "$quick") ;;
+		cheap)
 			# shellcheck disable=SC2086
-			set -- $(printf '%s\n' $checks | grep -Ev "$quick")
-		fi
+			set -- $(printf '%s\n' $checks | grep -Ev "$quick" |
+				grep -Ev "$dear") ;;
+		dear)
+			# shellcheck disable=SC2086
+			set -- $(printf '%s\n' $checks | grep -Ev "$quick" |
+				grep -E "$dear") ;;
+		esac
 		[ $# = 0 ] && continue
 		pat=$(alternation "$@")
 		out=$(cd "$M/tree" && env KSM_REF_MUTANT="$id" \
@@ -153,7 +169,7 @@ one() {
 		rm -rf "$M/logs/$id" ;;
 	*" 0 failed")
 		if [ -n "$quick_only" ]; then
-			printf '%s\tunresolved\tthe quick checks\t%s\n' "$id" \
+			printf '%s\tunresolved\tthe quick and the cheap checks\t%s\n' "$id" \
 				"$digest" >"$f"
 		else
 			printf '%s\tsurvived\t\t%s\n' "$id" "$digest" >"$f"

@@ -4607,6 +4607,15 @@ static void arena_hugepages(void)
 }
 
 /**
+ * Objects kzalloc() gave that kfree() has not had back: state, so that a
+ * snapshot's restore counts what it restores.  sim_exit() frees every
+ * object the machine still knows of; what is left then was lost.
+ */
+static _Atomic long sim_objects_live __sim_state;
+/** What the last sim_exit() found never freed (not state). */
+static unsigned long sim_objects_leaked;
+
+/**
  * kzalloc(): \a size zeroed bytes, or NULL.  A free block of the size
  * class if there is one, else the next block of the class's slab, else a
  * new slab (several, for a block larger than a slab) cut at brk.
@@ -4617,8 +4626,12 @@ static void *kzalloc(size_t size)
 	size_t bytes, len;
 	void *p = NULL;
 
-	if (!SIM_ARENA)
-		return calloc(1, size);
+	if (!SIM_ARENA) {
+		p = calloc(1, size);
+		if (p)
+			atomic_fetch_add(&sim_objects_live, 1);
+		return p;
+	}
 	if (size > (ARENA_RESERVE >> 4))
 		return NULL;
 	cls = arena_class(size, &bytes);
@@ -4646,8 +4659,10 @@ static void *kzalloc(size_t size)
 		}
 	}
 	pthread_mutex_unlock(&arena.lock);
-	if (p)
+	if (p) {
 		memset(p, 0, size);
+		atomic_fetch_add(&sim_objects_live, 1);
+	}
 	return p;
 }
 
@@ -4656,6 +4671,8 @@ static void kfree(const void *p)
 {
 	unsigned long cls;
 
+	if (p)
+		atomic_fetch_sub(&sim_objects_live, 1);
 	if (!SIM_ARENA || !p) {
 		free((void *)p);
 		return;
@@ -12195,10 +12212,12 @@ static int exchange_page_move_mapping(struct address_space *to_mapping,
 		atomic_store(slot, from_page);
 	/* move cache reference */
 	page_unfreeze_refs(to_page, to_expected_count - 1);
-	if (fix_on(FIX_XCHG_FREEZE_FROM))
-		page_unfreeze_refs(from_page, from_expected_count + 1);
-	else	/* page_ref_unfreeze() is an atomic_set(): */
-		atomic_store(&from_page->_count, from_expected_count + 1);
+	/*
+	 * Frozen or only checked (R13.freeze), from_page's count is set, not
+	 * raised: page_ref_unfreeze() is an atomic_set().  (Only checked, its
+	 * count is not 0 here, and --debug-vm's VM_BUG_ON says so.)
+	 */
+	page_unfreeze_refs(from_page, from_expected_count + 1);
 	sim_trace("exchange: counts unfrozen: file pfn %lu now %d, anon pfn "
 		  "%lu now %d", page_to_pfn(to_page), page_count(to_page),
 		  page_to_pfn(from_page), page_count(from_page));
@@ -13695,6 +13714,18 @@ static void audit_pages(struct audit_frame *fr)
 			if (PagePrivate(page) && !page_mapping(page))
 				audit_fail(AUDIT_FILE, "pfn %lu is not a file's "
 					   "page but carries buffer heads", pfn);
+			/*
+			 * No shmem here, and no MADV_FREE: a page in use is
+			 * swap-backed exactly when it is anonymous.  (Not
+			 * while locked: migration and exchange move the flag
+			 * under the page lock.)
+			 */
+			if (page_mapping_word(page) && !PageLocked(page) &&
+			    PageSwapBacked(page) != PageAnon(page))
+				audit_fail(AUDIT_FILE, "pfn %lu: %s page %s "
+					   "swap-backed", pfn, PageAnon(page) ?
+					   "an anonymous" : "a file's",
+					   PageAnon(page) ? "not" : "but");
 			if (!PageKsm(page))
 				continue;
 			if (page_stable_node(page)) {
@@ -14779,7 +14810,14 @@ void sim_exit(void)
 	atomic_store(&sim_exchanges, 0);
 	memset(&sim_pins, 0, sizeof(sim_pins));
 	sim_migrate_on_fault = 0;
+	sim_objects_leaked = (unsigned long)atomic_exchange(&sim_objects_live,
+							    0);
 	arena_reset();
+}
+
+unsigned long sim_leaked_objects(void)
+{
+	return sim_objects_leaked;
 }
 
 /** @} */

@@ -157,6 +157,11 @@ void sim_exit_processes(void);
 /** Tear everything down (processes, KSM, memory).  Not thread safe. */
 void sim_exit(void);
 /**
+ * Objects (kzalloc()) the last sim_exit() found that nothing had freed
+ * and nothing it tears down could reach: 0 unless something leaked.
+ */
+unsigned long sim_leaked_objects(void);
+/**
  * Save the whole state of the machine (between runs, ksmd stopped), for
  * sim_snapshot_restore().  Returns 0, -EBUSY, -ENOMEM, or -EOPNOTSUPP in
  * builds with a sanitizer (whose allocator must see every object).

@@ -48,15 +48,24 @@ static inline void start(enum ksm_era era)
 	sim_set_quiet(true);
 }
 
-/** The audit, then the machine torn down; "ok NAME" if all was well. */
+/**
+ * The audit, then the machine torn down; "ok NAME" if all was well: no
+ * violation, and nothing the teardown could not reach (a leak).
+ */
 static inline void finish(const char *name)
 {
-	unsigned long bad = audit_machine(NULL, true);
+	unsigned long bad = audit_machine(NULL, true), lost;
 
 	sim_exit();
+	lost = sim_leaked_objects();
 	if (bad) {
 		printf("FAIL %s: the auditor found %lu violations\n", name,
 		       bad);
+		failures++;
+		return;
+	}
+	if (lost) {
+		printf("FAIL %s: %lu objects were never freed\n", name, lost);
 		failures++;
 		return;
 	}

@@ -139,6 +139,11 @@ static int run(void (*arm)(unsigned long a, unsigned long b), unsigned long a,
 	sim_fail_random(0, 0);
 	err = teardown(why, sizeof(why));
 	sim_exit();
+	if (!err && sim_leaked_objects()) {
+		snprintf(why, sizeof(why), "%lu objects were never freed",
+			 sim_leaked_objects());
+		err = 1;
+	}
 	if (err)
 		printf("FAIL %s: %s\n", what, why);
 	return err;

@@ -429,8 +429,9 @@ static void test_fork_keeps_node(void)
 /*
  * A process that maps a file leaves the file's reverse map when it exits
  * (unlink_file_vma()): a migration of the file's page then walks the
- * mappers that live, and puts back their ptes alone.  The file can be
- * destroyed once its last mapper has gone.
+ * mappers that live, and puts back their ptes alone; the page it moves
+ * to is a file's page, as the old one was.  The file can be destroyed
+ * once its last mapper has gone.
  */
 static void test_file_mapper_exit(void)
 {
@@ -452,7 +453,116 @@ static void test_file_mapper_exit(void)
 	CHECK(sim_process_pfn(y, 0) == sim_file_pfn(f, 0) &&
 	      sim_process_pfn(y, 0) != pfn, "Y does not map F's page, moved");
 	CHECK(!sim_process_read(y, 0, 0, &b, 1) && b == 'F', "Y reads");
+	/* The new page is a file's, not swap-backed (move_to_new_page()
+	 * copies the flag only from an anonymous page): reclaim, which
+	 * here takes only swap-backed pages, keeps it. */
+	CHECK(sim_reclaim_pfn((unsigned long)sim_file_pfn(f, 0)) == -EBUSY,
+	      "F's page, moved, was reclaimed as if anonymous");
 	CHECK(!sim_process_exit(y) && !sim_file_destroy(f), "the file's end");
+	finish(__func__);
+}
+
+/*
+ * exchange_page_move_mapping() refuses a page someone else holds (a pin:
+ * get_user_pages()), on either side of the exchange: its holder would go
+ * on reading what is now the other process's page.  Two anonymous pages:
+ * each count is checked apart, so the pin is tried on the first page
+ * (from_page) as well as the second.  An anonymous page and a file's: the
+ * file's count is checked under its tree_lock, and the lock is let go on
+ * the way out, so that, unpinned, the same exchange then goes through,
+ * the file page's count and flags right while the file stays (the
+ * auditor, at the end).
+ */
+static void test_exchange_pinned_either_side(void)
+{
+	struct address_space *f;
+	struct mm_struct *a, *c, *m;
+	long pa, pc, pf;
+	char b = 0;
+
+	start(ERA_EXCHANGE);
+	a = process("A", 1, 'a');
+	c = process("C", 1, 'c');
+	CHECK(a && c, "A and C");
+	pa = sim_pin_page(a, 0);
+	pc = sim_process_pfn(c, 0);
+	CHECK(pa >= 0 && pc >= 0, "pin");
+	CHECK(sim_exchange_pfns((unsigned long)pa, (unsigned long)pc) ==
+	      -EAGAIN, "the first page, pinned, was exchanged");
+	CHECK(sim_process_pfn(a, 0) == pa && sim_process_pfn(c, 0) == pc,
+	      "a page moved");
+	CHECK(!sim_unpin_page((unsigned long)pa), "unpin");
+
+	f = sim_file_create("F", 1, 'f', false);
+	m = f ? sim_process_map_file("M", f) : NULL;
+	CHECK(m && !sim_process_read(m, 0, 0, &b, 1) && b == 'f', "F and M");
+	pf = sim_pin_page(m, 0);
+	CHECK(pf >= 0 && pf == sim_file_pfn(f, 0), "pin F's page");
+	CHECK(sim_exchange_pfns((unsigned long)pa, (unsigned long)pf) ==
+	      -EAGAIN, "the file's page, pinned, was exchanged");
+	CHECK(sim_file_pfn(f, 0) == pf && sim_process_pfn(a, 0) == pa,
+	      "a page moved");
+	CHECK(!sim_unpin_page((unsigned long)pf), "unpin");
+	CHECK(!sim_exchange_pfns((unsigned long)pa, (unsigned long)pf),
+	      "the exchange, unpinned");
+	CHECK(sim_file_pfn(f, 0) == pa && sim_process_pfn(a, 0) == pf,
+	      "the pages were not exchanged");
+	CHECK(!sim_process_read(m, 0, 0, &b, 1) && b == 'f', "M reads %c", b);
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(c, true) &&
+	      !sim_process_verify(m, true) && !sim_file_verify(f, true),
+	      "bytes");
+	finish(__func__);
+}
+
+/** The KSM counters now. */
+static struct ksm_counters ksm_now(void)
+{
+	struct ksm_counters c;
+
+	ksm_get_counters(&c);
+	return c;
+}
+
+/*
+ * A process that asks MADV_UNMERGEABLE keeps its mm_slot until ksmd's
+ * next pass over it finds no mergeable area (scan_get_next_rmap_item(),
+ * ksm_scan.address still 0): then ksmd forgets it as __ksm_exit() would
+ * (the slot leaves the list and the hash and is freed, MMF_VM_MERGEABLE
+ * is cleared, the slot's reference on the mm is dropped, and mmap_sem
+ * let go).  With no mm left to scan, ksmd has nothing to run for, and
+ * counts no more full scans (ksmd_should_run()).  MADV_MERGEABLE again
+ * registers the mm anew (it finds the flag clear), and its pages merge
+ * again.
+ */
+static void test_ksmd_forgets_unmergeable(void)
+{
+	struct ksm_counters c;
+	struct mm_struct *a;
+	unsigned long scans;
+
+	start(ERA_MIGRATION);
+	a = process("A", 4, 'u');
+	CHECK(a, "A");
+	ksm_scan_full(2);
+	c = ksm_now();
+	CHECK(c.pages_shared == 1 && c.pages_sharing == 3, "merged: %lu "
+	      "shared, %lu sharing", c.pages_shared, c.pages_sharing);
+	CHECK(!sim_process_madvise(a, false), "MADV_UNMERGEABLE");
+	ksm_scan_full(1);		/* the pass that forgets A */
+	scans = ksm_now().full_scans;
+	ksm_scan_full(3);
+	c = ksm_now();
+	CHECK(c.full_scans == scans && !c.pages_shared && !c.pages_sharing,
+	      "ksmd went on scanning a machine with nothing mergeable: %lu "
+	      "full scans, then %lu", scans, c.full_scans);
+	CHECK(!sim_process_madvise(a, true), "MADV_MERGEABLE again");
+	ksm_scan_full(2);
+	c = ksm_now();
+	CHECK(c.pages_shared == 1 && c.pages_sharing == 3 &&
+	      c.full_scans == scans + 2, "merged again: %lu shared, %lu "
+	      "sharing, %lu full scans", c.pages_shared, c.pages_sharing,
+	      c.full_scans);
+	CHECK(!sim_process_verify(a, true), "bytes");
 	finish(__func__);
 }
 
@@ -1322,6 +1432,8 @@ int main(int argc, char **argv)
 	test_cow_reuse_unlocks();
 	test_fork_keeps_node();
 	test_file_mapper_exit();
+	test_exchange_pinned_either_side();
+	test_ksmd_forgets_unmergeable();
 	test_migrate_on_fault_one_node();
 	test_printable();
 	test_concurrent_processes();

@@ -12929,6 +12929,7 @@ static const char *const audit_kind_names[NR_AUDIT_KINDS] = {
 	[AUDIT_STALE] = "stale-node",
 	[AUDIT_DUPLICATE] = "duplicate",
 	[AUDIT_FILE] = "file",
+	[AUDIT_LOCK] = "lock",
 };
 
 const char *audit_kind_name(enum audit_kind kind)
@@ -13297,10 +13298,16 @@ static void audit_stable_tree(struct audit_frame *fr)
 			   (unsigned long)ksm_pages_sharing, shared, sharing);
 }
 
-/** Every mm_slot's rmap_items: flags agree with the lists they are on. */
+/**
+ * ksmd's mm_slots: each listed one is hashed, nothing else is, and the
+ * count is theirs; and every mm_slot's rmap_items: flags agree with the
+ * lists they are on.
+ */
 static void audit_rmap_items(void)
 {
-	unsigned long total = 0, unstable = 0, count;
+	unsigned long total = 0, unstable = 0, count, slots = 0, hashed = 0;
+	unsigned long i, n;
+	struct hlist_node *node;
 	struct list_head *pos;
 
 	for (pos = ksm_mm_head.mm_list.next; pos != &ksm_mm_head.mm_list;
@@ -13308,6 +13315,16 @@ static void audit_rmap_items(void)
 		struct mm_slot *slot = list_entry(pos, struct mm_slot, mm_list);
 		struct rmap_item *ri;
 		unsigned long last = 0;
+
+		slots++;
+		node = mm_slot_bucket(slot->mm)->first;
+		for (n = 0; node && node != &slot->link &&
+		     n <= (unsigned long)ksm_nr_mm_slots; n++)
+			node = node->next;
+		if (node != &slot->link)
+			audit_fail(AUDIT_RMAP_LIST, "%s's mm_slot is on ksmd's "
+				   "list but not found in mm_slots_hash",
+				   slot->mm->sim_name);
 
 		for (ri = slot->rmap_list; ri; ri = ri->rmap_list) {
 			total++;
@@ -13348,6 +13365,19 @@ static void audit_rmap_items(void)
 			}
 		}
 	}
+	/*
+	 * The hash holds the listed slots and no other (a slot freed but
+	 * left hashed would be found by the next get_mm_slot() of its
+	 * bucket); ksm_nr_mm_slots counts them.
+	 */
+	for (i = 0; i < MM_SLOTS_HASH_HEADS; i++)
+		for (node = mm_slots_hash[i].first; node && hashed <= slots;
+		     node = node->next)
+			hashed++;
+	if (hashed != slots || slots != ksm_nr_mm_slots)
+		audit_fail(AUDIT_COUNTER, "ksmd lists %lu mm_slots, hashes %s%lu"
+			   ", counts %lu", slots, hashed > slots ? "at least "
+			   : "", hashed, (unsigned long)ksm_nr_mm_slots);
 	if (total != ksm_rmap_items)
 		audit_fail(AUDIT_COUNTER, "%lu rmap_items exist, the count says "
 			   "%lu", total, (unsigned long)ksm_rmap_items);
@@ -14154,6 +14184,44 @@ static void audit_free_maps(void)
 	audit.frees_older = NULL;
 }
 
+/**
+ * No lock is held when no one runs: a process's mmap_sem, a file's
+ * tree_lock, a page's PG_locked.  (Not when an actor audits in the middle
+ * of a run: the others may hold theirs.)  A lock left held is a hang
+ * waiting for its next taker.
+ */
+static void audit_locks(void)
+{
+	struct list_head *pos;
+	unsigned long pfn;
+
+	if (sim_scheduled())
+		return;
+	for (pos = sim_mm_list.next; pos != &sim_mm_list; pos = pos->next) {
+		struct mm_struct *mm = list_entry(pos, struct mm_struct,
+						  sim_list);
+
+		if (atomic_load(&mm->mmap_sem.readers) ||
+		    atomic_load(&mm->mmap_sem.writer))
+			audit_fail(AUDIT_LOCK, "%s's mmap_sem is held, with "
+				   "no one running", mm->sim_name);
+	}
+	pthread_mutex_lock(&sim_files_lock);
+	for (pos = sim_files.next; pos != &sim_files; pos = pos->next) {
+		struct address_space *f = list_entry(pos, struct address_space,
+						     sim_list);
+
+		if (atomic_load(&f->tree_lock.owner))
+			audit_fail(AUDIT_LOCK, "file %s's tree_lock is held, "
+				   "with no one running", f->sim_name);
+	}
+	pthread_mutex_unlock(&sim_files_lock);
+	for (pfn = 0; pfn < machine.max_pfn; pfn++)
+		if (pfn_valid(pfn) && PageLocked(pfn_to_page(pfn)))
+			audit_fail(AUDIT_LOCK, "pfn %lu is locked, with no one "
+				   "running", pfn);
+}
+
 unsigned long audit_machine(struct audit_report *r, bool verbose)
 {
 	struct audit_report local;
@@ -14196,6 +14264,7 @@ unsigned long audit_machine(struct audit_report *r, bool verbose)
 	audit_files(fr);
 	audit_pages(fr);
 	audit_anon_vmas();
+	audit_locks();
 	mutex_unlock(&ksm_thread_mutex);
 	audit_data();
 	audit_free_maps();

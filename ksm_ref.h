@@ -501,6 +501,7 @@ enum audit_kind {
 	AUDIT_DUPLICATE,	/**< two KSM pages with the same content */
 	AUDIT_FILE,		/**< page cache, buffers or file counters */
 	AUDIT_ANON_VMA,		/**< an anon_vma freed while used, or leaked */
+	AUDIT_LOCK,		/**< a lock held when no one runs */
 	NR_AUDIT_KINDS
 };
 

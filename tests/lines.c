@@ -566,6 +566,95 @@ static void test_ksmd_forgets_unmergeable(void)
 	finish(__func__);
 }
 
+/*
+ * A process that exits while ksmd's cursor is in it cannot leave at once
+ * (__ksm_exit(): its mm_slot is ksm_scan.mm_slot): its exit unmaps its
+ * pages and leaves the mm_slot to ksmd.  ksmd's next visit finds the mm
+ * exiting (ksm_test_exit()) and starts the mm again from address 0, so
+ * that remove_trailing_rmap_items() takes every rmap_item, and the
+ * mm_slot goes in the same pass: that full scan ends with nothing merged
+ * and no mm left, and ksmd then has nothing to scan.
+ */
+static void test_ksmd_cleans_exited_cursor_mm(void)
+{
+	struct ksm_counters c;
+	struct mm_struct *a;
+	unsigned long scans;
+
+	start(ERA_MIGRATION);
+	a = process("A", 4, 'x');
+	CHECK(a, "A");
+	ksm_scan_full(2);
+	c = ksm_now();
+	CHECK(c.pages_shared == 1 && c.pages_sharing == 3, "merged: %lu "
+	      "shared, %lu sharing", c.pages_shared, c.pages_sharing);
+	ksm_scan_pages(2);		/* the cursor is in A, at its 3rd page */
+	CHECK(!sim_process_exit(a), "A exits");
+	ksm_scan_full(1);
+	c = ksm_now();
+	CHECK(!c.pages_shared && !c.pages_sharing && !c.stable_nodes,
+	      "a full scan after A's exit: %lu shared, %lu sharing, %lu "
+	      "stable nodes", c.pages_shared, c.pages_sharing,
+	      c.stable_nodes);
+	scans = c.full_scans;
+	ksm_scan_full(1);
+	CHECK(ksm_now().full_scans == scans, "ksmd scanned on, with A gone");
+	finish(__func__);
+}
+
+/*
+ * run=2 (unmerge_and_remove_all_rmap_items()) unmerges every mm and drops
+ * every rmap_item, and the full scans count from 0 again.  The mm_slot of
+ * an mm that has exited, left for ksmd because the cursor was in it, goes
+ * too: with no mm left, ksmd then has nothing to scan.  A live mm keeps
+ * its mm_slot: B's pages merge again once ksmd runs again.  And each
+ * mm's mmap_sem is let go on the way: B can be made unmergeable and
+ * mergeable again.
+ */
+static void test_run_unmerge_forgets_exited(void)
+{
+	struct ksm_counters c;
+	struct mm_struct *a, *b;
+
+	start(ERA_MIGRATION);
+	a = process("A", 4, 'm');
+	CHECK(a, "A");
+	ksm_scan_full(2);
+	ksm_scan_pages(2);		/* the cursor is in A */
+	CHECK(!sim_process_exit(a), "A exits");
+	CHECK(!ksm_set_run(2), "run=2");
+	c = ksm_now();
+	CHECK(!c.pages_shared && !c.pages_sharing && !c.stable_nodes &&
+	      !c.full_scans, "after run=2: %lu shared, %lu sharing, %lu "
+	      "nodes, %lu full scans", c.pages_shared, c.pages_sharing,
+	      c.stable_nodes, c.full_scans);
+	CHECK(!ksm_set_run(1), "run=1");
+	ksm_scan_full(1);
+	CHECK(!ksm_now().full_scans, "ksmd scanned, with A's mm_slot gone");
+
+	b = process("B", 2, 'm');
+	CHECK(b, "B");
+	ksm_scan_full(2);
+	CHECK(!ksm_set_run(2), "run=2, B merged");
+	c = ksm_now();
+	CHECK(!c.pages_shared && !c.pages_sharing && !c.full_scans &&
+	      sim_process_pfn(b, 0) != sim_process_pfn(b, 1), "after run=2: "
+	      "%lu shared, %lu sharing, %lu full scans, B's pages in frames "
+	      "%ld and %ld", c.pages_shared, c.pages_sharing, c.full_scans,
+	      sim_process_pfn(b, 0), sim_process_pfn(b, 1));
+	CHECK(!ksm_set_run(1), "run=1");
+	ksm_scan_full(2);
+	c = ksm_now();
+	CHECK(c.pages_shared == 1 && c.pages_sharing == 1 &&
+	      c.full_scans == 2, "B, still registered, merged again: %lu "
+	      "shared, %lu sharing, %lu full scans", c.pages_shared,
+	      c.pages_sharing, c.full_scans);
+	CHECK(!sim_process_madvise(b, false) && !sim_process_madvise(b, true),
+	      "B unmergeable, then mergeable");
+	CHECK(!sim_process_verify(b, true), "bytes");
+	finish(__func__);
+}
+
 /** What an actor of a scripted or explored run does, and what it got. */
 struct job {
 	int (*fn)(struct job *j);	/**< the work */
@@ -1434,6 +1523,8 @@ int main(int argc, char **argv)
 	test_file_mapper_exit();
 	test_exchange_pinned_either_side();
 	test_ksmd_forgets_unmergeable();
+	test_ksmd_cleans_exited_cursor_mm();
+	test_run_unmerge_forgets_exited();
 	test_migrate_on_fault_one_node();
 	test_printable();
 	test_concurrent_processes();

@@ -12818,15 +12818,17 @@ static int __sim_offline_section(unsigned long s)
 			cond_resched();		/* yield(), and try again */
 	}
 	race_window(RW_OFFLINE_ISOLATED);
-	/* If every frame is free, take them all off the allocator. */
+	/*
+	 * If every frame is free, take them all off the allocator: an
+	 * offline section is one it passes over, whose free list nothing
+	 * reads until sim_section_online() builds it anew.
+	 */
 	pthread_mutex_lock(&zone_lock);
 	if (!check_pages_isolated(start, end)) {
 		pthread_mutex_unlock(&zone_lock);
 		ret = -EBUSY;
 		goto failed_removal;
 	}
-	INIT_LIST_HEAD(&ms->free_list);
-	ms->nr_free = 0;
 	ms->online = false;
 	pthread_mutex_unlock(&zone_lock);
 	sim_trace("offline section %lu: MEM_OFFLINE", s);

@@ -165,6 +165,8 @@ static void test_activity(void)
 	CHECK(activity().migrations == before.migrations + 1, "migrations");
 	CHECK(!sim_reclaim_process_page(a, 0), "reclaim");
 	CHECK(activity().swap_outs == before.swap_outs + 1, "swap-outs");
+	CHECK(!sim_offline_section(3) && activity().offlines ==
+	      before.offlines + 1, "%lu offlines", activity().offlines);
 	CHECK(!sim_process_verify(a, true) && !sim_process_verify(b, true) &&
 	      !sim_process_verify(c, true) && !sim_process_verify(d, true),
 	      "bytes");
@@ -203,6 +205,8 @@ static void test_api_bounds(void)
 	struct mm_struct *a, *gone;
 	const unsigned long ps = 4096;
 
+	CHECK(sim_offline_section(0) == -EINVAL &&
+	      sim_compact_section(0) == -EINVAL, "a section, with no machine");
 	start(ERA_KEYHOLE);
 	a = sim_process_create("A", 2);
 	gone = sim_process_create("G", 1);
@@ -227,6 +231,10 @@ static void test_api_bounds(void)
 	CHECK(sim_process_madvise(gone, true) == -EINVAL &&
 	      sim_process_madvise(NULL, false) == -EINVAL,
 	      "madvise of a process that has exited, or of none");
+	CHECK(sim_offline_section(4) == -EINVAL &&
+	      sim_online_section(4) == -EINVAL &&
+	      sim_compact_section(4) == -EINVAL, "section 4 of 0..3");
+	CHECK(sim_compact_section(3) >= 0, "section 3 of 0..3");
 	CHECK(!sim_process_verify(a, true), "bytes");
 	finish(__func__);
 }

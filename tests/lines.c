@@ -483,6 +483,7 @@ static void test_file_mapper_exit(void)
  */
 static void test_exchange_pinned_either_side(void)
 {
+	struct sim_mem_stats st;
 	struct address_space *f;
 	struct mm_struct *a, *c, *m;
 	long pa, pc, pf;
@@ -515,6 +516,9 @@ static void test_exchange_pinned_either_side(void)
 	      "the exchange, unpinned");
 	CHECK(sim_file_pfn(f, 0) == pa && sim_process_pfn(a, 0) == pf,
 	      "the pages were not exchanged");
+	sim_mem_stats(-1, &st);
+	CHECK(st.nr_exchanged == 1, "%lu exchanges counted, of one done and "
+	      "two refused", st.nr_exchanged);
 	CHECK(!sim_process_read(m, 0, 0, &b, 1) && b == 'f', "M reads %c", b);
 	CHECK(!sim_process_verify(a, true) && !sim_process_verify(c, true) &&
 	      !sim_process_verify(m, true) && !sim_file_verify(f, true),

@@ -1754,11 +1754,12 @@ static void test_exchange_dirty_file_page(void)
 }
 
 /*
- * Exchange meets its second page locked by a swap-in: it sleeps on the
- * lock (unmap_and_exchange(), synchronous), and then finds the page in
- * the swap cache, which it refuses.
+ * Exchange meets one of its pages locked by a swap-in, the second (to_page)
+ * or, with \a first, the first (from_page): it sleeps on the lock
+ * (unmap_and_exchange(), synchronous), and then finds the page in the swap
+ * cache, which it refuses.
  */
-static void test_exchange_waits_for_lock(void)
+static void test_exchange_waits_for_lock(bool first, const char *name)
 {
 	static const struct sim_step steps[] = {
 		{ "A", "do_swap_page:locked" },
@@ -1778,16 +1779,20 @@ static void test_exchange_waits_for_lock(void)
 	x.pfn = sim_process_pfn(c, 0);
 	/* The swap-in will have the frame swap-out frees (prompt reuse). */
 	x.node = (int)sim_process_pfn(r.mm, 0);
+	if (first) {
+		x.node = (int)x.pfn;
+		x.pfn = sim_process_pfn(r.mm, 0);
+	}
 	CHECK(!sim_reclaim_process_page(r.mm, 0), "swap-out");
 	CHECK(!script2("A", &r, "exchange", &x, steps, 4), "script: %s",
 	      sim_run_error());
 	CHECK(r.ret == 0 && r.byte == 's' && x.ret == -EBUSY, "read %ld '%c', "
 	      "exchange %ld", r.ret, r.byte, x.ret);
-	CHECK(sim_process_pfn(r.mm, 0) == x.node, "A's page is not the one "
-	      "the exchange met");
+	CHECK(sim_process_pfn(r.mm, 0) == (first ? x.pfn : x.node), "A's page "
+	      "is not the one the exchange met");
 	CHECK(!sim_process_verify(r.mm, true) && !sim_process_verify(c, true),
 	      "bytes");
-	finish(__func__);
+	finish(name);
 }
 
 /*
@@ -2079,7 +2084,8 @@ int main(int argc, char **argv)
 	test_two_swapins_of_a_copy();
 	test_exchange_refusals();
 	test_exchange_dirty_file_page();
-	test_exchange_waits_for_lock();
+	test_exchange_waits_for_lock(false, "test_exchange_waits_for_lock");
+	test_exchange_waits_for_lock(true, "test_exchange_waits_for_lock_first");
 	test_exchange_ksm_orders();
 	test_debug_vm_node_not_in_tree();
 	test_debug_vm_node_removed_alive();

@@ -628,6 +628,9 @@ race_stable() {
 	record race-output-stable "$ok" "a race's output differs between runs"
 }
 race_stable
+# ...and those bytes are the ones recorded: a change that changes what a
+# race prints, fixed or broken, shows in tests/golden/races.txt's diff.
+expect_grep 0 'runs print what' race-golden tests/golden.sh $G/race
 race_eras() {
 	selected race-eras || return 0
 	export KSM_TEST_CHECK=race-eras

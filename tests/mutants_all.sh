@@ -14,7 +14,8 @@
 #
 # A mutant meets the checks in three passes: the quick ones (the unit
 # tests, the rarer paths, the fault sweep, the merge tour, each race
-# scripted), which kill most mutants within seconds; then every other
+# scripted, and every race's output against its record), which kill most
+# mutants within seconds; then every other
 # check that took under two seconds in the unmutated run; then the rest
 # (the long searches, the sanitizers' runs).  --quick is a first pass
 # with the first two: a mutant they do not kill is "unresolved" until a
@@ -83,7 +84,7 @@ done_already() {
 }
 
 # quick: the checks that kill most mutants within seconds, run first.
-quick='^(unit|paths|lines.*|faults|merge-tour-.*|race-R[0-9.a-z]*-(fixed|broken)(-debug-vm)?)$'
+quick='^(unit|paths|lines.*|faults|merge-tour-.*|race-golden|race-R[0-9.a-z]*-(fixed|broken)(-debug-vm)?)$'
 
 # reaching ID: the checks that reach mutant ID's line, in the suite's
 # order, one a line.

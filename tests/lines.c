@@ -667,6 +667,38 @@ static void test_run_unmerge_forgets_exited(void)
 	finish(__func__);
 }
 
+/*
+ * A page swapped out while a pin held it stays in the swap cache after
+ * reclaim lets go of it.  Its process exits: the swap pte's slot is freed
+ * (free_swap_and_cache()), and with it the swap cache page, which nothing
+ * maps: once the pin goes, the frame is free and the slot too, with no
+ * reclaim needed to find them.
+ */
+static void test_exit_frees_swap_cache(void)
+{
+	struct sim_mem_stats st;
+	struct mm_struct *a;
+	long pfn;
+	int rc;
+
+	start(ERA_MIGRATION);
+	a = process("A", 1, 'p');
+	CHECK(a, "A");
+	pfn = sim_pin_page(a, 0);
+	CHECK(pfn >= 0, "pin");
+	rc = sim_reclaim_process_page(a, 0);
+	sim_mem_stats(-1, &st);
+	CHECK(sim_process_pfn(a, 0) < 0 && st.swap_used == 1, "reclaim %d: "
+	      "A's page in frame %ld, %lu swap slots used", rc,
+	      sim_process_pfn(a, 0), st.swap_used);
+	CHECK(!sim_process_exit(a), "A exits");
+	CHECK(!sim_unpin_page((unsigned long)pfn), "unpin");
+	sim_mem_stats(-1, &st);
+	CHECK(!st.nr_used && !st.swap_used, "%lu frames and %lu swap slots "
+	      "still used", st.nr_used, st.swap_used);
+	finish(__func__);
+}
+
 /** What an actor of a scripted or explored run does, and what it got. */
 struct job {
 	int (*fn)(struct job *j);	/**< the work */
@@ -1537,6 +1569,7 @@ int main(int argc, char **argv)
 	test_ksmd_forgets_unmergeable();
 	test_ksmd_cleans_exited_cursor_mm();
 	test_run_unmerge_forgets_exited();
+	test_exit_frees_swap_cache();
 	test_migrate_on_fault_one_node();
 	test_printable();
 	test_concurrent_processes();

@@ -699,6 +699,59 @@ static void test_exit_frees_swap_cache(void)
 	finish(__func__);
 }
 
+/*
+ * Compaction of a section (sim_compact_section()) moves every page in use
+ * out of it, to frames of the same node elsewhere (the section is
+ * isolated meanwhile, so no target comes from it), and returns what is
+ * left in use there: nothing, then one page a pin holds.  A page at the
+ * next section's first frame stays where it is; a section can be
+ * compacted again at once (its isolation ends with the call); an offline
+ * section cannot be.
+ */
+static void test_compact_section(void)
+{
+	struct sim_mem_stats st;
+	struct mm_struct *a;
+	long pfn, first, next, per;
+	unsigned long vpn;
+
+	start(ERA_MIGRATION);
+	sim_mem_stats(0, &st);
+	per = (long)(st.nr_free + st.nr_used);	/* frames of a section */
+	a = process("A", 4, 'c');
+	CHECK(a, "A");
+	for (vpn = 0; vpn < 4; vpn++)
+		sim_process_fill(a, vpn, 'c' + (int)vpn);
+	first = sim_process_pfn(a, 0);
+	CHECK(first >= 0 && first < per, "A's first page in frame %ld", first);
+	CHECK(sim_compact_section(0) == 0, "section 0 still has pages in use");
+	sim_mem_stats(0, &st);
+	CHECK(!st.nr_used, "%lu frames of section 0 in use", st.nr_used);
+	for (vpn = 0; vpn < 4; vpn++) {
+		pfn = sim_process_pfn(a, vpn);
+		CHECK(pfn >= per && sim_page_node(a, vpn) == 0, "A's page %lu "
+		      "in frame %ld, node %d", vpn, pfn, sim_page_node(a, vpn));
+	}
+	/* Again: nothing to move, and nothing beyond the section moves
+	 * (A's first page is now at section 1's first frame). */
+	next = sim_process_pfn(a, 0);
+	CHECK(sim_compact_section(0) == 0 && sim_process_pfn(a, 0) == next,
+	      "compaction of section 0 moved A's page at frame %ld", next);
+	pfn = sim_process_pfn(a, 0);
+	CHECK(sim_compact_section(1) == 0 && sim_process_pfn(a, 0) != pfn,
+	      "section 1, compacted next, kept A's page at %ld", pfn);
+	CHECK(sim_pin_page(a, 0) >= 0, "pin");
+	pfn = sim_process_pfn(a, 0);
+	CHECK(sim_compact_section((unsigned long)(pfn / per)) == 1 &&
+	      sim_process_pfn(a, 0) == pfn, "a pinned page moved, or was "
+	      "not counted");
+	CHECK(!sim_unpin_page((unsigned long)pfn), "unpin");
+	CHECK(!sim_offline_section(3) && sim_compact_section(3) == -EINVAL,
+	      "an offline section compacted");
+	CHECK(!sim_process_verify(a, true), "bytes");
+	finish(__func__);
+}
+
 /** What an actor of a scripted or explored run does, and what it got. */
 struct job {
 	int (*fn)(struct job *j);	/**< the work */
@@ -1570,6 +1623,7 @@ int main(int argc, char **argv)
 	test_ksmd_cleans_exited_cursor_mm();
 	test_run_unmerge_forgets_exited();
 	test_exit_frees_swap_cache();
+	test_compact_section();
 	test_migrate_on_fault_one_node();
 	test_printable();
 	test_concurrent_processes();

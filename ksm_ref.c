@@ -11710,6 +11710,7 @@ static int __sim_migrate_pfn(unsigned long pfn, int node, bool offlining)
 	struct sim_migrate_one m = { .node = node, .status = -EAGAIN };
 	struct list_head list;
 	struct page *page;
+	int rc;
 
 	if (!machine.initialized || !pfn_valid(pfn) ||
 	    node >= (int)machine.cfg.nr_nodes)
@@ -11719,7 +11720,9 @@ static int __sim_migrate_pfn(unsigned long pfn, int node, bool offlining)
 		return -EBUSY;
 	INIT_LIST_HEAD(&list);
 	list_add_tail(&page->lru, &list);
-	migrate_pages(&list, new_page_one, (unsigned long)&m, offlining);
+	rc = migrate_pages(&list, new_page_one, (unsigned long)&m, offlining);
+	if (rc < 0)		/* no page to move it to */
+		return rc;
 	return m.status >= 0 ? 0 : m.status;
 }
 
@@ -14107,8 +14110,8 @@ void ksm_state_print_svg(FILE *f, const char *title)
  * after free; one that nothing uses any more and that was never freed is a leak,
  * since anon_vma_unlink(), drop_anon_vma() and put_anon_vma() free an
  * anon_vma with its last user; and its ksm_refcount is the references
- * held, recounted, neither one lost nor one left over.
- * O(anon_vmas + rmap_items + frames).
+ * held, recounted, neither one lost nor one left over, and none held for
+ * a migration when no one runs.  O(anon_vmas + rmap_items + frames).
  */
 static void audit_anon_vmas(void)
 {
@@ -14148,6 +14151,11 @@ static void audit_anon_vmas(void)
 				   "is %d, but %d references are held (rmap_items "
 				   "on stable nodes, migrations in flight)", refs,
 				   av->sim_audit_refs);
+		/* A migration in flight when no one runs was left so. */
+		if (!sim_scheduled() && atomic_load(&av->sim_in_flight))
+			audit_fail(AUDIT_ANON_VMA, "an anon_vma is held by %d "
+				   "migrations or exchanges, with no one "
+				   "running", atomic_load(&av->sim_in_flight));
 
 		if (av->sim_freed && (mapped || held))
 			audit_fail(AUDIT_ANON_VMA, "an anon_vma was freed while "

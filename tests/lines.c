@@ -161,6 +161,12 @@ static void test_activity(void)
 	      activity().unmerges - before.unmerges);
 	pfn = sim_process_pfn(a, 0);
 	before = activity();
+	/* No page to migrate to: -ENOMEM, the page where it was, not counted
+	 * (unmap_and_move() gives up before it locks anything). */
+	sim_fail_nth(FAIL_MIGRATE_TARGET, 1);
+	CHECK(sim_migrate_pfn((unsigned long)pfn, 1, false) == -ENOMEM &&
+	      sim_process_pfn(a, 0) == pfn && activity().migrations ==
+	      before.migrations, "a migration with no target page");
 	CHECK(!sim_migrate_pfn((unsigned long)pfn, 1, false), "migrate");
 	CHECK(activity().migrations == before.migrations + 1, "migrations");
 	CHECK(!sim_reclaim_process_page(a, 0), "reclaim");

@@ -10271,8 +10271,7 @@ static int swap_init(void)
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (!swap.swap_map || !swap.cache || swap.data == MAP_FAILED)
 		return -ENOMEM;
-	swap.nr_used = 0;
-	swap.cursor = 1;
+	swap.cursor = 1;	/* slot 0 is the header (nr_used is 0) */
 	return 0;
 }
 

@@ -758,6 +758,44 @@ static void test_compact_section(void)
 	finish(__func__);
 }
 
+/*
+ * A dirty page of a file, migrated (migrate_page_copy()): the new page is
+ * uptodate, so read(2) copies its bytes without reading the file in
+ * again, and dirty, so writeback writes it, once; the old page goes back
+ * to the allocator clean, with no buffer heads and no swap cache state;
+ * the node counters follow the page (NR_FILE_PAGES and NR_FILE_DIRTY).
+ */
+static void test_migrate_dirty_file_page(void)
+{
+	unsigned long pages[2], dirty[2];
+	struct address_space *f;
+	struct mm_struct *m;
+	char b[4096];
+	long pfn;
+
+	start(ERA_MIGRATION);
+	f = sim_file_create("F", 1, 'f', true);
+	m = f ? sim_process_map_file("M", f) : NULL;
+	CHECK(m && !sim_process_write(m, 0, 0, "dirty", 5), "F, M writes");
+	pfn = sim_file_pfn(f, 0);
+	CHECK(pfn >= 0 && sim_page_node(m, 0) == 0, "F's page on node 0");
+	CHECK(!sim_migrate_pfn((unsigned long)pfn, 1, false) &&
+	      sim_file_pfn(f, 0) != pfn && sim_page_node(m, 0) == 1,
+	      "migration of F's page to node 1");
+	CHECK(!sim_file_read(f, 0, b) && !memcmp(b, "dirty", 5), "read(2) "
+	      "of F: '%.5s'", b);
+	sim_node_file_stats(0, &pages[0], &dirty[0]);
+	sim_node_file_stats(1, &pages[1], &dirty[1]);
+	CHECK(!pages[0] && !dirty[0] && pages[1] == 1 && dirty[1] == 1,
+	      "node 0: %lu pages, %lu dirty; node 1: %lu, %lu", pages[0],
+	      dirty[0], pages[1], dirty[1]);
+	CHECK(sim_file_writeback(f) == 1 && sim_file_writeback(f) == 0,
+	      "writeback of the one dirty page, once");
+	CHECK(!sim_process_verify(m, true) && !sim_file_verify(f, true),
+	      "bytes");
+	finish(__func__);
+}
+
 /** What an actor of a scripted or explored run does, and what it got. */
 struct job {
 	int (*fn)(struct job *j);	/**< the work */
@@ -1630,6 +1668,7 @@ int main(int argc, char **argv)
 	test_run_unmerge_forgets_exited();
 	test_exit_frees_swap_cache();
 	test_compact_section();
+	test_migrate_dirty_file_page();
 	test_migrate_on_fault_one_node();
 	test_printable();
 	test_concurrent_processes();

@@ -209,11 +209,12 @@ report() {
 			s = st[id]
 			if (s == "") s = "not run"
 			if (s == "survived" && (name[id] in eq)) s = "equivalent"
+			if (s == "unresolved" && (name[id] in eq)) s = "unresolved, listed as equivalent"
 			if (s == "killed" && (name[id] in eq)) s = "killed (but listed as equivalent)"
 			count[s]++
 			g = grp[id]; total[g]++
 			if (s == "killed") { killed[g]++; by[why[id]]++ }
-			if (s == "survived" || s == "equivalent" || s ~ /listed/ || s == "error" || s == "not run" || s == "unresolved")
+			if (s == "survived" || s == "equivalent" || s ~ /listed/ || s == "error" || s == "not run" || s ~ /^unresolved/)
 				printf "%-10s %5d %-8s %-12s %s%s\n", s, id, g, kind[id], name[id], why[id] != "" ? " (" why[id] ")" : "" > "/dev/stderr"
 		}
 		for (s in count) printf "%s %d\n", s, count[s]
@@ -231,8 +232,10 @@ report() {
 		echo "  $eqv equivalent (walkthrough.md, Appendix B)"
 		echo "  $kil killed, $sur survived, of the $rest others" \
 		     "($(awk -v k="$kil" -v r="$rest" 'BEGIN { if (r) printf "%.1f", 100 * k / r; else print 0 }')% killed)"
-		left=$(awk 'NF == 2 && $1 != "unbuildable" && $1 != "killed" && $1 != "survived" && $1 != "equivalent"' "$M/report.counts")
-		[ -z "$left" ] || echo "  and: $left"
+		awk '$1 != "group" && $1 != "by" &&
+		     !(NF == 2 && $1 ~ /^(unbuildable|killed|survived|equivalent)$/) {
+			n = $NF; $NF = ""; sub(/ $/, "")
+			print "  and: " n " " $0 }' "$M/report.counts" | sort
 		echo
 		echo "per group (generated, killed):"
 		awk '$1 == "group" { printf "  %-9s %5d %5d\n", $2, $3, $4 }' "$M/report.counts" | sort

@@ -1727,6 +1727,7 @@ static void test_exchange_refusals(void)
  */
 static void test_exchange_dirty_file_page(void)
 {
+	char b[4096];
 	struct address_space *f;
 	struct mm_struct *m, *a;
 	unsigned long pages[2], dirty[2];
@@ -1749,6 +1750,13 @@ static void test_exchange_dirty_file_page(void)
 	      pages[0], dirty[0], pages[1], dirty[1]);
 	CHECK(!sim_process_verify(m, true) && !sim_process_verify(a, true) &&
 	      !sim_file_verify(f, true), "bytes");
+	/* The flags went with the bytes (exchange_page_flags()): the file's
+	 * page is uptodate, read(2) copies it as it is, and dirty, written
+	 * back once; the anonymous page is neither's. */
+	CHECK(!sim_file_read(f, 0, b) && b[0] == 'd', "read(2): '%c'", b[0]);
+	CHECK(sim_file_writeback(f) == 1 && sim_file_writeback(f) == 0,
+	      "writeback of the one dirty page, once");
+	CHECK(!audit_machine(NULL, true), "audit, the file still there");
 	CHECK(!sim_process_exit(m) && !sim_file_destroy(f), "file gone");
 	finish(__func__);
 }

@@ -14266,6 +14266,10 @@ unsigned long audit_machine(struct audit_report *r, bool verbose)
 			fr[sim_pins.pfn[s]].extra += sim_pins.count[s];
 	pthread_mutex_unlock(&zone_lock);
 	audit_runtime_violations();
+	if (quarantine.nr > SIM_QUARANTINE)
+		audit_fail(AUDIT_ALLOCATOR, "the quarantine holds %lu freed "
+			   "objects, more than its %d: some were lost",
+			   (unsigned long)quarantine.nr, SIM_QUARANTINE);
 	audit_stable_tree(fr);
 	audit_rmap_items();
 	audit_page_tables(fr);

@@ -557,6 +557,41 @@ static void test_checksum(void)
 	finish(__func__);
 }
 
+/*
+ * Freed stable nodes and rmap_items wait in a quarantine of 65536 (as
+ * KASAN's) before they are really freed, so that a use after free finds
+ * poison, not a new object.  More frees than that, and the oldest leave
+ * it, really freed: 130 rounds of merging 512 pages and unmerging them
+ * all (run=2) free some 66,000 rmap_items, and every one must be freed
+ * in the end, exactly once (the teardown's count of what was never
+ * freed, and the allocator's free lists, intact, for the next round).
+ */
+static void test_quarantine_wraps(void)
+{
+	struct ksm_counters c;
+	struct mm_struct *a;
+	unsigned long i;
+	int round;
+
+	start(ERA_MIGRATION);
+	a = sim_process_create("A", 512);
+	CHECK(a, "A");
+	for (i = 0; i < 512; i++)
+		sim_process_fill(a, i, 'q');
+	CHECK(!sim_process_madvise(a, true), "madvise");
+	for (round = 0; round < 130; round++) {
+		CHECK(!ksm_set_run(1), "run=1");
+		ksm_scan_full(2);
+		ksm_get_counters(&c);
+		CHECK(c.pages_shared == 1 && c.pages_sharing == 511, "round %d: "
+		      "%lu shared, %lu sharing", round, c.pages_shared,
+		      c.pages_sharing);
+		CHECK(!ksm_set_run(2), "run=2, round %d", round);
+	}
+	CHECK(!sim_process_verify(a, true), "bytes");
+	finish(__func__);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--help")) {
@@ -572,6 +607,7 @@ int main(int argc, char **argv)
 	}
 	test_rbtree();
 	test_checksum();
+	test_quarantine_wraps();
 	test_prompt_reuse();
 	test_cow_fork_exit();
 	test_swap_roundtrip();

@@ -796,6 +796,35 @@ static void test_migrate_dirty_file_page(void)
 	finish(__func__);
 }
 
+/*
+ * ksmd finds an mm's mm_slot by hashing the mm (get_mm_slot()): with more
+ * mms than the hash has buckets (1024), buckets are shared, and each
+ * lookup must pick its own mm's slot out of its bucket.  1100 mergeable
+ * processes, half of them exiting (each exit looks its slot up), then
+ * the rest: the auditor finds the slots listed, hashed and counted alike
+ * at each step.
+ */
+static void test_mm_slots_share_buckets(void)
+{
+	static struct mm_struct *mm[1100];
+	char name[16];
+	int i;
+
+	start(ERA_MIGRATION);
+	for (i = 0; i < 1100; i++) {
+		snprintf(name, sizeof(name), "P%d", i);
+		mm[i] = sim_process_create(name, 1);
+		CHECK(mm[i] && !sim_process_madvise(mm[i], true), "%s", name);
+	}
+	for (i = 0; i < 1100; i += 2)
+		CHECK(!sim_process_exit(mm[i]), "P%d exits", i);
+	CHECK(!audit_machine(NULL, true), "audit, half of them gone");
+	ksm_scan_full(1);
+	for (i = 1; i < 1100; i += 2)
+		CHECK(!sim_process_exit(mm[i]), "P%d exits", i);
+	finish(__func__);
+}
+
 /** What an actor of a scripted or explored run does, and what it got. */
 struct job {
 	int (*fn)(struct job *j);	/**< the work */
@@ -1669,6 +1698,7 @@ int main(int argc, char **argv)
 	test_exit_frees_swap_cache();
 	test_compact_section();
 	test_migrate_dirty_file_page();
+	test_mm_slots_share_buckets();
 	test_migrate_on_fault_one_node();
 	test_printable();
 	test_concurrent_processes();

@@ -825,6 +825,46 @@ static void test_mm_slots_share_buckets(void)
 	finish(__func__);
 }
 
+/*
+ * An area made MADV_UNMERGEABLE keeps its rmap_items until ksmd's next
+ * visit, so one may still sit in the unstable tree; ksmd, meeting it
+ * there, must not merge with its page (get_mergeable_page() checks the
+ * vma is still VM_MERGEABLE): B's page, alike, goes into the tree
+ * instead, and A's page stays A's own.
+ */
+static void test_unstable_item_of_unmergeable_area(void)
+{
+	struct sim_activity before;
+	struct ksm_counters c;
+	long pb;
+	struct mm_struct *a, *b;
+
+	start(ERA_MIGRATION);
+	a = process("A", 1, 'v');
+	b = process("B", 1, 'v');
+	CHECK(a && b, "A and B");
+	ksm_scan_full(1);		/* the checksums, seen once */
+	ksm_scan_pages(1);		/* A's page into the unstable tree */
+	CHECK(!sim_process_madvise(a, false), "A: MADV_UNMERGEABLE");
+	pb = sim_process_pfn(b, 0);
+	before = activity();
+	ksm_scan_pages(1);		/* B's page meets A's rmap_item */
+	c = ksm_now();
+	CHECK(!c.pages_shared && !c.pages_sharing &&
+	      sim_process_pfn(a, 0) != sim_process_pfn(b, 0), "B merged with "
+	      "the page of an area that is no longer mergeable: %lu shared, "
+	      "%lu sharing", c.pages_shared, c.pages_sharing);
+	/* Nor made B's page KSM only to break it again (try_to_merge_
+	 * one_page() would have refused A's page, too late). */
+	CHECK(sim_process_pfn(b, 0) == pb && activity().merges ==
+	      before.merges && activity().unmerges == before.unmerges,
+	      "B's page was merged and broken: frame %ld, was %ld",
+	      sim_process_pfn(b, 0), pb);
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(b, true),
+	      "bytes");
+	finish(__func__);
+}
+
 /** What an actor of a scripted or explored run does, and what it got. */
 struct job {
 	int (*fn)(struct job *j);	/**< the work */
@@ -1699,6 +1739,7 @@ int main(int argc, char **argv)
 	test_compact_section();
 	test_migrate_dirty_file_page();
 	test_mm_slots_share_buckets();
+	test_unstable_item_of_unmergeable_area();
 	test_migrate_on_fault_one_node();
 	test_printable();
 	test_concurrent_processes();

@@ -208,7 +208,7 @@ static void test_cow_page_swappable(void)
 static void test_api_bounds(void)
 {
 	static char buf[4096];
-	struct mm_struct *a, *gone;
+	struct mm_struct *a, *gone, *u;
 	const unsigned long ps = 4096;
 
 	CHECK(sim_offline_section(0) == -EINVAL &&
@@ -237,6 +237,14 @@ static void test_api_bounds(void)
 	CHECK(sim_process_madvise(gone, true) == -EINVAL &&
 	      sim_process_madvise(NULL, false) == -EINVAL,
 	      "madvise of a process that has exited, or of none");
+	CHECK(sim_reclaim_process_page(a, 2) == -EINVAL &&
+	      sim_reclaim_process_page(NULL, 0) == -EINVAL,
+	      "reclaim of a page past the mapping, or of no process");
+	CHECK(sim_reclaim_process_page(gone, 0) == -EINVAL, "reclaim of a "
+	      "page of a process that has exited");
+	u = sim_process_create("U", 1);
+	CHECK(u && sim_reclaim_process_page(u, 0) == -ENOENT, "reclaim of a "
+	      "page never touched");
 	CHECK(sim_offline_section(4) == -EINVAL &&
 	      sim_online_section(4) == -EINVAL &&
 	      sim_compact_section(4) == -EINVAL, "section 4 of 0..3");

@@ -573,6 +573,8 @@ static void test_ksmd_forgets_unmergeable(void)
 	c = ksm_now();
 	CHECK(c.pages_shared == 1 && c.pages_sharing == 3, "merged: %lu "
 	      "shared, %lu sharing", c.pages_shared, c.pages_sharing);
+	CHECK(!ksm_set_run(0) && ksm_now().pages_sharing == 3 &&
+	      !ksm_set_run(1), "run=0 stops ksmd, and keeps what it merged");
 	CHECK(!sim_process_madvise(a, false), "MADV_UNMERGEABLE");
 	ksm_scan_full(1);		/* the pass that forgets A */
 	scans = ksm_now().full_scans;

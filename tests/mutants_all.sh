@@ -254,7 +254,11 @@ report() {
 # The rest is one compound command, read whole before it runs: the
 # script may be edited while a run of hours goes on.
 {
-digest=$(suite)
+# The suite's digest when the run began, which its programs were built
+# from: a mutant's result is recorded with it, not with the working
+# copy's as it is when that mutant ends.
+digest=${KSM_MUTANTS_DIGEST:-$(suite)}
+export KSM_MUTANTS_DIGEST="$digest"
 quick_only=${KSM_MUTANTS_QUICK:-}
 case ${1:-} in
 --quick)

@@ -138,14 +138,14 @@ one() {
 	for pass in $passes; do
 		case $pass in
 		quick)
-			# shellcheck disable=SC2086
+			# shellcheck disable=SC2046,SC2086
 			set -- $(printf '%s\n' $checks | grep -E "$quick") ;;
 		cheap)
-			# shellcheck disable=SC2086
+			# shellcheck disable=SC2046,SC2086
 			set -- $(printf '%s\n' $checks | grep -Ev "$quick" |
 				grep -Ev "$dear") ;;
 		dear)
-			# shellcheck disable=SC2086
+			# shellcheck disable=SC2046,SC2086
 			set -- $(printf '%s\n' $checks | grep -Ev "$quick" |
 				grep -E "$dear") ;;
 		esac

@@ -61,7 +61,7 @@ $(B)/litmus.o: examples/litmus.c examples/explore.h examples/common.h \
 $(B)/litmus: $(B)/litmus.o $(B)/explore.o $(B)/common.o $(B)/ksm_ref.o
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(addprefix $(B)/,$(TESTS)): $(B)/%: tests/%.c $(B)/ksm_ref.o ksm_ref.h tests/check.h
+$(addprefix $(B)/,$(TESTS)): $(B)/%: tests/%.c $(B)/ksm_ref.o ksm_ref.h tests/check.h tests/jobs.h
 	$(CC) $(WARN) $(CFLAGS) $< $(B)/ksm_ref.o -o $@ $(LDLIBS)
 
 # bench takes ksmd at scale (tests/scale.c) as well.

@@ -25,6 +25,7 @@
 
 #include "../ksm_ref.h"
 #include "check.h"
+#include "jobs.h"
 
 /** A mergeable process of \a n pages, each filled with \a byte. */
 static struct mm_struct *process(const char *name, unsigned long n, int byte)
@@ -875,35 +876,6 @@ static void test_unstable_item_of_unmergeable_area(void)
 	finish(__func__);
 }
 
-/** What an actor of a scripted or explored run does, and what it got. */
-struct job {
-	int (*fn)(struct job *j);	/**< the work */
-	struct mm_struct *mm;		/**< its process */
-	unsigned long vpn;		/**< a page of it */
-	long pfn;			/**< a frame */
-	int node;			/**< a node to move to */
-	int byte;			/**< a byte to write */
-	long ret;			/**< what the call returned */
-	struct audit_report audit;	/**< an audit it made */
-};
-
-static void run_job(void *arg)
-{
-	struct job *j = arg;
-
-	j->ret = j->fn(j);
-}
-
-static int job_migrate(struct job *j)
-{
-	return sim_migrate_pfn((unsigned long)j->pfn, j->node, false);
-}
-
-static int job_exit(struct job *j)
-{
-	return sim_process_exit(j->mm);
-}
-
 static int job_fill(struct job *j)
 {
 	return sim_process_fill(j->mm, j->vpn, j->byte);
@@ -1408,11 +1380,6 @@ static void test_read_fault_meets_swapin(void)
 		runs++;
 	}
 	CHECK(runs > 2, "the read was preempted at %u points only", runs);
-}
-
-static int job_pfn_walk(struct job *j)
-{
-	return sim_pfn_walk((unsigned long)j->pfn);
 }
 
 /*

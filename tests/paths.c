@@ -31,6 +31,7 @@
 
 #include "../ksm_ref.h"
 #include "check.h"
+#include "jobs.h"
 
 /** Fill page \a vpn of \a mm with \a byte, and its first bytes with \a tag. */
 static void fill(struct mm_struct *mm, unsigned long vpn, int byte)
@@ -431,31 +432,6 @@ static void test_unmergeable_in_tree(void)
 
 /* ------------------------------------------------------------------ */
 /* Two actors at one point: scripts of race windows. */
-
-/** An actor's one call, and what it returned. */
-struct job {
-	int (*fn)(struct job *j);	/**< the call */
-	struct mm_struct *mm;		/**< its process */
-	unsigned long vpn;		/**< its page */
-	long pfn;			/**< its frame */
-	int node;			/**< a node to move to */
-	long ret;			/**< what the call returned */
-	struct mm_struct *child;	/**< a fork's child */
-	char byte;			/**< a byte read or written */
-	struct address_space *file;	/**< its file */
-};
-
-static void run_job(void *arg)
-{
-	struct job *j = arg;
-
-	j->ret = j->fn(j);
-}
-
-static int job_migrate(struct job *j)
-{
-	return sim_migrate_pfn((unsigned long)j->pfn, j->node, false);
-}
 
 static int job_read(struct job *j)
 {
@@ -1105,11 +1081,6 @@ static int job_run2(struct job *j)
 	return ksm_set_run(2);
 }
 
-static int job_exit(struct job *j)
-{
-	return sim_process_exit(j->mm);
-}
-
 /*
  * run=2 is breaking A's KSM pages when A exits: the exit waits for the
  * unmerge to let go of A's mmap_sem (__ksm_exit(): ksmd's cursor is on
@@ -1418,11 +1389,6 @@ static void test_migrate_waits_for_swapin(void)
 	      sim_page_node(r.mm, 0) == 1, "node %d", sim_page_node(r.mm, 0));
 	CHECK(!sim_process_verify(r.mm, true), "bytes");
 	finish(__func__);
-}
-
-static int job_pfn_walk(struct job *j)
-{
-	return sim_pfn_walk((unsigned long)j->pfn);
 }
 
 /*

@@ -4879,6 +4879,39 @@ static struct {
 /** Frames per section. */
 #define PAGES_PER_SECTION ((unsigned long)machine.cfg.pages_per_section)
 
+/**
+ * The locks of the atomic steps (zone_lock, lru_lock, swap_lock,
+ * sim_mm_lock, sim_files_lock: innermost, no scheduling point inside)
+ * are pthread mutexes that know their owner (PTHREAD_MUTEX_ERRORCHECK,
+ * set by sim_init()).  Releasing one the caller does not hold is a BUG,
+ * as lockdep reports a bad unlock balance; so is taking one twice.
+ */
+static void step_lock(pthread_mutex_t *lock)
+{
+	int err = pthread_mutex_lock(lock);
+
+	BUG_ON(err);
+}
+
+/** Release an atomic step's lock, which the caller must hold. */
+static void step_unlock(pthread_mutex_t *lock)
+{
+	int err = pthread_mutex_unlock(lock);
+
+	BUG_ON(err);
+}
+
+/** Make \a lock an atomic step's lock, one that knows its owner. */
+static void step_lock_init(pthread_mutex_t *lock)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+	pthread_mutex_init(lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
 /** The allocator's lock: an atomic step (no scheduling point inside). */
 static pthread_mutex_t zone_lock __sim_state = PTHREAD_MUTEX_INITIALIZER;
 
@@ -5226,12 +5259,12 @@ static unsigned long nr_lru __sim_state;
 /** Put a new page on the LRU (lru_cache_add()). */
 static void lru_cache_add(struct page *page)
 {
-	pthread_mutex_lock(&lru_lock);
+	step_lock(&lru_lock);
 	VM_BUG_ON(PageLRU(page));
 	SetPageLRU(page);
 	list_add_tail(&page->lru, &lru_list);
 	nr_lru++;
-	pthread_mutex_unlock(&lru_lock);
+	step_unlock(&lru_lock);
 }
 
 /**
@@ -5243,14 +5276,14 @@ static int isolate_lru_page(struct page *page)
 {
 	int ret = -EBUSY;
 
-	pthread_mutex_lock(&lru_lock);
+	step_lock(&lru_lock);
 	if (PageLRU(page) && __get_page_unless_zero(page)) {
 		ClearPageLRU(page);
 		list_del_init(&page->lru);
 		nr_lru--;
 		ret = 0;
 	}
-	pthread_mutex_unlock(&lru_lock);
+	step_unlock(&lru_lock);
 	return ret;
 }
 
@@ -5519,7 +5552,7 @@ static struct page *__alloc_page(int nid, enum sim_fail_site site, bool exact)
 
 	if (sim_should_fail(site))
 		return NULL;
-	pthread_mutex_lock(&zone_lock);
+	step_lock(&zone_lock);
 	if (nid >= 0) {
 		ms = &machine.sections[node_hot_section[nid]];
 		if (ms->online && !ms->isolated && ms->nid == nid)
@@ -5535,7 +5568,7 @@ static struct page *__alloc_page(int nid, enum sim_fail_site site, bool exact)
 			page = rmqueue(ms);
 		}
 	}
-	pthread_mutex_unlock(&zone_lock);
+	step_unlock(&zone_lock);
 	if (page)
 		sim_trace_take(page, 0, true);
 	return page;
@@ -5585,18 +5618,18 @@ static void __free_page(struct page *page)
 	struct mem_section *ms;
 
 	if (PageLRU(page)) {
-		pthread_mutex_lock(&lru_lock);
+		step_lock(&lru_lock);
 		if (PageLRU(page)) {
 			ClearPageLRU(page);
 			list_del_init(&page->lru);
 			nr_lru--;
 		}
-		pthread_mutex_unlock(&lru_lock);
+		step_unlock(&lru_lock);
 	}
 	ms = &machine.sections[pfn_to_section_nr(page_to_pfn(page))];
 	if ((page_mapping_word(page) & PAGE_MAPPING_FLAGS) ==
 	    PAGE_MAPPING_FLAGS && page_rmapping(page)) {
-		pthread_mutex_lock(&zone_lock);
+		step_lock(&zone_lock);
 		snap_ring_touch(SNAP_RING_KSM_FREES,
 				sim_ksm_frees_nr % SIM_KSM_FREES);
 		sim_ksm_frees[sim_ksm_frees_nr % SIM_KSM_FREES].node =
@@ -5606,7 +5639,7 @@ static void __free_page(struct page *page)
 		sim_ksm_frees[sim_ksm_frees_nr % SIM_KSM_FREES].seqnr =
 			atomic_load(sim_full_scans);
 		sim_ksm_frees_nr++;
-		pthread_mutex_unlock(&zone_lock);
+		step_unlock(&zone_lock);
 	}
 	if (PageAnon(page))
 		tracked_write(&page->mapping, 0);
@@ -5615,13 +5648,13 @@ static void __free_page(struct page *page)
 	page->private = 0;
 	/* Buddy state and free list change together, under zone_lock:
 	 * offline_pages() tests isolation under it. */
-	pthread_mutex_lock(&zone_lock);
+	step_lock(&zone_lock);
 	tracked_write(&page->flags, 1UL << PG_buddy);
 	list_add(&page->lru, &ms->free_list);
 	ms->nr_free++;
 	ms->nr_used--;
 	node_hot_section[ms->nid] = (int)(ms - machine.sections);
-	pthread_mutex_unlock(&zone_lock);
+	step_unlock(&zone_lock);
 	sim_trace_give(page, 0, "pfn %lu", page_to_pfn(page));
 }
 
@@ -5655,7 +5688,7 @@ int sim_mem_stats(int section, struct sim_mem_stats *st)
 	    section >= (int)machine.cfg.nr_sections)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
-	pthread_mutex_lock(&zone_lock);
+	step_lock(&zone_lock);
 	for (s = 0; s < machine.cfg.nr_sections; s++) {
 		struct mem_section *ms = &machine.sections[s];
 
@@ -5669,7 +5702,7 @@ int sim_mem_stats(int section, struct sim_mem_stats *st)
 		st->nr_used += ms->nr_used;
 	}
 	st->nr_allocated = sim_nr_allocated;
-	pthread_mutex_unlock(&zone_lock);
+	step_unlock(&zone_lock);
 	st->bytes_copied = atomic_load(&sim_bytes_copied);
 	st->swap_used = swap_slots_used();
 	st->nr_exchanged = atomic_load(&sim_exchanges);
@@ -5744,7 +5777,7 @@ static int sim_section_online(unsigned long s)
 	err = section_map(s, PROT_READ | PROT_WRITE);
 	if (err)
 		return err;
-	pthread_mutex_lock(&zone_lock);
+	step_lock(&zone_lock);
 	INIT_LIST_HEAD(&ms->free_list);
 	/* Push in reverse, so that the lowest frame is handed out first. */
 	for (pfn = start + PAGES_PER_SECTION; pfn-- > start; ) {
@@ -5760,7 +5793,7 @@ static int sim_section_online(unsigned long s)
 	ms->nr_used = 0;
 	ms->isolated = false;
 	ms->online = true;
-	pthread_mutex_unlock(&zone_lock);
+	step_unlock(&zone_lock);
 	return 0;
 }
 
@@ -6247,9 +6280,9 @@ static int anon_vma_prepare(struct vm_area_struct *vma)
 		return -ENOMEM;
 	mutex_init(&anon_vma->lock, "anon_vma->lock");
 	INIT_LIST_HEAD(&anon_vma->head);
-	pthread_mutex_lock(&sim_mm_lock);
+	step_lock(&sim_mm_lock);
 	list_add(&anon_vma->sim_all, &sim_anon_vmas);
-	pthread_mutex_unlock(&sim_mm_lock);
+	step_unlock(&sim_mm_lock);
 	spin_lock(&anon_vma->lock);
 	spin_lock(&mm->page_table_lock);
 	if (!vma->anon_vma) {	/* a racing fault may have set it */
@@ -6640,9 +6673,9 @@ struct mm_struct *sim_process_create(const char *name, unsigned long nr_pages)
 	mm = mm_alloc(name, nr_pages);
 	if (!mm)
 		return NULL;
-	pthread_mutex_lock(&sim_mm_lock);
+	step_lock(&sim_mm_lock);
 	list_add_tail(&mm->sim_list, &sim_mm_list);
-	pthread_mutex_unlock(&sim_mm_lock);
+	step_unlock(&sim_mm_lock);
 	return mm;
 }
 
@@ -6658,7 +6691,7 @@ static bool sim_mm_valid(struct mm_struct *mm)
 	struct list_head *pos;
 	bool found = false;
 
-	pthread_mutex_lock(&sim_mm_lock);
+	step_lock(&sim_mm_lock);
 	for (pos = sim_mm_list.next; pos != &sim_mm_list; pos = pos->next) {
 		m = list_entry(pos, struct mm_struct, sim_list);
 		if (m == mm) {
@@ -6666,7 +6699,7 @@ static bool sim_mm_valid(struct mm_struct *mm)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&sim_mm_lock);
+	step_unlock(&sim_mm_lock);
 	return found;
 }
 
@@ -6912,9 +6945,9 @@ struct mm_struct *sim_process_fork(struct mm_struct *parent, const char *name)
 	spin_unlock(&parent->page_table_lock);
 	spin_unlock(&child->page_table_lock);
 	up_write(&parent->mmap_sem);
-	pthread_mutex_lock(&sim_mm_lock);
+	step_lock(&sim_mm_lock);
 	list_add_tail(&child->sim_list, &sim_mm_list);
-	pthread_mutex_unlock(&sim_mm_lock);
+	step_unlock(&sim_mm_lock);
 	sim_trace("%s forks %s", parent->sim_name, child->sim_name);
 	return child;
 }
@@ -6982,9 +7015,9 @@ int sim_process_exit(struct mm_struct *mm)
 {
 	if (!sim_mm_valid(mm) || ksm_test_exit(mm))
 		return -EINVAL;
-	pthread_mutex_lock(&sim_mm_lock);
+	step_lock(&sim_mm_lock);
 	list_del_init(&mm->sim_list);
-	pthread_mutex_unlock(&sim_mm_lock);
+	step_unlock(&sim_mm_lock);
 	sim_trace("%s exits", mm->sim_name);
 	/* mmput(): the last user is gone. */
 	atomic_store(&mm->mm_users, 0);
@@ -7389,9 +7422,9 @@ static bool sim_file_valid(struct address_space *f)
 
 	if (!f || !machine.initialized)
 		return false;
-	pthread_mutex_lock(&sim_files_lock);
+	step_lock(&sim_files_lock);
 	found = file_listed(f);
-	pthread_mutex_unlock(&sim_files_lock);
+	step_unlock(&sim_files_lock);
 	return found;
 }
 
@@ -7424,9 +7457,9 @@ struct address_space *sim_file_create(const char *name, unsigned long nr_pages,
 	f->buffers = buffers;
 	f->sim_nr_pages = nr_pages;
 	snprintf(f->sim_name, sizeof(f->sim_name), "%s", name);
-	pthread_mutex_lock(&sim_files_lock);
+	step_lock(&sim_files_lock);
 	list_add_tail(&f->sim_list, &sim_files);
-	pthread_mutex_unlock(&sim_files_lock);
+	step_unlock(&sim_files_lock);
 	return f;
 }
 
@@ -7489,17 +7522,17 @@ int sim_file_destroy(struct address_space *f)
 
 	if (!f || !machine.initialized)
 		return -EINVAL;
-	pthread_mutex_lock(&sim_files_lock);
+	step_lock(&sim_files_lock);
 	if (!file_listed(f)) {
-		pthread_mutex_unlock(&sim_files_lock);
+		step_unlock(&sim_files_lock);
 		return -EINVAL;
 	}
 	if (!file_idle(f)) {
-		pthread_mutex_unlock(&sim_files_lock);
+		step_unlock(&sim_files_lock);
 		return -EBUSY;
 	}
 	list_del_init(&f->sim_list);
-	pthread_mutex_unlock(&sim_files_lock);
+	step_unlock(&sim_files_lock);
 	for (i = 0; i < f->sim_nr_pages; i++)
 		file_drop_page(f, i);
 	pthread_mutex_destroy(&f->sim_write_lock);
@@ -7675,22 +7708,22 @@ struct mm_struct *sim_process_map_file(const char *name,
 	 * sim_files_lock, which sim_file_destroy() decides under: from here
 	 * the file cannot go.
 	 */
-	pthread_mutex_lock(&sim_files_lock);
+	step_lock(&sim_files_lock);
 	if (!f || !file_listed(f)) {
-		pthread_mutex_unlock(&sim_files_lock);
+		step_unlock(&sim_files_lock);
 		return NULL;
 	}
 	atomic_fetch_add(&f->sim_users, 1);
-	pthread_mutex_unlock(&sim_files_lock);
+	step_unlock(&sim_files_lock);
 	mm = mm_alloc(name, f->sim_nr_pages);
 	if (!mm) {
 		atomic_fetch_sub(&f->sim_users, 1);
 		return NULL;
 	}
 	file_vma_link(&mm->vma, f);
-	pthread_mutex_lock(&sim_mm_lock);
+	step_lock(&sim_mm_lock);
 	list_add_tail(&mm->sim_list, &sim_mm_list);
-	pthread_mutex_unlock(&sim_mm_lock);
+	step_unlock(&sim_mm_lock);
 	return mm;
 }
 
@@ -7703,9 +7736,9 @@ static void sim_files_teardown(void)
 
 		atomic_store(&f->sim_users, 0);
 		if (sim_file_destroy(f)) {	/* a page still in use */
-			pthread_mutex_lock(&sim_files_lock);
+			step_lock(&sim_files_lock);
 			list_del_init(&f->sim_list);
-			pthread_mutex_unlock(&sim_files_lock);
+			step_unlock(&sim_files_lock);
 		}
 	}
 	memset(&node_stat, 0, sizeof(node_stat));
@@ -8669,7 +8702,7 @@ static void stable_node_check_dead(struct stable_node *stable_node,
 
 	if (!sim_debug_vm || !era_since(ERA_HOTREMOVE))
 		return;
-	pthread_mutex_lock(&zone_lock);
+	step_lock(&zone_lock);
 	found = atomic_load(&stable_node->kpfn);
 	count = keyed_page_count(found, key);
 	for (i = 0; h && i < NODE_EVENTS && !count; i++) {
@@ -8677,7 +8710,7 @@ static void stable_node_check_dead(struct stable_node *stable_node,
 					     memory_order_relaxed);
 		count = keyed_page_count(found, key);
 	}
-	pthread_mutex_unlock(&zone_lock);
+	step_unlock(&zone_lock);
 	if (!count)
 		return;
 	node_history(stable_node, true);
@@ -10305,9 +10338,9 @@ static unsigned long swap_slots_used(void)
 {
 	unsigned long n;
 
-	pthread_mutex_lock(&swap_lock);
+	step_lock(&swap_lock);
 	n = swap.nr_used;
-	pthread_mutex_unlock(&swap_lock);
+	step_unlock(&swap_lock);
 	return n;
 }
 
@@ -10323,7 +10356,7 @@ static swp_entry_t get_swap_page(void)
 
 	if (sim_should_fail(FAIL_SWAP_SLOT))
 		return entry;		/* as if the device were full */
-	pthread_mutex_lock(&swap_lock);
+	step_lock(&swap_lock);
 	for (i = 1; i < swap.nr_slots; i++) {
 		off = swap.cursor++;
 		if (swap.cursor >= swap.nr_slots)
@@ -10335,7 +10368,7 @@ static swp_entry_t get_swap_page(void)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&swap_lock);
+	step_unlock(&swap_lock);
 	return entry;
 }
 
@@ -10362,28 +10395,28 @@ static int swap_duplicate(swp_entry_t entry)
 	unsigned long off = swp_offset(entry);
 
 	BUG_ON(!swap_entry_valid(entry));
-	pthread_mutex_lock(&swap_lock);
+	step_lock(&swap_lock);
 	BUG_ON(!swap.swap_map[off]);
 	BUG_ON((swap.swap_map[off] & SWAP_COUNT_MASK) == SWAP_COUNT_MASK);
 	swap.swap_map[off]++;
-	pthread_mutex_unlock(&swap_lock);
+	step_unlock(&swap_lock);
 	return 0;
 }
 
 /** A pte no longer holds \a entry (swap_free()). */
 static void swap_free(swp_entry_t entry)
 {
-	pthread_mutex_lock(&swap_lock);
+	step_lock(&swap_lock);
 	swap_entry_free(swp_offset(entry), 1);
-	pthread_mutex_unlock(&swap_lock);
+	step_unlock(&swap_lock);
 }
 
 /** The swap cache lets go of \a entry (swapcache_free()). */
 static void swapcache_free(swp_entry_t entry)
 {
-	pthread_mutex_lock(&swap_lock);
+	step_lock(&swap_lock);
 	swap_entry_free(swp_offset(entry), SWAP_HAS_CACHE);
-	pthread_mutex_unlock(&swap_lock);
+	step_unlock(&swap_lock);
 }
 
 /** Claim SWAP_HAS_CACHE for a swap-in; -EEXIST if someone else has it,
@@ -10393,14 +10426,14 @@ static int swapcache_prepare(swp_entry_t entry)
 	unsigned long off = swp_offset(entry);
 	int err = 0;
 
-	pthread_mutex_lock(&swap_lock);
+	step_lock(&swap_lock);
 	if (!(swap.swap_map[off] & SWAP_COUNT_MASK))
 		err = -ENOENT;
 	else if (swap.swap_map[off] & SWAP_HAS_CACHE)
 		err = -EEXIST;
 	else
 		swap.swap_map[off] |= SWAP_HAS_CACHE;
-	pthread_mutex_unlock(&swap_lock);
+	step_unlock(&swap_lock);
 	return err;
 }
 
@@ -10409,10 +10442,10 @@ static int page_swapcount(struct page *page)
 {
 	int count;
 
-	pthread_mutex_lock(&swap_lock);
+	step_lock(&swap_lock);
 	count = swap.swap_map[swp_offset((swp_entry_t){ page->private })] &
 		SWAP_COUNT_MASK;
-	pthread_mutex_unlock(&swap_lock);
+	step_unlock(&swap_lock);
 	return count;
 }
 
@@ -10564,9 +10597,9 @@ static void free_swap_and_cache(swp_entry_t entry)
 
 	if (!swap_entry_valid(entry))
 		return;
-	pthread_mutex_lock(&swap_lock);
+	step_lock(&swap_lock);
 	left = swap_entry_free(swp_offset(entry), 1);
-	pthread_mutex_unlock(&swap_lock);
+	step_unlock(&swap_lock);
 	if (left != SWAP_HAS_CACHE)
 		return;
 	page = lookup_swap_cache(entry);
@@ -11073,7 +11106,7 @@ unsigned long sim_shrink_lru(unsigned long nr_to_scan)
 	while (scanned++ < nr_to_scan) {
 		struct page *page = NULL;
 
-		pthread_mutex_lock(&lru_lock);
+		step_lock(&lru_lock);
 		if (!list_empty(&lru_list)) {
 			page = list_first_entry(&lru_list, struct page, lru);
 			/* Rotate, so that the next scan sees the next page. */
@@ -11087,7 +11120,7 @@ unsigned long sim_shrink_lru(unsigned long nr_to_scan)
 				nr_lru--;
 			}
 		}
-		pthread_mutex_unlock(&lru_lock);
+		step_unlock(&lru_lock);
 		if (!page)
 			break;
 		if (!shrink_page(page))
@@ -11850,23 +11883,23 @@ long sim_compact_section(unsigned long s)
 	ms = &machine.sections[s];
 	start = s * PAGES_PER_SECTION;
 	INIT_LIST_HEAD(&list);
-	pthread_mutex_lock(&zone_lock);
+	step_lock(&zone_lock);
 	if (!ms->online || ms->isolated) {	/* offline, or busy */
 		used = ms->online ? -EBUSY : -EINVAL;
-		pthread_mutex_unlock(&zone_lock);
+		step_unlock(&zone_lock);
 		return used;
 	}
 	ms->isolated = true;		/* targets come from elsewhere */
-	pthread_mutex_unlock(&zone_lock);
+	step_unlock(&zone_lock);
 	for (pfn = start; pfn < start + PAGES_PER_SECTION; pfn++)
 		if (!isolate_lru_page(pfn_to_page(pfn)))
 			list_add_tail(&pfn_to_page(pfn)->lru, &list);
 	if (!list_empty(&list))
 		migrate_pages(&list, compaction_alloc, 0, false);
-	pthread_mutex_lock(&zone_lock);
+	step_lock(&zone_lock);
 	ms->isolated = false;
 	used = (long)ms->nr_used;
-	pthread_mutex_unlock(&zone_lock);
+	step_unlock(&zone_lock);
 	return used;
 }
 
@@ -11933,7 +11966,7 @@ long sim_pin_page(struct mm_struct *mm, unsigned long vpn)
 	up_read(&mm->mmap_sem);
 	if (!page)
 		return -ENOENT;
-	pthread_mutex_lock(&zone_lock);
+	step_lock(&zone_lock);
 	for (i = 0; i < 64; i++)
 		if ((sim_pins.count[i] && sim_pins.pfn[i] == page_to_pfn(page))
 		    || (slot < 0 && !sim_pins.count[i]))
@@ -11942,7 +11975,7 @@ long sim_pin_page(struct mm_struct *mm, unsigned long vpn)
 		sim_pins.pfn[slot] = page_to_pfn(page);
 		sim_pins.count[slot]++;
 	}
-	pthread_mutex_unlock(&zone_lock);
+	step_unlock(&zone_lock);
 	if (slot < 0) {
 		put_page(page);
 		return -ENOSPC;
@@ -11955,13 +11988,13 @@ int sim_unpin_page(unsigned long pfn)
 {
 	int i, found = -1;
 
-	pthread_mutex_lock(&zone_lock);
+	step_lock(&zone_lock);
 	for (i = 0; i < 64 && found < 0; i++)
 		if (sim_pins.count[i] && sim_pins.pfn[i] == pfn) {
 			sim_pins.count[i]--;
 			found = i;
 		}
-	pthread_mutex_unlock(&zone_lock);
+	step_unlock(&zone_lock);
 	if (found < 0)
 		return -EINVAL;
 	put_page(pfn_to_page(pfn));
@@ -12794,14 +12827,14 @@ static int __sim_offline_section(unsigned long s)
 	arg.start_pfn = start;
 	arg.nr_pages = PAGES_PER_SECTION;
 
-	pthread_mutex_lock(&zone_lock);
+	step_lock(&zone_lock);
 	if (!ms->online || ms->isolated) {
 		ret = ms->online ? -EBUSY : -EINVAL;
-		pthread_mutex_unlock(&zone_lock);
+		step_unlock(&zone_lock);
 		return ret;
 	}
 	ms->isolated = true;		/* start_isolate_page_range() */
-	pthread_mutex_unlock(&zone_lock);
+	step_unlock(&zone_lock);
 	sim_trace("offline section %lu: isolated; MEM_GOING_OFFLINE", s);
 	memory_notify(MEM_GOING_OFFLINE, &arg);
 	race_window(RW_OFFLINE_GOING);
@@ -12825,14 +12858,14 @@ static int __sim_offline_section(unsigned long s)
 	 * offline section is one it passes over, whose free list nothing
 	 * reads until sim_section_online() builds it anew.
 	 */
-	pthread_mutex_lock(&zone_lock);
+	step_lock(&zone_lock);
 	if (!check_pages_isolated(start, end)) {
-		pthread_mutex_unlock(&zone_lock);
+		step_unlock(&zone_lock);
 		ret = -EBUSY;
 		goto failed_removal;
 	}
 	ms->online = false;
-	pthread_mutex_unlock(&zone_lock);
+	step_unlock(&zone_lock);
 	sim_trace("offline section %lu: MEM_OFFLINE", s);
 	memory_notify(MEM_OFFLINE, &arg);
 	/* synchronize_rcu(): no lookup still holds a struct page of it. */
@@ -12846,9 +12879,9 @@ static int __sim_offline_section(unsigned long s)
 failed_removal:
 	sim_trace("offline section %lu: failed, MEM_CANCEL_OFFLINE", s);
 	memory_notify(MEM_CANCEL_OFFLINE, &arg);
-	pthread_mutex_lock(&zone_lock);
+	step_lock(&zone_lock);
 	ms->isolated = false;		/* undo_isolate_page_range() */
-	pthread_mutex_unlock(&zone_lock);
+	step_unlock(&zone_lock);
 	return ret;
 }
 
@@ -12869,9 +12902,9 @@ static int __sim_online_section(unsigned long s)
 
 	if (!machine.initialized || s >= machine.cfg.nr_sections)
 		return -EINVAL;
-	pthread_mutex_lock(&zone_lock);
+	step_lock(&zone_lock);
 	online = machine.sections[s].online;
-	pthread_mutex_unlock(&zone_lock);
+	step_unlock(&zone_lock);
 	return online ? -EINVAL : sim_section_online(s);
 }
 
@@ -13456,7 +13489,7 @@ static void audit_page_tables(struct audit_frame *fr)
 {
 	struct list_head *pos;
 
-	pthread_mutex_lock(&sim_mm_lock);
+	step_lock(&sim_mm_lock);
 	for (pos = sim_mm_list.next; pos != &sim_mm_list; pos = pos->next) {
 		struct mm_struct *mm = list_entry(pos, struct mm_struct,
 						  sim_list);
@@ -13516,7 +13549,7 @@ static void audit_page_tables(struct audit_frame *fr)
 		}
 		free(items);
 	}
-	pthread_mutex_unlock(&sim_mm_lock);
+	step_unlock(&sim_mm_lock);
 }
 
 /** Auditor: swap_map against the ptes and the cache; cache references. */
@@ -13528,7 +13561,7 @@ static void audit_swap(struct audit_frame *fr)
 
 	if (!refs)
 		return;
-	pthread_mutex_lock(&sim_mm_lock);
+	step_lock(&sim_mm_lock);
 	for (pos = sim_mm_list.next; pos != &sim_mm_list; pos = pos->next) {
 		struct mm_struct *mm = list_entry(pos, struct mm_struct,
 						  sim_list);
@@ -13553,7 +13586,7 @@ static void audit_swap(struct audit_frame *fr)
 				refs[swp_offset(e)]++;
 		}
 	}
-	pthread_mutex_unlock(&sim_mm_lock);
+	step_unlock(&sim_mm_lock);
 	for (off = 1; off < swap.nr_slots; off++) {
 		unsigned char map = swap.swap_map[off];
 		struct page *page = swap.cache[off];
@@ -13590,7 +13623,7 @@ static void audit_files(struct audit_frame *fr)
 	struct list_head *pos;
 	unsigned int nid;
 
-	pthread_mutex_lock(&sim_files_lock);
+	step_lock(&sim_files_lock);
 	for (pos = sim_files.next; pos != &sim_files; pos = pos->next) {
 		struct address_space *f = list_entry(pos, struct address_space,
 						     sim_list);
@@ -13638,7 +13671,7 @@ static void audit_files(struct audit_frame *fr)
 				   "nrpages says %lu", f->sim_name, n,
 				   f->nrpages);
 	}
-	pthread_mutex_unlock(&sim_files_lock);
+	step_unlock(&sim_files_lock);
 	for (nid = 0; nid < machine.cfg.nr_nodes; nid++)
 		if ((long)pages[nid] != atomic_load(&node_stat.pages[nid]) ||
 		    (long)dirty[nid] != atomic_load(&node_stat.dirty[nid]))
@@ -13825,11 +13858,11 @@ static void audit_data(void)
 	struct address_space *files[256];
 	int n = 0, i;
 
-	pthread_mutex_lock(&sim_mm_lock);
+	step_lock(&sim_mm_lock);
 	for (pos = sim_mm_list.next; pos != &sim_mm_list && n < 256;
 	     pos = pos->next)
 		mms[n++] = list_entry(pos, struct mm_struct, sim_list);
-	pthread_mutex_unlock(&sim_mm_lock);
+	step_unlock(&sim_mm_lock);
 	for (i = 0; i < n; i++) {
 		long bad = sim_process_verify(mms[i], audit.verbose);
 
@@ -13839,11 +13872,11 @@ static void audit_data(void)
 		}
 	}
 	n = 0;
-	pthread_mutex_lock(&sim_files_lock);
+	step_lock(&sim_files_lock);
 	for (pos = sim_files.next; pos != &sim_files && n < 256;
 	     pos = pos->next)
 		files[n++] = list_entry(pos, struct address_space, sim_list);
-	pthread_mutex_unlock(&sim_files_lock);
+	step_unlock(&sim_files_lock);
 	for (i = 0; i < n; i++) {
 		long bad = sim_file_verify(files[i], audit.verbose);
 
@@ -14121,13 +14154,13 @@ static void audit_anon_vmas(void)
 	 * ksm_refcount, recounted: a reference for each rmap_item on a
 	 * stable node, and one for each migration or exchange in flight.
 	 */
-	pthread_mutex_lock(&sim_mm_lock);
+	step_lock(&sim_mm_lock);
 	for (pos = sim_anon_vmas.next; pos != &sim_anon_vmas; pos = pos->next) {
 		struct anon_vma *av = list_entry(pos, struct anon_vma, sim_all);
 
 		av->sim_audit_refs = atomic_load(&av->sim_in_flight);
 	}
-	pthread_mutex_unlock(&sim_mm_lock);
+	step_unlock(&sim_mm_lock);
 	for (pos = ksm_mm_head.mm_list.next; pos != &ksm_mm_head.mm_list;
 	     pos = pos->next) {
 		struct mm_slot *slot = list_entry(pos, struct mm_slot, mm_list);
@@ -14138,7 +14171,7 @@ static void audit_anon_vmas(void)
 				ri->anon_vma->sim_audit_refs++;
 	}
 
-	pthread_mutex_lock(&sim_mm_lock);
+	step_lock(&sim_mm_lock);
 	for (pos = sim_anon_vmas.next; pos != &sim_anon_vmas; pos = pos->next) {
 		struct anon_vma *av = list_entry(pos, struct anon_vma, sim_all);
 		bool mapped = !list_empty(&av->head);
@@ -14165,7 +14198,7 @@ static void audit_anon_vmas(void)
 				   "and no reference uses was never freed (a "
 				   "leak)");
 	}
-	pthread_mutex_unlock(&sim_mm_lock);
+	step_unlock(&sim_mm_lock);
 	for (pfn = 0; pfn < machine.max_pfn; pfn++) {
 		struct page *page = pfn_to_page(pfn);
 		struct anon_vma *av;
@@ -14194,18 +14227,30 @@ static void audit_free_maps(void)
 }
 
 /**
- * No lock is held when no one runs: a process's mmap_sem, a file's
- * tree_lock, a page's PG_locked.  (Not when an actor audits in the middle
- * of a run: the others may hold theirs.)  A lock left held is a hang
- * waiting for its next taker.
+ * No lock is held when no one runs: ksm_thread_mutex, ksm_mmlist_lock,
+ * mem_hotplug_lock, a process's mmap_sem, a file's tree_lock, a page's
+ * PG_locked.  (Not when an actor audits in the middle of a run: the
+ * others may hold theirs.)  A lock left held is a hang waiting for its
+ * next taker.
  */
 static void audit_locks(void)
 {
+	struct mutex *const global[] = { &ksm_thread_mutex, &ksm_mmlist_lock };
 	struct list_head *pos;
 	unsigned long pfn;
+	size_t i;
 
 	if (sim_scheduled())
 		return;
+	for (i = 0; i < ARRAY_SIZE(global); i++)	/* the audit's aside */
+		if (atomic_load(&global[i]->owner) &&
+		    !mutex_is_mine(global[i]))
+			audit_fail(AUDIT_LOCK, "%s is held, with no one "
+				   "running", global[i]->name);
+	if (atomic_load(&mem_hotplug_lock.readers) ||
+	    atomic_load(&mem_hotplug_lock.writer))
+		audit_fail(AUDIT_LOCK, "mem_hotplug_lock is held, with no one "
+			   "running");
 	for (pos = sim_mm_list.next; pos != &sim_mm_list; pos = pos->next) {
 		struct mm_struct *mm = list_entry(pos, struct mm_struct,
 						  sim_list);
@@ -14215,7 +14260,7 @@ static void audit_locks(void)
 			audit_fail(AUDIT_LOCK, "%s's mmap_sem is held, with "
 				   "no one running", mm->sim_name);
 	}
-	pthread_mutex_lock(&sim_files_lock);
+	step_lock(&sim_files_lock);
 	for (pos = sim_files.next; pos != &sim_files; pos = pos->next) {
 		struct address_space *f = list_entry(pos, struct address_space,
 						     sim_list);
@@ -14224,7 +14269,7 @@ static void audit_locks(void)
 			audit_fail(AUDIT_LOCK, "file %s's tree_lock is held, "
 				   "with no one running", f->sim_name);
 	}
-	pthread_mutex_unlock(&sim_files_lock);
+	step_unlock(&sim_files_lock);
 	for (pfn = 0; pfn < machine.max_pfn; pfn++)
 		if (pfn_valid(pfn) && PageLocked(pfn_to_page(pfn)))
 			audit_fail(AUDIT_LOCK, "pfn %lu is locked, with no one "
@@ -14260,11 +14305,11 @@ unsigned long audit_machine(struct audit_report *r, bool verbose)
 		free(fr);
 		return 0;
 	}
-	pthread_mutex_lock(&zone_lock);
+	step_lock(&zone_lock);
 	for (s = 0; s < 64; s++)
 		if (sim_pins.count[s])
 			fr[sim_pins.pfn[s]].extra += sim_pins.count[s];
-	pthread_mutex_unlock(&zone_lock);
+	step_unlock(&zone_lock);
 	audit_runtime_violations();
 	if (quarantine.nr > SIM_QUARANTINE)
 		audit_fail(AUDIT_ALLOCATOR, "the quarantine holds %lu freed "
@@ -14570,6 +14615,11 @@ int sim_init(const struct sim_config *cfg)
 	    !machine.sections || !section_mapped)
 		return -ENOMEM;
 	wait_table_init();
+	step_lock_init(&zone_lock);
+	step_lock_init(&lru_lock);
+	step_lock_init(&swap_lock);
+	step_lock_init(&sim_mm_lock);
+	step_lock_init(&sim_files_lock);
 	init_rwsem(&mem_hotplug_lock, "mem_hotplug_lock");
 	for (s = 0; s < machine.cfg.nr_sections; s++) {
 		machine.sections[s].nid = (int)(s * machine.cfg.nr_nodes /

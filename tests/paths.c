@@ -1779,8 +1779,9 @@ static void test_exchange_waits_for_lock(bool first, const char *name)
  */
 static void test_exchange_ksm_orders(void)
 {
-	struct mm_struct *a, *b, *c, *d, *e, *g;
+	struct mm_struct *a, *b, *c, *d, *e, *g, *h;
 	long ka, kc, pe;
+	int o;
 
 	start(ERA_EXCHANGE);
 	ksm_fix_set(FIX_XCHG_REFUSE_KSM, false);
@@ -1816,6 +1817,42 @@ static void test_exchange_ksm_orders(void)
 	      "exchange, kpfn first");
 	CHECK(sim_process_pfn(a, 0) == ka, "K did not come back");
 	CHECK(!audit_machine(NULL, true), "audit, kpfn first");
+	/* Both orders again with the KSM page on the other side, then two
+	 * KSM pages: each node must follow its own bytes. */
+	for (o = 0; o < 2; o++) {
+		ksm_set_exchange_order(o ? XCHG_KSM_KPFN_FIRST : XCHG_KSM_RFC);
+		ka = sim_process_pfn(a, 0);
+		pe = sim_process_pfn(e, 0);
+		CHECK(!sim_exchange_pfns((unsigned long)(o ? pe : ka),
+					 (unsigned long)(o ? ka : pe)),
+		      "exchange %d, the KSM page on the other side", o);
+		CHECK(sim_process_pfn(b, 0) == pe && sim_process_pfn(e, 0) == ka,
+		      "order %d: not exchanged", o);
+		CHECK(!audit_machine(NULL, true), "audit, order %d", o);
+		ka = sim_process_pfn(a, 0);
+		kc = sim_process_pfn(c, 0);
+		CHECK(!sim_exchange_pfns((unsigned long)ka, (unsigned long)kc),
+		      "order %d: two KSM pages", o);
+		CHECK(sim_process_pfn(b, 0) == kc && sim_process_pfn(d, 0) == ka,
+		      "order %d: two KSM pages not exchanged", o);
+		CHECK(!audit_machine(NULL, true), "audit, order %d, two KSM "
+		      "pages", o);
+	}
+	/* And ksmd still finds each node's bytes where kpfn says. */
+	h = sim_process_create("H", 2);
+	fill(h, 0, 'K');
+	fill(h, 1, 'L');
+	sim_process_madvise(h, true);
+	ksm_scan_full(2);
+	CHECK(counters().pages_shared == 2 && counters().pages_sharing == 4,
+	      "%lu shared, %lu sharing: H did not join both KSM pages",
+	      counters().pages_shared, counters().pages_sharing);
+	CHECK(sim_process_pfn(h, 0) == sim_process_pfn(a, 0) &&
+	      sim_process_pfn(h, 1) == sim_process_pfn(c, 0), "H maps "
+	      "other frames");
+	ka = sim_process_pfn(a, 0);
+	kc = sim_process_pfn(c, 0);
+	pe = sim_process_pfn(e, 0);
 	/* Migration's. */
 	ksm_set_exchange_order(XCHG_KSM_ADVANCE);
 	CHECK(sim_exchange_pfns((unsigned long)ka, (unsigned long)kc) ==
@@ -1830,8 +1867,8 @@ static void test_exchange_ksm_orders(void)
 	CHECK(sim_process_pfn(g, 0) == pe, "not exchanged");
 	CHECK(!sim_process_verify(a, true) && !sim_process_verify(b, true) &&
 	      !sim_process_verify(c, true) && !sim_process_verify(d, true) &&
-	      !sim_process_verify(e, true) && !sim_process_verify(g, true),
-	      "bytes");
+	      !sim_process_verify(e, true) && !sim_process_verify(g, true) &&
+	      !sim_process_verify(h, true), "bytes");
 	finish(__func__);
 }
 

@@ -11255,6 +11255,12 @@ static int rmap_walk_anon(struct page *page,
 
 	if (!anon_vma)
 		return ret;
+	/*
+	 * Held by a mapping, or by the walker's reference: a freed one
+	 * could be another process's by now (SLAB_DESTROY_BY_RCU reuses
+	 * it), and the walk would put ptes into the wrong mm.
+	 */
+	VM_BUG_ON(anon_vma->sim_freed);
 	spin_lock(&anon_vma->lock);
 	for (pos = anon_vma->head.next; pos != &anon_vma->head;
 	     pos = pos->next) {
@@ -11515,9 +11521,11 @@ static void migrate_page_copy(struct page *newpage, struct page *page)
 
 /**
  * Give \a newpage the identity of \a page, move its bytes, and point its
- * ptes at it (move_to_new_page()).  Both pages stay locked.
+ * ptes at it (move_to_new_page()); not its ptes when \a remap_swapcache
+ * is false (see unmap_and_move()).  Both pages stay locked.
  */
-static int move_to_new_page(struct page *newpage, struct page *page)
+static int move_to_new_page(struct page *newpage, struct page *page,
+			    bool remap_swapcache)
 {
 	int rc;
 
@@ -11537,7 +11545,8 @@ static int move_to_new_page(struct page *newpage, struct page *page)
 	if (!rc) {
 		race_window(RW_MIGRATE_MOVED);
 		migrate_page_copy(newpage, page);
-		remove_migration_ptes(page, newpage);
+		if (remap_swapcache)
+			remove_migration_ptes(page, newpage);
 		/* From 2012: only once the ptes point at the new page. */
 		if (era_since(ERA_MIGRATION))
 			tracked_write(&page->mapping, 0);
@@ -11562,6 +11571,7 @@ static int unmap_and_move(new_page_t get_new_page, unsigned long private,
 			  struct page *page, int force, bool offlining)
 {
 	struct anon_vma *anon_vma = NULL;
+	bool remap_swapcache = true;
 	struct page *newpage;
 	int *result = NULL;
 	int rc = 0;
@@ -11604,8 +11614,21 @@ static int unmap_and_move(new_page_t get_new_page, unsigned long private,
 			goto unlock;
 		wait_on_page_writeback(page);
 	}
-	if (PageAnon(page) && !PageKsm(page))
+	if (PageAnon(page) && !PageKsm(page)) {
 		anon_vma = page_get_anon_vma(page);
+		if (anon_vma) {
+			/* held until the ptes point at the new page */
+		} else if (PageSwapCache(page)) {
+			/*
+			 * Unmapped, and its anon_vma may be gone with its
+			 * last vma: migrate the swap cache page, but walk
+			 * nothing to remap it (nothing maps it).
+			 */
+			remap_swapcache = false;
+		} else {
+			goto unlock;	/* unmapped meanwhile: -EAGAIN */
+		}
+	}
 	sim_anon_vma_in_flight(anon_vma, 1);
 	/*
 	 * No mapping: nothing maps the page.  In the kernel, a swap cache page
@@ -11619,8 +11642,8 @@ static int unmap_and_move(new_page_t get_new_page, unsigned long private,
 	race_window(RW_MIGRATE_UNMAPPED);
 skip_unmap:
 	if (!page_mapped(page))
-		rc = move_to_new_page(newpage, page);
-	if (rc)
+		rc = move_to_new_page(newpage, page, remap_swapcache);
+	if (rc && remap_swapcache)
 		remove_migration_ptes(page, page);
 	else
 		atomic_fetch_add(&activity.migrations, 1);

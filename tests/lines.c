@@ -1148,11 +1148,13 @@ static void setup_migrate_exit(struct job *m, struct job *e)
  *   "unmapped meanwhile" return): the reference is put back at once, so
  *   that the exit's anon_vma_unlink() then frees the anon_vma.
  *
- * Either way migration goes on without an anon_vma, the page moves or
- * goes with nothing mapping it, both frames are freed, and the auditor
- * finds the anon_vma freed (no leak), not while held.  Which decision is
- * which lock is found by trying each in turn, with the timeline to say
- * where the preemption fell.
+ * Either way migration has no anon_vma, and the page is neither swap
+ * cache nor mapped: it gives up on the page (-EAGAIN: a remap would walk
+ * an anon_vma that may be freed, and rmap_walk_anon() BUGs on one), the
+ * next pass finds it freed under it, both frames are freed, and the
+ * auditor finds the anon_vma freed (no leak), not while held.  Which
+ * decision is which lock is found by trying each in turn, with the
+ * timeline to say where the preemption fell.
  */
 static void test_anon_vma_exit_meets_migration(void)
 {
@@ -1166,6 +1168,7 @@ static void test_anon_vma_exit_meets_migration(void)
 		"(preempted before taking anon_vma->lock: exit runs)";
 	static const char *const at_exit =
 		"(preempted before taking anon_vma->lock: migrate runs)";
+	struct sim_activity act;
 	struct sim_mem_stats st;
 	unsigned int at[2];
 	bool found = false;
@@ -1188,6 +1191,8 @@ static void test_anon_vma_exit_meets_migration(void)
 	sim_mem_stats(-1, &st);
 	CHECK(st.nr_used == 0, "%lu frames left (migrate returned %ld)",
 	      st.nr_used, m.ret);
+	sim_get_activity(&act);
+	CHECK(act.migrations == 0, "a page with no anon_vma was migrated");
 	finish("test_anon_vma_exit_meets_migration(not live)");
 
 	/* Now the exit stops at its own anon_vma->lock, its ptes gone. */
@@ -1206,12 +1211,90 @@ static void test_anon_vma_exit_meets_migration(void)
 	sim_mem_stats(-1, &st);
 	CHECK(st.nr_used == 0, "%lu frames left (migrate returned %ld)",
 	      st.nr_used, m.ret);
+	sim_get_activity(&act);
+	CHECK(act.migrations == 0, "a page with no anon_vma was migrated");
 	finish("test_anon_vma_exit_meets_migration(unmapped meanwhile)");
 }
 
 static int job_reclaim(struct job *j)
 {
 	return sim_reclaim_process_page(j->mm, j->vpn);
+}
+
+static int job_exchange(struct job *j)
+{
+	return sim_exchange_pfns((unsigned long)j->pfn, (unsigned long)j->node);
+}
+
+/*
+ * An exchange holds each anonymous page's anon_vma from before it unmaps
+ * the page until it has put the ptes back (unmap_and_exchange(), as
+ * unmap_and_move()): with both pages unmapped, nothing else keeps the
+ * anon_vma of an exiting process alive, and remove_migration_ptes()
+ * walks it.  The exchange of A's page with E's, preempted at each of its
+ * points in turn while A exits whole, then while E does: no point may
+ * find a freed anon_vma (rmap_walk_anon() BUGs on one) or lose a frame.
+ * The other keeps its bytes (in its own frame or the other's), the
+ * exiting one's frame is freed, and the auditor finds each machine whole,
+ * its anon_vmas freed with their last user.
+ */
+static void test_exit_meets_exchange(void)
+{
+	static char out[1 << 16];
+	struct job x = { .fn = job_exchange };
+	struct job e = { .fn = job_exit };
+	struct sim_actor_spec actors[2] = {
+		{ "exchange", run_job, &x }, { "exit", run_job, &e },
+	};
+	struct sim_mem_stats st;
+	struct mm_struct *a, *keep;
+	unsigned int at, runs;
+	char name[64];
+	int err, side;
+
+	for (side = 0, runs = 0; side < 2; side++)	/* A exits, then E */
+		for (at = 1; at < PREEMPT_MAX; at++) {
+			start(ERA_EXCHANGE);
+			a = process("A", 1, 'a');
+			keep = process("E", 1, 'e');
+			CHECK(a && keep, "processes");
+			x.pfn = sim_process_pfn(a, 0);
+			x.node = (int)sim_process_pfn(keep, 0);
+			if (side) {
+				e.mm = keep;
+				keep = a;
+			} else {
+				e.mm = a;
+			}
+			err = run_preempted(actors, 2, &at, 1, out,
+					    sizeof(out));
+			if (err && preempt_misfit) {	/* no choice at at */
+				sim_exit();
+				continue;
+			}
+			if (preempt_decisions <= at) {	/* ended before it */
+				sim_exit();
+				break;
+			}
+			CHECK(!err, "preempted at %u: %s\n%s", at,
+			      sim_run_error(), out);
+			CHECK(e.ret == 0, "exit %ld", e.ret);
+			CHECK(x.ret == 0 || x.ret == -EAGAIN ||
+			      x.ret == -EBUSY || x.ret == -EINVAL,
+			      "exchange %ld", x.ret);
+			CHECK(!sim_process_verify(keep, true), "%s's bytes, "
+			      "preempted at %u:\n%s", side ? "A" : "E", at,
+			      out);
+			sim_mem_stats(-1, &st);
+			CHECK(st.nr_used == 1, "%lu frames in use, preempted "
+			      "at %u (exchange %ld):\n%s", st.nr_used, at,
+			      x.ret, out);
+			snprintf(name, sizeof(name), "%s(%s, %u)", __func__,
+				 side ? "E exits" : "A exits", at);
+			finish(name);
+			runs++;
+		}
+	CHECK(runs > 8, "the exchange was preempted at %u points only", runs);
 }
 
 /*
@@ -1727,6 +1810,7 @@ int main(int argc, char **argv)
 	test_anon_vma_exit_meets_migration();
 	test_anon_vma_prepare_race();
 	test_exit_meets_reclaim();
+	test_exit_meets_exchange();
 	test_ksm_write_meets_reclaim();
 	test_read_fault_meets_swapin();
 	test_unmergeable_again_is_noop();

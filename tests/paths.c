@@ -2038,6 +2038,40 @@ static void test_debug_vm_history_in_removed_section(void)
 	finish(__func__);
 }
 
+/*
+ * offline_pages() moves a section's pages in batches of 256 (do_migrate_range())
+ * and gives up only after five batches that failed; a section of 2048
+ * frames, 1800 of them one process's, takes eight batches that all
+ * succeed, and goes offline, every byte moved with its page.
+ */
+static void test_offline_many_batches(void)
+{
+	struct sim_config cfg = { .nr_sections = 4, .pages_per_section = 2048,
+				  .nr_nodes = 1, .era = ERA_MIGRATION };
+	struct sim_mem_stats st;
+	struct mm_struct *a;
+	unsigned long i;
+	long s;
+
+	CHECK(!sim_init(&cfg), "sim_init");
+	sim_set_quiet(true);
+	a = sim_process_create("A", 1800);
+	CHECK(a, "A");
+	for (i = 0; i < 1800; i++)
+		fill(a, i, (int)('a' + i % 26));
+	s = sim_process_pfn(a, 0) / 2048;
+	CHECK(sim_process_pfn(a, 1799) / 2048 == s, "A spans two sections");
+	CHECK(sim_offline_section((unsigned long)s) == 0, "offline %ld", s);
+	CHECK(sim_mem_stats((int)s, &st) == -EINVAL || st.nr_used == 0,
+	      "section %ld still has %lu pages", s, st.nr_used);
+	for (i = 0; i < 1800; i++)
+		CHECK(sim_process_pfn(a, i) / 2048 != s, "page %lu left "
+		      "behind", i);
+	CHECK(!sim_process_verify(a, true), "bytes");
+	CHECK(!sim_online_section((unsigned long)s), "online");
+	finish(__func__);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--help")) {
@@ -2052,6 +2086,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	test_wp_reuse();
+	test_offline_many_batches();
 	test_fork_swapped();
 	test_file_write_after_read();
 	test_knobs();

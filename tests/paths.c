@@ -2039,6 +2039,45 @@ static void test_debug_vm_history_in_removed_section(void)
 }
 
 /*
+ * ksmd's rmap_list of an mm is in address order, and get_next_rmap_item()
+ * walks it with the scan: an item whose page is no longer there is freed
+ * when the scan passes its address, and a page that comes back gets a new
+ * item in its place, before the items that follow, which keep their
+ * checksums.  A's page 1 is swapped out for a scan and read back in: in
+ * the scan after, pages 0, 2 and 3, whose checksums held, all go into the
+ * unstable tree, and page 1, its checksum new, does not.
+ */
+static void test_rmap_list_page_comes_back(void)
+{
+	struct mm_struct *a;
+	char c;
+
+	start(ERA_MIGRATION);
+	a = sim_process_create("A", 4);
+	CHECK(a, "A");
+	fill(a, 0, 'a');
+	fill(a, 1, 'b');
+	fill(a, 2, 'c');
+	fill(a, 3, 'd');
+	sim_process_madvise(a, true);
+	ksm_scan_full(1);		/* checksums */
+	CHECK(!sim_reclaim_process_page(a, 1), "swap-out");
+	ksm_scan_full(1);		/* 0, 2, 3 unstable; 1's item freed */
+	CHECK(counters().pages_unshared == 3, "%lu unshared after the "
+	      "swap-out", counters().pages_unshared);
+	CHECK(!sim_process_read(a, 1, 0, &c, 1) && c == 'b', "swap-in");
+	ksm_scan_full(1);
+	CHECK(counters().pages_unshared == 3, "%lu unshared after the "
+	      "swap-in: the items after page 1 lost their checksums",
+	      counters().pages_unshared);
+	ksm_scan_full(1);
+	CHECK(counters().pages_unshared == 4, "%lu unshared a scan later",
+	      counters().pages_unshared);
+	CHECK(!sim_process_verify(a, true), "bytes");
+	finish(__func__);
+}
+
+/*
  * offline_pages() moves a section's pages in batches of 256 (do_migrate_range())
  * and gives up only after five batches that failed; a section of 2048
  * frames, 1800 of them one process's, takes eight batches that all
@@ -2087,6 +2126,7 @@ int main(int argc, char **argv)
 	}
 	test_wp_reuse();
 	test_offline_many_batches();
+	test_rmap_list_page_comes_back();
 	test_fork_swapped();
 	test_file_write_after_read();
 	test_knobs();

@@ -575,7 +575,9 @@ static void test_ksmd_forgets_unmergeable(void)
 	CHECK(c.pages_shared == 1 && c.pages_sharing == 3, "merged: %lu "
 	      "shared, %lu sharing", c.pages_shared, c.pages_sharing);
 	CHECK(!ksm_set_run(0) && ksm_now().pages_sharing == 3 &&
-	      !ksm_set_run(1), "run=0 stops ksmd, and keeps what it merged");
+	      !ksm_set_run(1) && ksm_now().pages_sharing == 3, "run=0 stops "
+	      "ksmd, and keeps what it merged, and so does run=1: only run=2 "
+	      "unmerges");
 	CHECK(!sim_process_madvise(a, false), "MADV_UNMERGEABLE");
 	ksm_scan_full(1);		/* the pass that forgets A */
 	scans = ksm_now().full_scans;

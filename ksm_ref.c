@@ -10563,13 +10563,30 @@ static bool reuse_swap_page(struct page *page)
 	return count <= 1;
 }
 
-/** Free \a page's swap slot if nothing else needs it (try_to_free_swap()).
- * Caller holds the page lock. */
+/**
+ * Free \a page's swap slot if no pte still holds its entry
+ * (try_to_free_swap()): the page, mapped or not, is then its only copy.
+ * The kernel marks it dirty here; this machine's add_to_swap() does that
+ * whenever the page goes to swap again, and nothing else reads the flag
+ * of an anonymous page outside the swap cache.  Caller holds the page
+ * lock.
+ */
 static void try_to_free_swap(struct page *page)
 {
 	if (PageSwapCache(page) && !PageWriteback(page) &&
-	    !page_swapcount(page) && !page_mapped(page))
+	    !page_swapcount(page))
 		delete_from_swap_cache(page);
+}
+
+/** Is more than half the swap device in use (vm_swap_full())? */
+static bool vm_swap_full(void)
+{
+	bool full;
+
+	step_lock(&swap_lock);
+	full = swap.nr_used * 2 > swap.nr_slots - 1;
+	step_unlock(&swap_lock);
+	return full;
 }
 
 /**
@@ -10580,7 +10597,7 @@ static void try_to_free_swap(struct page *page)
  */
 static void free_swap_cache(struct page *page)
 {
-	if (PageSwapCache(page) && trylock_page(page)) {
+	if (PageSwapCache(page) && !page_mapped(page) && trylock_page(page)) {
 		try_to_free_swap(page);
 		unlock_page(page);
 	}
@@ -10717,7 +10734,12 @@ static int do_swap_page(struct mm_struct *mm, unsigned long address,
 		  page_to_pfn(page), PageKsm(page) ? " (still KSM)" : "",
 		  swp_offset(entry));
 	spin_unlock(&mm->page_table_lock);
-	try_to_free_swap(page);
+	/*
+	 * Keep the slot: if the page is reclaimed again before it is
+	 * written, its copy there is still good.  Unless swap is filling.
+	 */
+	if (vm_swap_full())
+		try_to_free_swap(page);
 out_page:
 	unlock_page(page);
 	put_page(page);

@@ -88,8 +88,69 @@ static void test_swap_roundtrip(void)
 	sim_mem_stats(-1, &st);
 	CHECK(st.nr_used == 0, "%lu frames used after swap-out", st.nr_used);
 	CHECK(sim_process_verify(a, true) == 0, "bytes while swapped out");
+	CHECK(st.swap_used == 1, "%lu swap slots used", st.swap_used);
 	sim_process_read(a, 1, 100, buf, 8);
 	CHECK(!memcmp(buf, "swapme!", 8), "bytes after swap-in");
+	/* The slot is kept, the page in the swap cache: reclaimed again
+	 * before it is written, it need not be written out again. */
+	sim_mem_stats(-1, &st);
+	CHECK(st.swap_used == 1 && st.nr_used == 1, "%lu swap slots and %lu "
+	      "frames used after swap-in", st.swap_used, st.nr_used);
+	CHECK(sim_reclaim_pfn(sim_process_pfn(a, 1)) == 0, "reclaim again");
+	sim_mem_stats(-1, &st);
+	CHECK(st.swap_used == 1 && st.nr_used == 0, "%lu swap slots and %lu "
+	      "frames used after the second swap-out", st.swap_used,
+	      st.nr_used);
+	CHECK(sim_process_verify(a, true) == 0, "bytes swapped out again");
+	/* Back in, still in the swap cache, then the exit: the slot goes
+	 * with the page (free_swap_cache()). */
+	sim_process_read(a, 1, 100, buf, 8);
+	CHECK(!sim_process_exit(a), "exit");
+	sim_mem_stats(-1, &st);
+	CHECK(st.swap_used == 0 && st.nr_used == 0, "%lu swap slots and %lu "
+	      "frames used after the exit", st.swap_used, st.nr_used);
+	finish(__func__);
+}
+
+/*
+ * Once more than half the swap device is in use, a page swapped in gives
+ * up its slot (do_swap_page(): vm_swap_full(), then try_to_free_swap()):
+ * swapped out again, it is written to a new slot.  At half, or less, it
+ * keeps the slot, and goes out again without a write.
+ */
+static void test_swap_full_frees_slot(void)
+{
+	struct sim_config cfg = { .nr_sections = 4, .swap_slots = 4 };
+	struct sim_mem_stats st;
+	struct mm_struct *a;
+	char c;
+	int i;
+
+	CHECK(!sim_init(&cfg), "sim_init");
+	sim_set_quiet(true);
+	a = sim_process_create("A", 3);
+	for (i = 0; i < 3; i++)
+		sim_process_fill(a, (unsigned long)i, 'x' + i);
+	CHECK(!sim_reclaim_process_page(a, 0) &&
+	      !sim_reclaim_process_page(a, 1), "swap-out of 0 and 1");
+	CHECK(!sim_process_read(a, 0, 0, &c, 1) && c == 'x', "swap-in of 0");
+	sim_mem_stats(-1, &st);
+	CHECK(st.swap_used == 2, "%lu slots used after a swap-in with swap "
+	      "half full", st.swap_used);
+	CHECK(!sim_reclaim_process_page(a, 0) &&
+	      !sim_reclaim_process_page(a, 2), "swap-out of 0 again, and 2");
+	sim_mem_stats(-1, &st);
+	CHECK(st.swap_used == 3 && st.nr_used == 0, "%lu slots, %lu frames",
+	      st.swap_used, st.nr_used);
+	CHECK(!sim_process_read(a, 1, 0, &c, 1) && c == 'y', "swap-in of 1");
+	sim_mem_stats(-1, &st);
+	CHECK(st.swap_used == 2, "%lu slots used after a swap-in with swap "
+	      "3/4 full", st.swap_used);
+	CHECK(!sim_reclaim_process_page(a, 1), "swap-out of 1 again");
+	sim_mem_stats(-1, &st);
+	CHECK(st.swap_used == 3 && st.nr_used == 0, "%lu slots, %lu frames",
+	      st.swap_used, st.nr_used);
+	CHECK(sim_process_verify(a, true) == 0, "bytes");
 	finish(__func__);
 }
 
@@ -611,6 +672,7 @@ int main(int argc, char **argv)
 	test_prompt_reuse();
 	test_cow_fork_exit();
 	test_swap_roundtrip();
+	test_swap_full_frees_slot();
 	test_ksm_page_reclaim(ERA_KEYHOLE, "ksm_page_reclaim_keyhole");
 	test_ksm_page_reclaim(ERA_PINNED, "ksm_page_reclaim_pinned");
 	test_bad_arguments();

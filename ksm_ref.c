@@ -13782,9 +13782,10 @@ static void audit_duplicates(struct page **ksm, size_t nr)
 /** Pages: counts and mapcounts, KSM pages naming live nodes, duplicates. */
 static void audit_pages(struct audit_frame *fr)
 {
-	unsigned long pfn, s;
+	unsigned long pfn, s, nr_lru_pages = 0, listed = 0;
 	struct page **ksm = NULL;
 	size_t nr_ksm = 0, cap = 0;
+	struct list_head *lru;
 
 	for (s = 0; s < machine.cfg.nr_sections; s++) {
 		struct mem_section *ms = &machine.sections[s];
@@ -13826,6 +13827,17 @@ static void audit_pages(struct audit_frame *fr)
 			if (PagePrivate(page) && !page_mapping(page))
 				audit_fail(AUDIT_FILE, "pfn %lu is not a file's "
 					   "page but carries buffer heads", pfn);
+			/*
+			 * A page of a process, a file or swap is on the LRU,
+			 * where reclaim and compaction find it, unless someone
+			 * has it isolated: not when no one runs.
+			 */
+			if (PageLRU(page))
+				nr_lru_pages++;
+			else if (page_mapping_word(page) && !sim_scheduled())
+				audit_fail(AUDIT_ALLOCATOR, "pfn %lu is in use "
+					   "but not on the LRU, with no one "
+					   "running", pfn);
 			/*
 			 * No shmem here, and no MADV_FREE: a page in use is
 			 * swap-backed exactly when it is anonymous.  (Not
@@ -13877,6 +13889,20 @@ static void audit_pages(struct audit_frame *fr)
 	}
 	audit_duplicates(ksm, nr_ksm);
 	free(ksm);
+	/* The LRU list, its count and the pages' PG_lru agree. */
+	step_lock(&lru_lock);
+	for (lru = lru_list.next; lru != &lru_list; lru = lru->next) {
+		if (!PageLRU(list_entry(lru, struct page, lru)))
+			audit_fail(AUDIT_ALLOCATOR, "pfn %lu is on the LRU "
+				   "list without PG_lru", page_to_pfn(
+				   list_entry(lru, struct page, lru)));
+		listed++;
+	}
+	if (listed != nr_lru || listed != nr_lru_pages)
+		audit_fail(AUDIT_ALLOCATOR, "the LRU lists %lu pages, counts "
+			   "%lu, and %lu pages have PG_lru", listed, nr_lru,
+			   nr_lru_pages);
+	step_unlock(&lru_lock);
 }
 
 /**

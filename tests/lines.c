@@ -1229,6 +1229,57 @@ static int job_exchange(struct job *j)
 }
 
 /*
+ * An exchange isolates both pages from the LRU, and gives up (-EBUSY) if
+ * either is isolated already: a migration of the second page, preempted
+ * at each of its points in turn, lets the exchange run whole.  Whoever
+ * loses puts back what it took, so that after every run each page is on
+ * the LRU (the auditor), and both processes read back their bytes.
+ */
+static void test_migration_meets_exchange(void)
+{
+	static char out[1 << 16];
+	struct job m = { .fn = job_migrate, .node = 1 };
+	struct job x = { .fn = job_exchange };
+	struct sim_actor_spec actors[2] = {
+		{ "migrate", run_job, &m }, { "exchange", run_job, &x },
+	};
+	struct mm_struct *a, *e;
+	unsigned int at, runs = 0, busy = 0;
+	char name[64];
+	int err;
+
+	for (at = 1; at < PREEMPT_MAX; at++) {
+		start(ERA_EXCHANGE);
+		a = process("A", 1, 'a');
+		e = process("E", 1, 'e');
+		CHECK(a && e, "processes");
+		x.pfn = sim_process_pfn(a, 0);
+		x.node = (int)sim_process_pfn(e, 0);
+		m.pfn = x.node;
+		err = run_preempted(actors, 2, &at, 1, out, sizeof(out));
+		if (err && preempt_misfit) {	/* no choice at decision at */
+			sim_exit();
+			continue;
+		}
+		if (preempt_decisions <= at) {	/* the run ended before it */
+			sim_exit();
+			break;
+		}
+		CHECK(!err, "preempted at %u: %s\n%s", at, sim_run_error(),
+		      out);
+		busy += x.ret == -EBUSY;
+		CHECK(!sim_process_verify(a, true) &&
+		      !sim_process_verify(e, true), "bytes, preempted at "
+		      "%u:\n%s", at, out);
+		snprintf(name, sizeof(name), "%s(%u)", __func__, at);
+		finish(name);
+		runs++;
+	}
+	CHECK(runs > 4 && busy > 0, "%u runs, the exchange refused in %u",
+	      runs, busy);
+}
+
+/*
  * An exchange holds each anonymous page's anon_vma from before it unmaps
  * the page until it has put the ptes back (unmap_and_exchange(), as
  * unmap_and_move()): with both pages unmapped, nothing else keeps the
@@ -1813,6 +1864,7 @@ int main(int argc, char **argv)
 	test_anon_vma_prepare_race();
 	test_exit_meets_reclaim();
 	test_exit_meets_exchange();
+	test_migration_meets_exchange();
 	test_ksm_write_meets_reclaim();
 	test_read_fault_meets_swapin();
 	test_unmergeable_again_is_noop();

@@ -1769,6 +1769,92 @@ static void test_exchange_waits_for_lock(bool first, const char *name)
 	finish(name);
 }
 
+static struct mm_struct *aba_a, *aba_e;
+
+static int job_ksmd_batch(struct job *j)
+{
+	(void)j;
+	ksm_scan_pages(4);
+	return 0;
+}
+
+/** Exchange A's page with E's, wherever each is now (E's first if
+ * j->node). */
+static int job_exchange_a_e(struct job *j)
+{
+	unsigned long a = (unsigned long)sim_process_pfn(aba_a, 0);
+	unsigned long e = (unsigned long)sim_process_pfn(aba_e, 0);
+
+	return j->node ? sim_exchange_pfns(e, a) : sim_exchange_pfns(a, e);
+}
+
+/*
+ * R8.aba by exchange: ksmd's get_ksm_page() reads kpfn K; an exchange
+ * takes the KSM page to E's frame and E's page to K; ksmd finds K not
+ * keyed (stale:); a second exchange brings each back, and kpfn is K
+ * again.  The count of moves (kpfn_seq) must tell ksmd the page moved:
+ * each order of the exchange's stores counts the move with its new kpfn
+ * (stable_node_moved()).  With the refusal off, in each order, the KSM
+ * page first or second, the node survives, D joins the KSM page, and
+ * every byte holds.
+ */
+static void test_exchange_aba(void)
+{
+	static const struct sim_step steps[] = {
+		{ "ksmd", "get_ksm_page:look" },	/* has read kpfn: K */
+		{ "exchange", "done" },			/* K to E's frame */
+		{ "ksmd", "get_ksm_page:stale" },	/* K is not the key */
+		{ "back", "done" },			/* and back to K */
+		{ "ksmd", "done" },
+	};
+	static const enum xchg_ksm_order orders[] = {
+		XCHG_KSM_RFC, XCHG_KSM_KPFN_FIRST, XCHG_KSM_ADVANCE,
+	};
+	struct job k = { .fn = job_ksmd_batch };
+	struct job x = { .fn = job_exchange_a_e };
+	struct job y = { .fn = job_exchange_a_e };
+	struct sim_actor_spec actors[3] = {
+		{ "ksmd", run_job, &k }, { "exchange", run_job, &x },
+		{ "back", run_job, &y },
+	};
+	struct mm_struct *b, *d;
+	char name[64];
+	long kpfn;
+	size_t o;
+
+	for (o = 0; o < 2 * sizeof(orders) / sizeof(orders[0]); o++) {
+		x.node = y.node = (int)(o & 1);	/* the KSM page first, second */
+		start(ERA_EXCHANGE);
+		ksm_fix_set(FIX_XCHG_REFUSE_KSM, false);
+		ksm_set_exchange_order(orders[o / 2]);
+		merged_pair(&aba_a, &b, 1, 'X');
+		d = sim_process_create("D", 1);
+		sim_process_set_node(d, 1);
+		fill(d, 0, 'X');
+		sim_process_madvise(d, true);
+		aba_e = sim_process_create("E", 1);
+		fill(aba_e, 0, 'e');
+		kpfn = sim_process_pfn(aba_a, 0);
+		CHECK(!sim_run_script(actors, 3, steps, 5), "order %zu: %s", o,
+		      sim_run_error());
+		CHECK(x.ret == 0 && y.ret == 0, "order %zu: exchanges %ld, %ld",
+		      o, x.ret, y.ret);
+		CHECK(sim_process_pfn(aba_a, 0) == kpfn, "order %zu: the page "
+		      "did not come back to its frame", o);
+		ksm_scan_full(1);
+		CHECK(counters().stable_nodes == 1 &&
+		      counters().pages_sharing == 2, "order %zu: %lu nodes, "
+		      "%lu sharing", o, counters().stable_nodes,
+		      counters().pages_sharing);
+		CHECK(!sim_process_verify(aba_a, true) &&
+		      !sim_process_verify(b, true) &&
+		      !sim_process_verify(d, true) &&
+		      !sim_process_verify(aba_e, true), "order %zu: bytes", o);
+		snprintf(name, sizeof(name), "%s(order %zu)", __func__, o);
+		finish(name);
+	}
+}
+
 /*
  * R14's three orders of the stores of a KSM page's exchange, with the
  * refusal switched off, each in a run with no one else about: each keeps
@@ -2126,6 +2212,7 @@ int main(int argc, char **argv)
 	}
 	test_wp_reuse();
 	test_offline_many_batches();
+	test_exchange_aba();
 	test_rmap_list_page_comes_back();
 	test_fork_swapped();
 	test_file_write_after_read();

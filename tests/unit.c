@@ -526,7 +526,9 @@ static void test_bad_library_calls(void)
 	struct address_space *f;
 	struct mm_struct *a;
 	unsigned char buf[4096];
-	unsigned long huge = 1UL << 40;
+	unsigned long huge = 1UL << 40, sections;
+	long pfn;
+	int nodes;
 
 	start(ERA_EXCHANGE);
 	a = sim_process_create("A", 1);
@@ -543,6 +545,29 @@ static void test_bad_library_calls(void)
 	CHECK(sim_migrate_pfn(huge, 0, false) == -EINVAL &&
 	      sim_migrate_pfn(0, 99, false) == -EINVAL, "migration of a bad "
 	      "pfn or to a bad node");
+	/* Each range at its first value out, and its last value in. */
+	nodes = (int)sim_get_config()->nr_nodes;
+	sections = sim_get_config()->nr_sections;
+	sim_process_fill(a, 0, 'a');
+	pfn = sim_process_pfn(a, 0);
+	CHECK(sim_migrate_pfn((unsigned long)pfn, nodes, false) == -EINVAL &&
+	      sim_mbind(a, nodes, false) == -EINVAL, "node %d", nodes);
+	CHECK(sim_offline_section(sections) == -EINVAL &&
+	      sim_online_section(sections) == -EINVAL &&
+	      sim_compact_section(sections) == -EINVAL, "section %lu",
+	      sections);
+	CHECK(sim_page_node(a, 0) == 0 &&
+	      !sim_migrate_pfn((unsigned long)pfn, 0, false) &&
+	      sim_process_pfn(a, 0) != pfn && sim_page_node(a, 0) == 0,
+	      "a page of node 0 migrated to node 0 is on node %d",
+	      sim_page_node(a, 0));
+	CHECK(!sim_migrate_pfn((unsigned long)sim_process_pfn(a, 0),
+			       nodes - 1, false) &&
+	      sim_page_node(a, 0) == nodes - 1, "to node %d", nodes - 1);
+	CHECK(!sim_mbind(a, 0, true) && sim_page_node(a, 0) == 0, "mbind to "
+	      "node 0: the page is on node %d", sim_page_node(a, 0));
+	CHECK(sim_migrate_pfn((unsigned long)pfn, 0, false) == -EBUSY,
+	      "migration of a free frame (not on the LRU)");
 	CHECK(sim_offline_section(9999) == -EINVAL &&
 	      sim_online_section(9999) == -EINVAL && sim_online_section(0) ==
 	      -EINVAL, "offline or online of a bad section");

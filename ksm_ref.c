@@ -13827,6 +13827,14 @@ static void audit_pages(struct audit_frame *fr)
 			if (PagePrivate(page) && !page_mapping(page))
 				audit_fail(AUDIT_FILE, "pfn %lu is not a file's "
 					   "page but carries buffer heads", pfn);
+			/* page->private belongs to PG_swapcache (the entry)
+			 * or PG_private (the buffers); no one else's.  (Not
+			 * while locked: both change under the page lock.) */
+			if (page->private && !PageSwapCache(page) &&
+			    !PagePrivate(page) && !PageLocked(page))
+				audit_fail(AUDIT_ALLOCATOR, "pfn %lu: private is "
+					   "%#lx, neither a swap entry nor "
+					   "buffers", pfn, page->private);
 			/*
 			 * A page of a process, a file or swap is on the LRU,
 			 * where reclaim and compaction find it, unless someone

@@ -1434,6 +1434,79 @@ static void test_migrate_orphan(void)
 	finish(__func__);
 }
 
+static int job_audit_all(struct job *j)
+{
+	return (int)audit_machine(&j->audit, false);
+}
+
+/*
+ * The same for a file page with buffer heads, and for an anonymous page
+ * swapped in and still in the swap cache: migration moves the buffers
+ * (PG_private) or the swap entry (PG_swapcache) to the new page, with
+ * page->private, so the orphan the walker holds carries none of them.
+ * The auditor, run while the walker still holds it, finds no page with
+ * buffers outside a file, nor a private word that is neither buffers nor
+ * a swap entry.  (Its count of the walker's reference, which it cannot
+ * see, is the walker's business.)
+ */
+static void test_migrate_orphan_private(void)
+{
+	static const struct sim_step steps[] = {
+		{ "migrate", "migrate_page_move_mapping:moved" },
+		{ "walker", "pfn_walk:got" },
+		{ "migrate", "done" },
+		{ "audit", "done" },
+		{ "walker", "done" },
+	};
+	struct job m = { .fn = job_migrate, .node = 1 };
+	struct job w = { .fn = job_pfn_walk };
+	struct job au = { .fn = job_audit_all };
+	struct sim_actor_spec actors[3] = {
+		{ "migrate", run_job, &m }, { "walker", run_job, &w },
+		{ "audit", run_job, &au },
+	};
+	struct address_space *f = NULL;
+	struct mm_struct *a = NULL;
+	char name[64], c;
+	int swapped;
+
+	for (swapped = 0; swapped < 2; swapped++) {
+		start(ERA_MIGRATION);
+		if (swapped) {
+			a = sim_process_create("A", 1);
+			fill(a, 0, 's');
+			CHECK(!sim_reclaim_process_page(a, 0) &&
+			      !sim_process_read(a, 0, 0, &c, 1),
+			      "swap-out and swap-in");
+			m.pfn = w.pfn = sim_process_pfn(a, 0);
+		} else {
+			f = sim_file_create("F", 1, 'f', true);
+			CHECK(f && !sim_file_cache_page(f, 0, 0), "file");
+			m.pfn = w.pfn = sim_file_pfn(f, 0);
+		}
+		CHECK(!sim_run_script(actors, 3, steps, 5), "script: %s",
+		      sim_run_error());
+		CHECK(m.ret == 0 && w.ret == 1, "migrate %ld, walk %ld", m.ret,
+		      w.ret);
+		CHECK(!au.audit.count[AUDIT_FILE] &&
+		      !au.audit.count[AUDIT_ALLOCATOR], "the audit with the "
+		      "orphan held: %lu file, %lu allocator violations",
+		      (unsigned long)au.audit.count[AUDIT_FILE],
+		      (unsigned long)au.audit.count[AUDIT_ALLOCATOR]);
+		if (swapped) {
+			CHECK(sim_process_pfn(a, 0) != m.pfn &&
+			      !sim_process_verify(a, true), "A's page");
+		} else {
+			CHECK(sim_file_pfn(f, 0) != m.pfn &&
+			      !sim_file_verify(f, true), "the file's page");
+			CHECK(!sim_file_destroy(f), "file gone");
+		}
+		snprintf(name, sizeof(name), "%s(%s)", __func__,
+			 swapped ? "swap cache" : "file");
+		finish(name);
+	}
+}
+
 /*
  * mbind() of pages already on the node asked for leaves them where they
  * are (check_pte_range() passes over them): a second mbind() to the same
@@ -2213,6 +2286,7 @@ int main(int argc, char **argv)
 	test_wp_reuse();
 	test_offline_many_batches();
 	test_exchange_aba();
+	test_migrate_orphan_private();
 	test_rmap_list_page_comes_back();
 	test_fork_swapped();
 	test_file_write_after_read();

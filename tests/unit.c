@@ -113,6 +113,47 @@ static void test_swap_roundtrip(void)
 }
 
 /*
+ * A write to a page swapped in and still in the swap cache reuses it
+ * (do_wp_page(): reuse_swap_page()) when no one else can see it: its one
+ * pte, and no other pte holding its swap entry.  The slot goes then, the
+ * page is dirty, and the frame stays.  A page whose entry a forked child
+ * still holds is copied instead, and the child reads its own bytes.
+ */
+static void test_swap_reuse_on_write(void)
+{
+	struct sim_mem_stats st;
+	struct mm_struct *a, *c;
+	long pfn;
+	char x;
+
+	start(ERA_KEYHOLE);
+	a = sim_process_create("A", 1);
+	sim_process_fill(a, 0, 'r');
+	CHECK(!sim_reclaim_process_page(a, 0), "swap-out");
+	CHECK(!sim_process_read(a, 0, 0, &x, 1) && x == 'r', "swap-in");
+	pfn = sim_process_pfn(a, 0);
+	sim_process_fill(a, 0, 'w');
+	sim_mem_stats(-1, &st);
+	CHECK(sim_process_pfn(a, 0) == pfn && st.swap_used == 0, "the write "
+	      "copied (pfn %ld, was %ld) or kept the slot (%lu used)",
+	      sim_process_pfn(a, 0), pfn, st.swap_used);
+	/* Swapped out again, it must be written: its bytes are new. */
+	CHECK(!sim_reclaim_process_page(a, 0), "swap-out again");
+	CHECK(!sim_process_verify(a, true), "bytes after the second swap-out");
+
+	c = sim_process_fork(a, "C");
+	CHECK(c && !sim_process_read(a, 0, 0, &x, 1) && x == 'w', "fork, and "
+	      "the parent's swap-in");
+	pfn = sim_process_pfn(a, 0);
+	sim_process_fill(a, 0, 'p');
+	CHECK(sim_process_pfn(a, 0) != pfn, "the parent wrote into the page "
+	      "whose swap entry the child holds");
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(c, true),
+	      "bytes");
+	finish(__func__);
+}
+
+/*
  * Once more than half the swap device is in use, a page swapped in gives
  * up its slot (do_swap_page(): vm_swap_full(), then try_to_free_swap()):
  * swapped out again, it is written to a new slot.  At half, or less, it
@@ -698,6 +739,7 @@ int main(int argc, char **argv)
 	test_cow_fork_exit();
 	test_swap_roundtrip();
 	test_swap_full_frees_slot();
+	test_swap_reuse_on_write();
 	test_ksm_page_reclaim(ERA_KEYHOLE, "ksm_page_reclaim_keyhole");
 	test_ksm_page_reclaim(ERA_PINNED, "ksm_page_reclaim_pinned");
 	test_bad_arguments();

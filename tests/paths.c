@@ -238,8 +238,18 @@ static void test_shrink_lru(void)
 	int i;
 
 	start(ERA_KEYHOLE);
+	CHECK(sim_shrink_lru(8) == 0, "an empty LRU, nothing to shrink");
 	a = sim_process_create("A", 16);
 	for (i = 0; i < 16; i++)
+		fill(a, (unsigned long)i, 'l' + i);
+	/* A scan of 2 takes the 2 oldest, no more. */
+	CHECK(sim_shrink_lru(2) == 2, "a scan of 2");
+	sim_mem_stats(-1, &st);
+	CHECK(st.nr_used == 14 && sim_process_pfn(a, 0) < 0 &&
+	      sim_process_pfn(a, 1) < 0 && sim_process_pfn(a, 2) >= 0,
+	      "%lu frames; pages 0 and 1 should have gone", st.nr_used);
+	CHECK(!sim_process_verify(a, true), "bytes after a scan of 2");
+	for (i = 0; i < 2; i++)		/* back in, at the LRU's tail */
 		fill(a, (unsigned long)i, 'l' + i);
 	pinned = sim_pin_page(a, 3);
 	CHECK(pinned >= 0, "pin");

@@ -14321,7 +14321,7 @@ static void audit_locks(void)
 
 	if (sim_scheduled())
 		return;
-	for (i = 0; i < ARRAY_SIZE(global); i++)	/* the audit's aside */
+	for (i = 0; i < ARRAY_SIZE(global); i++)	/* but the auditor's own */
 		if (atomic_load(&global[i]->owner) &&
 		    !mutex_is_mine(global[i]))
 			audit_fail(AUDIT_LOCK, "%s is held, with no one "

@@ -342,6 +342,41 @@ static void test_pinned_not_merged(void)
 }
 
 /*
+ * write_protect_page() checks the count against the mappers only when the
+ * pte is writable: a pin taken for reading on a page already mapped
+ * read-only (a parent's page shared with its child after fork) cannot be
+ * writing behind KSM's back through that pte, and the page merges.
+ */
+static void test_pinned_read_only_merged(void)
+{
+	struct mm_struct *p, *c, *b;
+	long pfn;
+
+	start(ERA_MIGRATION);
+	p = sim_process_create("P", 1);
+	fill(p, 0, 'r');
+	sim_process_madvise(p, true);
+	c = sim_process_fork(p, "C");
+	b = sim_process_create("B", 1);
+	fill(b, 0, 'r');
+	sim_process_madvise(b, true);
+	CHECK(c && sim_process_pfn(c, 0) == sim_process_pfn(p, 0), "fork");
+	pfn = sim_pin_page(p, 0);
+	CHECK(pfn >= 0, "pin");
+	ksm_scan_full(3);
+	CHECK(counters().pages_shared == 1 && counters().pages_sharing == 2,
+	      "shared %lu, sharing %lu: the read-only pinned page did not "
+	      "merge", counters().pages_shared, counters().pages_sharing);
+	CHECK(sim_process_pfn(b, 0) == sim_process_pfn(p, 0) &&
+	      sim_process_pfn(c, 0) == sim_process_pfn(p, 0), "P, C and B "
+	      "map different frames");
+	CHECK(!sim_unpin_page((unsigned long)pfn), "unpin");
+	CHECK(!sim_process_verify(p, true) && !sim_process_verify(c, true) &&
+	      !sim_process_verify(b, true), "bytes");
+	finish(__func__);
+}
+
+/*
  * A child shares its parent's page until either writes: met in the
  * unstable tree, the parent's rmap_item has the very page the child's
  * has, which is not merged with itself ("Don't substitute a ksm page for
@@ -2296,6 +2331,7 @@ int main(int argc, char **argv)
 	test_wp_reuse();
 	test_offline_many_batches();
 	test_exchange_aba();
+	test_pinned_read_only_merged();
 	test_migrate_orphan_private();
 	test_rmap_list_page_comes_back();
 	test_fork_swapped();

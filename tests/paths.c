@@ -1092,32 +1092,62 @@ static void test_unmerge_passes_absent_page(void)
 /*
  * run=2 whose copy-on-write finds no memory: unmerge_and_remove_all_
  * rmap_items() gives up, puts the cursor back, and the run knob says
- * stop, so that writing 2 again tries again (and now succeeds).
+ * stop, so that writing 2 again tries again (and now succeeds).  Three
+ * processes share one KSM page; the failure falls in A's area (the first
+ * copy), then in B's (the third, A's two pages copied): either way the
+ * next scan starts afresh from the first mm, not from where the unmerge
+ * stopped, with a cursor into the list of the last mm scanned (C's).
  */
 static void test_run2_out_of_memory(void)
 {
-	struct mm_struct *a, *b;
+	struct mm_struct *a, *b, *c3;
 	struct ksm_counters c;
+	unsigned int nth;
+	char name[64];
 
-	start(ERA_MIGRATION);
-	merged_pair(&a, &b, 2, 'O');
-	sim_fail_nth(FAIL_PAGE, 1);
-	CHECK(ksm_set_run(2) == -ENOMEM, "run=2 with no memory for a copy");
-	c = counters();
-	CHECK(c.pages_shared == 1 && c.pages_sharing == 3, "shared %lu, "
-	      "sharing %lu after the failed unmerge", c.pages_shared,
-	      c.pages_sharing);
-	ksm_scan_full(1);		/* a fresh scan, from the first mm */
-	CHECK(!audit_machine(NULL, true), "audit after the failed unmerge");
-	CHECK(ksm_set_run(2) == 0, "run=2 again");
-	c = counters();
-	CHECK(c.pages_shared == 0 && c.pages_sharing == 0 &&
-	      c.pages_unshared == 0, "shared %lu, sharing %lu, unshared %lu "
-	      "after run=2", c.pages_shared, c.pages_sharing,
-	      c.pages_unshared);
-	CHECK(!sim_process_verify(a, true) && !sim_process_verify(b, true),
-	      "bytes");
-	finish(__func__);
+	for (nth = 1; nth <= 3; nth += 2) {
+		start(ERA_MIGRATION);
+		a = sim_process_create("A", 2);
+		b = sim_process_create("B", 2);
+		c3 = sim_process_create("C", 2);
+		fill(a, 0, 'O');
+		fill(a, 1, 'O');
+		fill(b, 0, 'O');
+		fill(b, 1, 'O');
+		fill(c3, 0, 'O');
+		fill(c3, 1, 'O');
+		sim_process_madvise(a, true);
+		sim_process_madvise(b, true);
+		sim_process_madvise(c3, true);
+		ksm_scan_full(2);
+		sim_fail_nth(FAIL_PAGE, nth);
+		CHECK(ksm_set_run(2) == -ENOMEM, "run=2 with no memory for a "
+		      "copy");
+		c = counters();
+		CHECK(c.pages_shared == 1 && c.pages_sharing == (nth == 1 ? 5 : 3),
+		      "shared %lu, sharing %lu after the failed unmerge",
+		      c.pages_shared, c.pages_sharing);
+		/* A fresh scan, from the first mm: A's pages find the KSM
+		 * page in the stable tree, and merge at once. */
+		ksm_scan_full(1);
+		CHECK(!audit_machine(NULL, true), "audit after the failed "
+		      "unmerge");
+		c = counters();
+		CHECK(c.pages_shared == 1 && c.pages_sharing == 5, "shared %lu, "
+		      "sharing %lu after a full scan", c.pages_shared,
+		      c.pages_sharing);
+		CHECK(ksm_set_run(2) == 0, "run=2 again");
+		c = counters();
+		CHECK(c.pages_shared == 0 && c.pages_sharing == 0 &&
+		      c.pages_unshared == 0, "shared %lu, sharing %lu, unshared "
+		      "%lu after run=2", c.pages_shared, c.pages_sharing,
+		      c.pages_unshared);
+		CHECK(!sim_process_verify(a, true) &&
+		      !sim_process_verify(b, true) &&
+		      !sim_process_verify(c3, true), "bytes");
+		snprintf(name, sizeof(name), "%s(copy %u fails)", __func__, nth);
+		finish(name);
+	}
 }
 
 static int job_run2(struct job *j)

@@ -1400,6 +1400,53 @@ static void test_migrate_file_pages(void)
 }
 
 /*
+ * A swap cache page that nothing maps, whose process exits while a
+ * migration holds its lock: the exit cannot take the lock to free the
+ * slot (free_swap_and_cache()'s trylock), and its anon_vma goes with its
+ * last vma.  The migration then finds no anon_vma to hold, and the page
+ * in the swap cache: it migrates the page, and remaps nothing
+ * (remap_swapcache false), walking no freed anon_vma.  The new page stays
+ * in the swap cache, for reclaim to free.
+ */
+static void test_migrate_swapcache_after_exit(void)
+{
+	static const struct sim_step steps[] = {
+		{ "migrate", "unmap_and_move:locked" },
+		{ "exit", "done" },
+		{ "migrate", "done" },
+	};
+	struct job m = { .fn = job_migrate, .node = 1 };
+	struct job e = { .fn = job_exit };
+	struct sim_activity act;
+	struct sim_mem_stats st;
+	long pfn;
+
+	start(ERA_MIGRATION);
+	e.mm = sim_process_create("A", 1);
+	fill(e.mm, 0, 'x');
+	pfn = sim_pin_page(e.mm, 0);	/* keeps reclaim from freeing it */
+	CHECK(pfn >= 0, "pin");
+	sim_reclaim_pfn((unsigned long)pfn);	/* unmapped, not freed */
+	CHECK(!sim_unpin_page((unsigned long)pfn), "unpin");
+	CHECK(sim_process_pfn(e.mm, 0) < 0, "A still maps its page");
+	m.pfn = pfn;
+	CHECK(!script2("migrate", &m, "exit", &e, steps, 3), "script: %s",
+	      sim_run_error());
+	CHECK(m.ret == 0 && e.ret == 0, "migrate %ld, exit %ld", m.ret,
+	      e.ret);
+	sim_get_activity(&act);
+	CHECK(act.migrations == 1, "%lu migrations", act.migrations);
+	sim_mem_stats(-1, &st);
+	CHECK(st.nr_used == 1 && st.swap_used == 1, "%lu frames, %lu slots: "
+	      "the new page should hold the slot", st.nr_used, st.swap_used);
+	CHECK(sim_shrink_lru(4) == 1, "reclaim frees the orphan");
+	sim_mem_stats(-1, &st);
+	CHECK(st.nr_used == 0 && st.swap_used == 0, "%lu frames, %lu slots",
+	      st.nr_used, st.swap_used);
+	finish(__func__);
+}
+
+/*
  * Migration meets a file page under writeback: its first passes leave it
  * (not forced), the later ones wait for the I/O to end
  * (wait_on_page_writeback() in unmap_and_move()); then it moves.
@@ -2361,6 +2408,7 @@ int main(int argc, char **argv)
 	test_wp_reuse();
 	test_offline_many_batches();
 	test_exchange_aba();
+	test_migrate_swapcache_after_exit();
 	test_pinned_read_only_merged();
 	test_migrate_orphan_private();
 	test_rmap_list_page_comes_back();

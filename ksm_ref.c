@@ -94,6 +94,8 @@
  *   - an rmap_item is on the list its flags say, and on no other;
  *   - a page's count is the sum of its ptes, caches and pins; its mapcount
  *     is the number of ptes mapping it;
+ *   - a page in use is on the LRU when no one runs; its private word is
+ *     its swap entry or its buffers;
  *   - every pte can be found from its page by the reverse map;
  *   - the KSM counters equal a recount of the trees;
  *   - every process reads back exactly the bytes it last wrote.

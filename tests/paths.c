@@ -1854,6 +1854,7 @@ static int job_exchange(struct job *j)
  */
 static void test_exchange_refusals(void)
 {
+	struct sim_mem_stats s0, s1;
 	struct mm_struct *a, *c;
 	long pa, pc;
 
@@ -1865,6 +1866,7 @@ static void test_exchange_refusals(void)
 	pa = sim_process_pfn(a, 0);
 	pc = sim_pin_page(c, 0);
 	CHECK(pc >= 0, "pin");
+	sim_mem_stats(-1, &s0);
 	CHECK(sim_exchange_pfns((unsigned long)pa, (unsigned long)pc) ==
 	      -EAGAIN, "exchange with a pinned page");
 	CHECK(!sim_unpin_page((unsigned long)pc), "unpin");
@@ -1872,10 +1874,25 @@ static void test_exchange_refusals(void)
 	      -EBUSY, "exchange with a free frame");
 	CHECK(sim_process_pfn(a, 0) == pa && sim_process_pfn(c, 0) == pc,
 	      "a page moved");
+	sim_mem_stats(-1, &s1);
+	CHECK(s1.bytes_copied == s0.bytes_copied &&
+	      s1.nr_exchanged == s0.nr_exchanged, "a refusal copied %lu "
+	      "bytes", s1.bytes_copied - s0.bytes_copied);
 	CHECK(!sim_exchange_pfns((unsigned long)pa, (unsigned long)pc),
 	      "exchange");
 	CHECK(sim_process_pfn(a, 0) == pc && sim_process_pfn(c, 0) == pa,
 	      "the pages were not exchanged");
+	/* An exchange writes both frames; a migration one.  Refusals none. */
+	sim_mem_stats(-1, &s1);
+	CHECK(s1.bytes_copied - s0.bytes_copied == 2 * 4096 &&
+	      s1.nr_exchanged == s0.nr_exchanged + 1, "%lu bytes copied, "
+	      "%lu exchanges", s1.bytes_copied - s0.bytes_copied,
+	      s1.nr_exchanged - s0.nr_exchanged);
+	CHECK(!sim_migrate_pfn((unsigned long)sim_process_pfn(a, 0), 1,
+			       false), "migrate");
+	sim_mem_stats(-1, &s0);
+	CHECK(s0.bytes_copied - s1.bytes_copied == 4096, "%lu bytes copied "
+	      "by a migration", s0.bytes_copied - s1.bytes_copied);
 	CHECK(!sim_process_verify(a, true) && !sim_process_verify(c, true),
 	      "bytes");
 	finish(__func__);

@@ -1229,6 +1229,58 @@ static int job_exchange(struct job *j)
 }
 
 /*
+ * exchange_page_move_mapping() checks an anonymous page's count at once,
+ * and a file page's only under the file's tree_lock, where nothing can
+ * take a new reference from the page cache meanwhile (the RFC's order).
+ * A pfn walker holds a reference on the file page while the exchange
+ * starts, and lets it go while the exchange waits for the tree_lock: the
+ * count is right by then, and the exchange goes through.
+ */
+static void test_walker_meets_exchange(void)
+{
+	static char out[1 << 16];
+	static const char *const at_walker =
+		"(preempted at pfn_walk:got: exchange runs)";
+	static const char *const at_exchange =
+		"(preempted before taking tree_lock: walker runs)";
+	struct job w = { .fn = job_pfn_walk };
+	struct job x = { .fn = job_exchange };
+	struct sim_actor_spec actors[2] = {
+		{ "walker", run_job, &w }, { "exchange", run_job, &x },
+	};
+	struct address_space *f = NULL;
+	struct mm_struct *a = NULL;
+	unsigned int at[2];
+	bool found = false;
+	int err;
+
+	for (at[0] = 1; at[0] < PREEMPT_MAX / 2 && !found; at[0]++)
+		for (at[1] = at[0] + 1; at[1] < PREEMPT_MAX && !found;
+		     at[1]++) {
+			start(ERA_EXCHANGE);
+			a = process("A", 1, 'a');
+			f = sim_file_create("F", 1, 'f', false);
+			CHECK(a && f && !sim_file_cache_page(f, 0, 0), "setup");
+			w.pfn = sim_file_pfn(f, 0);
+			x.pfn = sim_process_pfn(a, 0);
+			x.node = (int)w.pfn;
+			err = run_preempted(actors, 2, at, 2, out, sizeof(out));
+			found = !err && strstr(out, at_walker) &&
+				strstr(out, at_exchange);
+			if (!found)
+				sim_exit();
+		}
+	CHECK(found, "no run had the walker's reference span the exchange's "
+	      "start and end before its tree_lock");
+	CHECK(w.ret == 1 && x.ret == 0, "walk %ld, exchange %ld:\n%s", w.ret,
+	      x.ret, out);
+	CHECK(sim_file_pfn(f, 0) == x.pfn && !sim_file_verify(f, true) &&
+	      !sim_process_verify(a, true), "not exchanged, or bytes");
+	CHECK(!sim_file_destroy(f), "file gone");
+	finish(__func__);
+}
+
+/*
  * An exchange isolates both pages from the LRU, and gives up (-EBUSY) if
  * either is isolated already: a migration of the second page, preempted
  * at each of its points in turn, lets the exchange run whole.  Whoever
@@ -1865,6 +1917,7 @@ int main(int argc, char **argv)
 	test_exit_meets_reclaim();
 	test_exit_meets_exchange();
 	test_migration_meets_exchange();
+	test_walker_meets_exchange();
 	test_ksm_write_meets_reclaim();
 	test_read_fault_meets_swapin();
 	test_unmergeable_again_is_noop();

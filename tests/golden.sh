@@ -3,10 +3,11 @@
 #
 # golden.sh - every race's output, fixed and broken, as it is today:
 # the story, the timeline and the verdict of each run, at a width of 100
-# columns, with its exit status.  Output is an interface: a change to
-# the design that changes what a race prints shows here, line by line,
-# for its author to read and then record.  (Line numbers of ksm_ref.c in
-# a BUG's message are left out: they move with every edit.)
+# columns, with its exit status, and the arrows of its chart (--msc).
+# Output is an interface: a change to the design that changes what a
+# race prints shows here, line by line, for its author to read and then
+# record.  (Line numbers of ksm_ref.c in a BUG's message are left out:
+# they move with every edit.)
 #
 #   tests/golden.sh [RACE]            compare with tests/golden/races.txt
 #   tests/golden.sh --update [RACE]   record the output as it is now
@@ -39,6 +40,12 @@ outputs() {
 			# shellcheck disable=SC2086
 			{ "$race" "$r" $b --width 100 2>&1; echo "=== exit $?"; } |
 				sed 's/ksm_ref[.]c:[0-9][0-9]*/ksm_ref.c:LINE/g'
+			# The chart's arrows, which the timeline does not
+			# draw: what one actor passed to another (a page
+			# freed and reused, a lock, a kpfn stored and loaded).
+			echo "=== arrows"
+			# shellcheck disable=SC2086
+			"$race" "$r" $b --msc 2>/dev/null | grep -E '^a[0-9]+ -> a[0-9]+ '
 		done
 	done
 }

@@ -90,6 +90,29 @@ static const char *capture_end(void)
 }
 
 /*
+ * Does the mscgen \a chart (sim_timeline_print_msc()) draw an arrow
+ * labelled \a label from actor \a from to actor \a to?
+ */
+static bool msc_arrow(const char *chart, const char *from, const char *to,
+		      const char *label)
+{
+	int i, f = -1, t = -1;
+	char want[160];
+
+	for (i = 0; i < 16; i++) {
+		snprintf(want, sizeof(want), "a%d [label=\"%s\"]", i, from);
+		if (strstr(chart, want))
+			f = i;
+		snprintf(want, sizeof(want), "a%d [label=\"%s\"]", i, to);
+		if (strstr(chart, want))
+			t = i;
+	}
+	snprintf(want, sizeof(want), "\na%d -> a%d [label=\"%s\"];\n", f, t,
+		 label);
+	return f >= 0 && t >= 0 && strstr(chart, want);
+}
+
+/*
  * A write fault on a page no one else maps any more reuses it, as
  * do_wp_page() does when reuse_swap_page() says the page is ours alone:
  * the child that shared it has exited.
@@ -2008,7 +2031,9 @@ static int job_exchange_a_e(struct job *j)
  * each order of the exchange's stores counts the move with its new kpfn
  * (stable_node_moved()).  With the refusal off, in each order, the KSM
  * page first or second, the node survives, D joins the KSM page, and
- * every byte holds.
+ * every byte holds.  And the chart says where ksmd's second look got K:
+ * an arrow "kpfn K" from the exchange that stored it back, to ksmd (each
+ * order's store of kpfn gives it, get_ksm_page()'s load takes it).
  */
 static void test_exchange_aba(void)
 {
@@ -2030,6 +2055,7 @@ static void test_exchange_aba(void)
 		{ "back", run_job, &y },
 	};
 	struct mm_struct *b, *d;
+	const char *chart;
 	char name[64];
 	long kpfn;
 	size_t o;
@@ -2047,8 +2073,18 @@ static void test_exchange_aba(void)
 		aba_e = sim_process_create("E", 1);
 		fill(aba_e, 0, 'e');
 		kpfn = sim_process_pfn(aba_a, 0);
+		sim_trace_enable(true);
 		CHECK(!sim_run_script(actors, 3, steps, 5), "order %zu: %s", o,
 		      sim_run_error());
+		sim_trace_stop();
+		snprintf(name, sizeof(name), "kpfn %ld", kpfn);
+		CHECK(!capture_start(1), "capture");
+		sim_timeline_print_msc(stdout);
+		chart = capture_end();
+		sim_trace_enable(false);
+		CHECK(msc_arrow(chart, "back", "ksmd", name), "order %zu: no "
+		      "arrow \"%s\" from back to ksmd in the chart:\n%s", o,
+		      name, chart);
 		CHECK(x.ret == 0 && y.ret == 0, "order %zu: exchanges %ld, %ld",
 		      o, x.ret, y.ret);
 		CHECK(sim_process_pfn(aba_a, 0) == kpfn, "order %zu: the page "

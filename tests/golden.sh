@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# golden.sh - every race's output, fixed and broken, as it is today:
+# golden.sh - every race's output, fixed, broken, and broken under
+# CONFIG_DEBUG_VM (whose oops prints the node's history), as it is today:
 # the story, the timeline and the verdict of each run, at a width of 100
 # columns, with its exit status, and the arrows of its chart (--msc).
 # Output is an interface: a change to the design that changes what a
@@ -31,7 +32,7 @@ want=tests/golden/races.txt
 
 outputs() {
 	for r in $("$race" --list | awk '{ print $1 }'); do
-		for b in "" --broken; do
+		for b in "" --broken "--broken --debug-vm"; do
 			# R1 is a measurement, with no fix to turn off.
 			[ "$r" = R1 ] && [ -n "$b" ] && continue
 			echo "=== race $r${b:+ $b}"

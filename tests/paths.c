@@ -2104,6 +2104,95 @@ static void test_exchange_aba(void)
 }
 
 /*
+ * The write barriers of the two ordered exchanges of a KSM page, on a
+ * weakly ordered CPU (the exchange's stores held in its store buffer by
+ * the script's "delay" steps; kpfn_seq off, as in the kernel's
+ * get_ksm_page()).  ksmd's get_ksm_page() looks while the exchange's
+ * first stores are still held:
+ *  - kpfn first: ksm_exchange_kpfn_first()'s smp_wmb() keeps the mapping
+ *    exchange behind kpfn, so ksmd sees neither, and K still keyed;
+ *  - migration's order: the new kpfn waits behind the other page's key,
+ *    set in advance, so ksmd sees the old kpfn, and K still keyed (the
+ *    smp_wmb() in the SetPageUptodate() of exchange_page_flags() orders
+ *    them already, before ksm_exchange_page()'s own: Appendix B).
+ * Either way the node lives, and a full scan then merges D with A and B.
+ * Without the barrier ksmd would see the later stores without the earlier
+ * (kpfn naming a frame not yet keyed, or the mappings exchanged under an
+ * old kpfn), judge the node stale, and remove it while its page lives.
+ */
+static void test_exchange_ksm_barriers(void)
+{
+	static const struct sim_step kpfn_first[] = {
+		{ "exchange", "delay to_node->kpfn" },
+		{ "exchange", "delay from_node->kpfn" },
+		{ "exchange", "exchange_page_move_mapping:swapped" },
+		{ "ksmd", "blocked|done" },
+		{ "exchange", "done" },
+		{ "ksmd", "done" },
+	};
+	static const struct sim_step advance[] = {
+		{ "exchange", "delay page->mapping" },
+		{ "exchange", "ksm_exchange_page:kpfn" },
+		{ "ksmd", "blocked|done" },
+		{ "exchange", "done" },
+		{ "ksmd", "done" },
+	};
+	static const struct {
+		enum xchg_ksm_order order;
+		const struct sim_step *steps;
+		int nr_steps;
+		const char *name;
+	} runs[] = {
+		{ XCHG_KSM_KPFN_FIRST, kpfn_first, 6,
+		  "test_exchange_ksm_barriers(kpfn first)" },
+		{ XCHG_KSM_ADVANCE, advance, 5,
+		  "test_exchange_ksm_barriers(migration's order)" },
+	};
+	struct sim_config cfg = { .nr_sections = 4, .era = ERA_EXCHANGE,
+				  .model = SIM_MODEL_WEAK };
+	struct job k = { .fn = job_ksmd_batch };
+	struct job x = { .fn = job_exchange_a_e };
+	struct sim_actor_spec actors[2] = {
+		{ "ksmd", run_job, &k }, { "exchange", run_job, &x },
+	};
+	struct mm_struct *b, *d;
+	size_t i;
+
+	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		CHECK(!sim_init(&cfg), "sim_init");
+		sim_set_quiet(true);
+		ksm_fix_set(FIX_XCHG_REFUSE_KSM, false);
+		ksm_fix_set(FIX_KPFN_SEQ, false);
+		ksm_set_exchange_order(runs[i].order);
+		merged_pair(&aba_a, &b, 1, 'X');
+		aba_e = sim_process_create("E", 1);
+		fill(aba_e, 0, 'e');
+		d = sim_process_create("D", 1);
+		fill(d, 0, 'X');
+		sim_process_madvise(d, true);
+		ksm_scan_pages(2);		/* past A and B: D comes next */
+		CHECK(!sim_run_script(actors, 2, runs[i].steps,
+				      runs[i].nr_steps), "%s: %s", runs[i].name,
+		      sim_run_error());
+		CHECK(x.ret == 0, "%s: the exchange returned %ld", runs[i].name,
+		      x.ret);
+		CHECK(counters().stable_nodes == 1, "%s: %lu stable nodes after "
+		      "the exchange", runs[i].name, counters().stable_nodes);
+		ksm_scan_full(1);
+		CHECK(counters().stable_nodes == 1 &&
+		      counters().pages_sharing == 2, "%s: %lu nodes, %lu "
+		      "sharing", runs[i].name, counters().stable_nodes,
+		      counters().pages_sharing);
+		CHECK(!sim_process_verify(aba_a, true) &&
+		      !sim_process_verify(b, true) &&
+		      !sim_process_verify(d, true) &&
+		      !sim_process_verify(aba_e, true), "%s: bytes",
+		      runs[i].name);
+		finish(runs[i].name);
+	}
+}
+
+/*
  * R14's three orders of the stores of a KSM page's exchange, with the
  * refusal switched off, each in a run with no one else about: each keeps
  * the stable node naming the frame its bytes went to.  (Chapter 7: in a
@@ -2461,6 +2550,7 @@ int main(int argc, char **argv)
 	test_wp_reuse();
 	test_offline_many_batches();
 	test_exchange_aba();
+	test_exchange_ksm_barriers();
 	test_migrate_swapcache_after_exit();
 	test_pinned_read_only_merged();
 	test_migrate_orphan_private();

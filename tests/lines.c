@@ -1280,6 +1280,115 @@ static void test_walker_meets_exchange(void)
 	finish(__func__);
 }
 
+static int job_ksmd_batch(struct job *j)
+{
+	(void)j;
+	ksm_scan_pages(4);
+	return 0;
+}
+
+/*
+ * Migration's order of a KSM page's exchange (R14.advance's, its refusal
+ * off) on a weakly ordered CPU, kpfn_seq off as in the kernel's
+ * get_ksm_page(): ksm_exchange_page() stores the new kpfn, smp_wmb(), and
+ * only then takes the key from the old page.  The exchange's store of kpfn
+ * is held in its store buffer, and the exchange is preempted at each of
+ * its points in turn while it is held: ksmd then looks node 1 up for D
+ * (get_ksm_page() without a lock, from stable_tree_search()).  The barrier
+ * holds the old page's loss of the key behind the new kpfn, so ksmd finds
+ * the old kpfn still keyed, every time, and the node lives; a full scan
+ * then merges D.  Without it, ksmd would find the old kpfn no longer
+ * keyed, and kpfn unchanged: a live node removed (CONFIG_DEBUG_VM's oops).
+ */
+static void test_exchange_advance_kpfn_held(void)
+{
+	static char out[1 << 16];
+	static const char *const held =
+		"(model: node->kpfn waits in the store buffer)";
+	static const char *const seen =
+		"(model: node->kpfn becomes visible)";
+	struct sim_config cfg = { .nr_sections = 4, .era = ERA_EXCHANGE,
+				  .model = SIM_MODEL_WEAK };
+	struct job x = { .fn = job_exchange };
+	struct job k = { .fn = job_ksmd_batch };
+	struct sim_actor_spec actors[2] = {
+		{ "exchange", run_job, &x }, { "ksmd", run_job, &k },
+	};
+	struct mm_struct *a = NULL, *b = NULL, *d = NULL, *e = NULL;
+	unsigned int at[2], runs = 0;
+	const char *p, *v;
+	bool found = false;
+	int err;
+
+#define SETUP_ADVANCE() do {						\
+		CHECK(!sim_init(&cfg), "sim_init");			\
+		sim_set_quiet(true);					\
+		ksm_fix_set(FIX_XCHG_REFUSE_KSM, false);		\
+		ksm_fix_set(FIX_KPFN_SEQ, false);			\
+		ksm_set_exchange_order(XCHG_KSM_ADVANCE);		\
+		a = process("A", 1, 'X');				\
+		b = process("B", 1, 'X');				\
+		ksm_scan_full(2);					\
+		e = sim_process_create("E", 1);				\
+		CHECK(e && !sim_process_fill(e, 0, 'e'), "E");		\
+		d = process("D", 1, 'X');				\
+		ksm_scan_pages(2);	/* past A and B: D comes next */ \
+		x.pfn = sim_process_pfn(a, 0);				\
+		x.node = (int)sim_process_pfn(e, 0);			\
+	} while (0)
+
+	/* The decision that holds the new kpfn back. */
+	for (at[0] = 0; at[0] < PREEMPT_MAX / 2 && !found; at[0]++) {
+		SETUP_ADVANCE();
+		err = run_preempted(actors, 2, at, 1, out, sizeof(out));
+		found = !err && strstr(out, held);
+		sim_exit();
+	}
+	at[0]--;
+	CHECK(found, "no decision held the exchange's store of kpfn back");
+	/* ksmd runs at each of the exchange's points while it is held. */
+	for (at[1] = at[0] + 1; at[1] < PREEMPT_MAX; at[1]++) {
+		SETUP_ADVANCE();
+		err = run_preempted(actors, 2, at, 2, out, sizeof(out));
+		p = strstr(out, "(preempted ");
+		v = strstr(out, seen);
+		if (!err && p && v && v < p) {
+			sim_exit();	/* kpfn was visible by then */
+			break;
+		}
+		if (!err && !p) {	/* a store's decision, or past the end */
+			sim_exit();
+			if (at[1] >= preempt_decisions)
+				break;
+			continue;
+		}
+		runs++;
+		CHECK(!err, "decision %u: %s\n%s", at[1], sim_run_error(), out);
+		CHECK(x.ret == 0, "decision %u: the exchange returned %ld",
+		      at[1], x.ret);
+		CHECK(ksm_now().stable_nodes == 1, "decision %u: %lu stable "
+		      "nodes:\n%s", at[1], ksm_now().stable_nodes, out);
+		ksm_scan_full(1);
+		CHECK(ksm_now().stable_nodes == 1 &&
+		      ksm_now().pages_sharing == 2, "decision %u: %lu nodes, "
+		      "%lu sharing", at[1], ksm_now().stable_nodes,
+		      ksm_now().pages_sharing);
+		CHECK(!sim_process_verify(a, true) &&
+		      !sim_process_verify(b, true) &&
+		      !sim_process_verify(d, true) &&
+		      !sim_process_verify(e, true), "decision %u: bytes", at[1]);
+		if (audit_machine(NULL, true)) {
+			finish(__func__);	/* says what was wrong */
+			return;
+		}
+		sim_exit();
+	}
+#undef SETUP_ADVANCE
+	CHECK(runs > 0, "the exchange was never preempted with kpfn held");
+	start(ERA_EXCHANGE);
+	finish(__func__);
+}
+
 /*
  * An exchange isolates both pages from the LRU, and gives up (-EBUSY) if
  * either is isolated already: a migration of the second page, preempted
@@ -1918,6 +2027,7 @@ int main(int argc, char **argv)
 	test_exit_meets_exchange();
 	test_migration_meets_exchange();
 	test_walker_meets_exchange();
+	test_exchange_advance_kpfn_held();
 	test_ksm_write_meets_reclaim();
 	test_read_fault_meets_swapin();
 	test_unmergeable_again_is_noop();

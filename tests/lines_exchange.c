@@ -13,8 +13,9 @@
  * meet at one point, a run preempted at the decision whose timeline says
  * it fell there puts them there.
  *
- * Each test prints "ok NAME" or "FAIL NAME: why"; the auditor runs after
- * each; the exit status is the number of failures (at most 100), 2 for bad
+ * Each test prints "ok NAME", "FAIL NAME: why", or "skip NAME: why" where
+ * this build cannot make it (a snapshot, in a sanitizer's); the auditor
+ * runs after each; the exit status is the number of failures (at most 100), 2 for bad
  * arguments.
  */
 #define _POSIX_C_SOURCE 200809L		/* fmemopen() */
@@ -335,7 +336,7 @@ static void test_exchange_page_without_buffers(void)
 	pe = sim_process_pfn(e, 0);
 	if (sim_snapshot_take()) {	/* a sanitizer's build: no snapshots */
 		sim_exit();
-		printf("ok %s (skipped: no snapshots in this build)\n",
+		printf("skip %s: no snapshots in this build (a sanitizer's)\n",
 		       __func__);
 		return;
 	}

@@ -15,8 +15,10 @@
  * at one point, a script of race windows and lock points puts them
  * there, so that every run is the same run.
  *
- * Each test prints "ok NAME" or "FAIL NAME: why"; the auditor runs after
- * each; the exit status is the number of failures, 2 for bad arguments.
+ * Each test prints "ok NAME", "FAIL NAME: why", or "skip NAME: why" where
+ * this build cannot make it (a snapshot, in a sanitizer's); the auditor
+ * runs after each; the exit status is the number of failures, 2 for bad
+ * arguments.
  * make coverage and make mutants-all find the paths that need a test here
  * (walkthrough.md, chapter 9).
  */
@@ -2357,7 +2359,7 @@ static void test_debug_vm_node_not_in_tree(void)
 	sim_set_debug_vm(true);
 	if (run_to_death(&d)) {
 		sim_exit();
-		printf("ok %s (skipped: no snapshots in this build)\n",
+		printf("skip %s: no snapshots in this build (a sanitizer's)\n",
 		       __func__);
 		return;
 	}
@@ -2409,7 +2411,7 @@ static void test_debug_vm_node_removed_alive(void)
 	ksm_fix_set(FIX_KPFN_RECHECK, false);
 	if (run_to_death(&d)) {
 		sim_exit();
-		printf("ok %s (skipped: no snapshots in this build)\n",
+		printf("skip %s: no snapshots in this build (a sanitizer's)\n",
 		       __func__);
 		return;
 	}

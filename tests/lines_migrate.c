@@ -15,8 +15,8 @@
  *
  * Each test prints "ok NAME", "FAIL NAME: why", or "skip NAME: why" where
  * this build cannot make it (a snapshot, in a sanitizer's); the auditor
- * runs after each; the exit status is the number of failures (at most 100), 2 for bad
- * arguments.
+ * runs after each; the exit status is the number of failures (at most
+ * 100), 2 for bad arguments.
  */
 #define _POSIX_C_SOURCE 200809L		/* fmemopen(), dup2() */
 #include <errno.h>

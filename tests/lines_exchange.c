@@ -51,47 +51,6 @@ static struct ksm_counters counters(void)
 	return c;
 }
 
-/** Room for the decisions of a preempted run. */
-#define PREEMPT_MAX	200
-
-/** Decisions run_preempted()'s last run made; whether its prefix fit. */
-static unsigned int preempt_decisions;
-static bool preempt_misfit;
-
-/**
- * Run \a n actors one at a time, the first from the start; the one running
- * is preempted at its \a at-th decision, counted from the first, and the
- * other runs; otherwise each runs on while it can (as lines.c's).  The
- * timeline of the run goes to \a out.
- */
-static int run_preempted(const struct sim_actor_spec *actors, int n,
-			 unsigned int at, char *out, size_t len)
-{
-	struct sim_decision prefix[PREEMPT_MAX];
-	struct sim_choices c = { .prefix = prefix };
-	FILE *f;
-	int err;
-
-	memset(prefix, 0, sizeof(prefix));	/* option 0: run on */
-	prefix[at].choice = 1;			/* the other actor */
-	c.nr_prefix = at + 1;
-	sim_trace_enable(true);
-	sim_timeline_set_width(200);	/* a preemption's line unwrapped */
-	err = sim_run_choices(actors, n, &c);
-	preempt_decisions = c.nr;
-	preempt_misfit = c.misfit;
-	f = fmemopen(out, len, "w");
-	if (f) {
-		sim_timeline_print(f);
-		fclose(f);
-	} else {
-		out[0] = '\0';
-	}
-	sim_trace_enable(false);
-	sim_timeline_set_width(96);
-	return err;
-}
-
 static int job_exchange(struct job *j)
 {
 	return sim_exchange_pfns((unsigned long)j->pfn, (unsigned long)j->node);
@@ -278,7 +237,7 @@ static void test_writeout_puts_ptes_back(void)
 		pf = sim_file_pfn(f, 0);
 		x.pfn = sim_process_pfn(a, 0);
 		x.node = (int)pf;
-		err = run_preempted(actors, 2, at, out, sizeof(out));
+		err = run_preempted(actors, 2, &at, 1, out, sizeof(out));
 		found = !err && strstr(out, at_relock);
 		if (!found)
 			sim_exit();
@@ -420,7 +379,7 @@ static void test_exchange_meets_merge(void)
 		ksm_scan_full(1);	/* checksums: the next visits merge */
 		x.pfn = sim_process_pfn(q, 0);
 		x.node = (int)sim_file_pfn(f, 0);
-		err = run_preempted(actors, 2, at, out, sizeof(out));
+		err = run_preempted(actors, 2, &at, 1, out, sizeof(out));
 		if (err && preempt_misfit) {	/* no choice at decision at */
 			sim_exit();
 			continue;

@@ -81,49 +81,6 @@ static int job_writeback(struct job *j)
 	return (int)sim_file_writeback(j->file);
 }
 
-/** Room for the decisions of a run preempted twice. */
-#define PREEMPT_MAX	400
-
-/** Decisions run_preempted()'s last run made; whether its prefix fit. */
-static unsigned int preempt_decisions;
-static bool preempt_misfit;
-
-/**
- * Run \a n actors one at a time: the first from the start; the one running
- * is preempted at its \a at[0]-th decision, counted from the first, and the
- * one then running at the \a at[1]-th (if \a nr is 2); otherwise each runs
- * on while it can (and at a cond_resched(), the others first).  The
- * timeline of the run goes to \a out.
- */
-static int run_preempted(const struct sim_actor_spec *actors, int n,
-			 const unsigned int *at, int nr, char *out, size_t len)
-{
-	struct sim_decision prefix[PREEMPT_MAX];
-	struct sim_choices c = { .prefix = prefix };
-	FILE *f;
-	int err, i;
-
-	memset(prefix, 0, sizeof(prefix));	/* option 0: run on */
-	for (i = 0; i < nr; i++)
-		prefix[at[i]].choice = 1;	/* the other actor */
-	c.nr_prefix = at[nr - 1] + 1;
-	sim_trace_enable(true);
-	sim_timeline_set_width(200);	/* a preemption's line unwrapped */
-	err = sim_run_choices(actors, n, &c);
-	preempt_decisions = c.nr;
-	preempt_misfit = c.misfit;
-	f = fmemopen(out, len, "w");
-	if (f) {
-		sim_timeline_print(f);
-		fclose(f);
-	} else {
-		out[0] = '\0';
-	}
-	sim_trace_enable(false);
-	sim_timeline_set_width(96);
-	return err;
-}
-
 /* ---------------------------------------------------------------- */
 /* NUMA placement: mbind() and migrate-on-fault. */
 

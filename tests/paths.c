@@ -1242,19 +1242,6 @@ static void test_scan_nothing(void)
 }
 
 /* ksmd's own thread: it scans while run=1, and sleeps, woken, while 0. */
-static int wait_for_sharing(unsigned long n)
-{
-	struct timespec ms = { 0, 1000000 };
-	int i;
-
-	for (i = 0; i < 20000; i++) {	/* 20 s: ksmd is not scheduled */
-		if (counters().pages_sharing >= n)
-			return 0;
-		nanosleep(&ms, NULL);
-	}
-	return -1;
-}
-
 static void test_ksmd_thread(void)
 {
 	struct mm_struct *a, *b, *c;

@@ -14717,7 +14717,8 @@ int sim_init(const struct sim_config *cfg)
 	if (err)
 		return err;
 	ksm_era = machine.cfg.era;
-	ksm_fixes_off = 0;
+	ksm_fixes_off = 0;		/* a new machine: the design as shipped */
+	xchg_ksm_order = XCHG_KSM_RFC;
 	memory_chain = NULL;
 	/* ksm_init(): hotplug_memory_notifier(ksm_memory_callback, 100) */
 	register_memory_notifier(&ksm_memory_nb);

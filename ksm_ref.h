@@ -100,7 +100,10 @@ enum xchg_ksm_order {
 	XCHG_KSM_ADVANCE,	/**< key the other page in advance, then
 				     kpfn, then the old page loses the key */
 };
-/** Choose the order R14 shows (default XCHG_KSM_RFC). */
+/**
+ * Choose the order R14 shows (default XCHG_KSM_RFC, which sim_init() and
+ * ksm_set_era() set again, as they switch every fix back on).
+ */
 void ksm_set_exchange_order(enum xchg_ksm_order order);
 /** Name of an era, or NULL. */
 const char *ksm_era_name(enum ksm_era era);

@@ -2182,6 +2182,45 @@ static void test_exchange_ksm_barriers(void)
 }
 
 /*
+ * A new machine exchanges a KSM page in the RFC's order, whatever the
+ * last machine was set to, as it has every fix on: sim_init() sets the
+ * order back as ksm_set_era() does.  The exchange's own line says which
+ * order it took ("kpfn not yet updated": the RFC's).
+ */
+static void test_exchange_order_reset(void)
+{
+	struct mm_struct *a, *b, *e;
+	const char *tl;
+	long ka, pe;
+
+	start(ERA_EXCHANGE);
+	ksm_set_exchange_order(XCHG_KSM_ADVANCE);
+	sim_exit();
+	start(ERA_EXCHANGE);
+	ksm_fix_set(FIX_XCHG_REFUSE_KSM, false);
+	merged_pair(&a, &b, 1, 'K');
+	e = sim_process_create("E", 1);
+	fill(e, 0, 'e');
+	ka = sim_process_pfn(a, 0);
+	pe = sim_process_pfn(e, 0);
+	sim_trace_enable(true);
+	CHECK(!sim_exchange_pfns((unsigned long)ka, (unsigned long)pe),
+	      "exchange");
+	sim_trace_stop();
+	CHECK(!capture_start(1), "capture");
+	sim_timeline_set_width(200);	/* each line unwrapped */
+	sim_timeline_print(stdout);
+	sim_timeline_set_width(96);
+	tl = capture_end();
+	sim_trace_enable(false);
+	CHECK(strstr(tl, "kpfn not yet updated") && !strstr(tl, "in advance"),
+	      "the new machine did not exchange in the RFC's order:\n%s", tl);
+	CHECK(!sim_process_verify(a, true) && !sim_process_verify(b, true) &&
+	      !sim_process_verify(e, true), "bytes");
+	finish(__func__);
+}
+
+/*
  * R14's three orders of the stores of a KSM page's exchange, with the
  * refusal switched off, each in a run with no one else about: each keeps
  * the stable node naming the frame its bytes went to.  (Chapter 7: in a
@@ -2540,6 +2579,7 @@ int main(int argc, char **argv)
 	test_offline_many_batches();
 	test_exchange_aba();
 	test_exchange_ksm_barriers();
+	test_exchange_order_reset();
 	test_migrate_swapcache_after_exit();
 	test_pinned_read_only_merged();
 	test_migrate_orphan_private();

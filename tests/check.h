@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * check.h - the harness the test programs share (unit.c, paths.c,
- * lines.c): a machine started in an era, CHECK() to give up on a test
- * with its reason, and finish() to audit what the test left and say
- * "ok NAME".  A program counts its failures in `failures` and exits with
+ * lines*.c): a machine started in an era, CHECK() to give up on a test
+ * with its reason, finish() to audit what the test left and say
+ * "ok NAME", and the few calls every test makes (a process, the
+ * counters, the activity).  A program counts its failures in `failures` and exits with
  * their number, at most 100.
  *
  * Each program includes this once, after ../ksm_ref.h; it is not a
@@ -70,6 +71,38 @@ static inline void finish(const char *name)
 		return;
 	}
 	printf("ok %s\n", name);
+}
+
+/** A mergeable process of \a n pages, each filled with \a byte. */
+static inline struct mm_struct *process(const char *name, unsigned long n,
+					int byte)
+{
+	struct mm_struct *mm = sim_process_create(name, n);
+	unsigned long i;
+
+	for (i = 0; mm && i < n; i++)
+		sim_process_fill(mm, i, byte);
+	if (mm)
+		sim_process_madvise(mm, true);
+	return mm;
+}
+
+/** KSM's counters now. */
+static inline struct ksm_counters counters(void)
+{
+	struct ksm_counters c;
+
+	ksm_get_counters(&c);
+	return c;
+}
+
+/** What the machine has done so far. */
+static inline struct sim_activity activity(void)
+{
+	struct sim_activity a;
+
+	sim_get_activity(&a);
+	return a;
 }
 
 /** The exit status for \a failures failures: their number, at most 100. */

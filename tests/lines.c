@@ -27,28 +27,6 @@
 #include "check.h"
 #include "jobs.h"
 
-/** A mergeable process of \a n pages, each filled with \a byte. */
-static struct mm_struct *process(const char *name, unsigned long n, int byte)
-{
-	struct mm_struct *mm = sim_process_create(name, n);
-	unsigned long i;
-
-	for (i = 0; mm && i < n; i++)
-		sim_process_fill(mm, i, byte);
-	if (mm)
-		sim_process_madvise(mm, true);
-	return mm;
-}
-
-/** What the machine has done so far. */
-static struct sim_activity activity(void)
-{
-	struct sim_activity a;
-
-	sim_get_activity(&a);
-	return a;
-}
-
 /*
  * A first touch that cannot get its anon_vma, or its page, fails the
  * access with -ENOMEM (do_anonymous_page()'s two returns), leaves the pte
@@ -541,15 +519,6 @@ static void test_exchange_pinned_either_side(void)
 	finish(__func__);
 }
 
-/** The KSM counters now. */
-static struct ksm_counters ksm_now(void)
-{
-	struct ksm_counters c;
-
-	ksm_get_counters(&c);
-	return c;
-}
-
 /*
  * A process that asks MADV_UNMERGEABLE keeps its mm_slot until ksmd's
  * next pass over it finds no mergeable area (scan_get_next_rmap_item(),
@@ -571,24 +540,24 @@ static void test_ksmd_forgets_unmergeable(void)
 	a = process("A", 4, 'u');
 	CHECK(a, "A");
 	ksm_scan_full(2);
-	c = ksm_now();
+	c = counters();
 	CHECK(c.pages_shared == 1 && c.pages_sharing == 3, "merged: %lu "
 	      "shared, %lu sharing", c.pages_shared, c.pages_sharing);
-	CHECK(!ksm_set_run(0) && ksm_now().pages_sharing == 3 &&
-	      !ksm_set_run(1) && ksm_now().pages_sharing == 3, "run=0 stops "
+	CHECK(!ksm_set_run(0) && counters().pages_sharing == 3 &&
+	      !ksm_set_run(1) && counters().pages_sharing == 3, "run=0 stops "
 	      "ksmd, and keeps what it merged, and so does run=1: only run=2 "
 	      "unmerges");
 	CHECK(!sim_process_madvise(a, false), "MADV_UNMERGEABLE");
 	ksm_scan_full(1);		/* the pass that forgets A */
-	scans = ksm_now().full_scans;
+	scans = counters().full_scans;
 	ksm_scan_full(3);
-	c = ksm_now();
+	c = counters();
 	CHECK(c.full_scans == scans && !c.pages_shared && !c.pages_sharing,
 	      "ksmd went on scanning a machine with nothing mergeable: %lu "
 	      "full scans, then %lu", scans, c.full_scans);
 	CHECK(!sim_process_madvise(a, true), "MADV_MERGEABLE again");
 	ksm_scan_full(2);
-	c = ksm_now();
+	c = counters();
 	CHECK(c.pages_shared == 1 && c.pages_sharing == 3 &&
 	      c.full_scans == scans + 2, "merged again: %lu shared, %lu "
 	      "sharing, %lu full scans", c.pages_shared, c.pages_sharing,
@@ -616,20 +585,20 @@ static void test_ksmd_cleans_exited_cursor_mm(void)
 	a = process("A", 4, 'x');
 	CHECK(a, "A");
 	ksm_scan_full(2);
-	c = ksm_now();
+	c = counters();
 	CHECK(c.pages_shared == 1 && c.pages_sharing == 3, "merged: %lu "
 	      "shared, %lu sharing", c.pages_shared, c.pages_sharing);
 	ksm_scan_pages(2);		/* the cursor is in A, at its 3rd page */
 	CHECK(!sim_process_exit(a), "A exits");
 	ksm_scan_full(1);
-	c = ksm_now();
+	c = counters();
 	CHECK(!c.pages_shared && !c.pages_sharing && !c.stable_nodes,
 	      "a full scan after A's exit: %lu shared, %lu sharing, %lu "
 	      "stable nodes", c.pages_shared, c.pages_sharing,
 	      c.stable_nodes);
 	scans = c.full_scans;
 	ksm_scan_full(1);
-	CHECK(ksm_now().full_scans == scans, "ksmd scanned on, with A gone");
+	CHECK(counters().full_scans == scans, "ksmd scanned on, with A gone");
 	finish(__func__);
 }
 
@@ -654,20 +623,20 @@ static void test_run_unmerge_forgets_exited(void)
 	ksm_scan_pages(2);		/* the cursor is in A */
 	CHECK(!sim_process_exit(a), "A exits");
 	CHECK(!ksm_set_run(2), "run=2");
-	c = ksm_now();
+	c = counters();
 	CHECK(!c.pages_shared && !c.pages_sharing && !c.stable_nodes &&
 	      !c.full_scans, "after run=2: %lu shared, %lu sharing, %lu "
 	      "nodes, %lu full scans", c.pages_shared, c.pages_sharing,
 	      c.stable_nodes, c.full_scans);
 	CHECK(!ksm_set_run(1), "run=1");
 	ksm_scan_full(1);
-	CHECK(!ksm_now().full_scans, "ksmd scanned, with A's mm_slot gone");
+	CHECK(!counters().full_scans, "ksmd scanned, with A's mm_slot gone");
 
 	b = process("B", 2, 'm');
 	CHECK(b, "B");
 	ksm_scan_full(2);
 	CHECK(!ksm_set_run(2), "run=2, B merged");
-	c = ksm_now();
+	c = counters();
 	CHECK(!c.pages_shared && !c.pages_sharing && !c.full_scans &&
 	      sim_process_pfn(b, 0) != sim_process_pfn(b, 1), "after run=2: "
 	      "%lu shared, %lu sharing, %lu full scans, B's pages in frames "
@@ -675,7 +644,7 @@ static void test_run_unmerge_forgets_exited(void)
 	      sim_process_pfn(b, 0), sim_process_pfn(b, 1));
 	CHECK(!ksm_set_run(1), "run=1");
 	ksm_scan_full(2);
-	c = ksm_now();
+	c = counters();
 	CHECK(c.pages_shared == 1 && c.pages_sharing == 1 &&
 	      c.full_scans == 2, "B, still registered, merged again: %lu "
 	      "shared, %lu sharing, %lu full scans", c.pages_shared,
@@ -862,7 +831,7 @@ static void test_unstable_item_of_unmergeable_area(void)
 	pb = sim_process_pfn(b, 0);
 	before = activity();
 	ksm_scan_pages(1);		/* B's page meets A's rmap_item */
-	c = ksm_now();
+	c = counters();
 	CHECK(!c.pages_shared && !c.pages_sharing &&
 	      sim_process_pfn(a, 0) != sim_process_pfn(b, 0), "B merged with "
 	      "the page of an area that is no longer mergeable: %lu shared, "
@@ -1324,13 +1293,13 @@ static void test_exchange_advance_kpfn_held(void)
 		CHECK(!err, "decision %u: %s\n%s", at[1], sim_run_error(), out);
 		CHECK(x.ret == 0, "decision %u: the exchange returned %ld",
 		      at[1], x.ret);
-		CHECK(ksm_now().stable_nodes == 1, "decision %u: %lu stable "
-		      "nodes:\n%s", at[1], ksm_now().stable_nodes, out);
+		CHECK(counters().stable_nodes == 1, "decision %u: %lu stable "
+		      "nodes:\n%s", at[1], counters().stable_nodes, out);
 		ksm_scan_full(1);
-		CHECK(ksm_now().stable_nodes == 1 &&
-		      ksm_now().pages_sharing == 2, "decision %u: %lu nodes, "
-		      "%lu sharing", at[1], ksm_now().stable_nodes,
-		      ksm_now().pages_sharing);
+		CHECK(counters().stable_nodes == 1 &&
+		      counters().pages_sharing == 2, "decision %u: %lu nodes, "
+		      "%lu sharing", at[1], counters().stable_nodes,
+		      counters().pages_sharing);
 		CHECK(!sim_process_verify(a, true) &&
 		      !sim_process_verify(b, true) &&
 		      !sim_process_verify(d, true) &&

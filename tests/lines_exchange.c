@@ -28,27 +28,16 @@
 #include "check.h"
 #include "jobs.h"
 
-/** A process of \a n pages, each filled with \a byte; mergeable if asked. */
-static struct mm_struct *process(const char *name, unsigned long n, int byte,
-				 bool mergeable)
+/** A process of \a n pages, each filled with \a byte, not mergeable. */
+static struct mm_struct *private_process(const char *name, unsigned long n,
+					 int byte)
 {
 	struct mm_struct *mm = sim_process_create(name, n);
 	unsigned long i;
 
 	for (i = 0; mm && i < n; i++)
 		sim_process_fill(mm, i, byte);
-	if (mm && mergeable)
-		sim_process_madvise(mm, true);
 	return mm;
-}
-
-/** KSM's counters now. */
-static struct ksm_counters counters(void)
-{
-	struct ksm_counters c;
-
-	ksm_get_counters(&c);
-	return c;
 }
 
 static int job_exchange(struct job *j)
@@ -78,7 +67,7 @@ static void test_refusal_keeps_lru_order(void)
 	long p0;
 
 	start(ERA_EXCHANGE);
-	a = process("A", 2, 'a', false);
+	a = private_process("A", 2, 'a');
 	CHECK(a, "A");
 	p0 = sim_process_pfn(a, 0);
 	CHECK(sim_page_count(sim_nr_pages() - 1) == 0, "the last frame is "
@@ -116,8 +105,8 @@ static void test_failed_exchange_orphan(void)
 
 	for (side = 0; side < 2; side++) {
 		start(ERA_EXCHANGE);
-		a = process("A", 1, 'a', false);
-		e = process("E", 1, 'e', false);
+		a = private_process("A", 1, 'a');
+		e = private_process("E", 1, 'e');
 		CHECK(a && e, "processes");
 		pa = sim_pin_page(a, 0);
 		pe = sim_process_pfn(e, 0);
@@ -166,8 +155,8 @@ static void test_advance_index(void)
 		start(ERA_EXCHANGE);
 		ksm_fix_set(FIX_XCHG_REFUSE_KSM, false);
 		ksm_set_exchange_order(XCHG_KSM_ADVANCE);
-		a = process("A", 1, 'K', true);
-		b = process("B", 1, 'K', true);
+		a = process("A", 1, 'K');
+		b = process("B", 1, 'K');
 		e = sim_process_create("E", 3);
 		CHECK(a && b && e && !sim_process_fill(e, 2, 'e'), "processes");
 		ksm_scan_full(2);
@@ -231,7 +220,7 @@ static void test_writeout_puts_ptes_back(void)
 		start(ERA_EXCHANGE);
 		f = sim_file_create("F", 1, 'f', false);
 		p.mm = f ? sim_process_map_file("M", f) : NULL;
-		a = process("A", 1, 'a', false);
+		a = private_process("A", 1, 'a');
 		CHECK(f && p.mm && a && !sim_process_write(p.mm, 0, 0, "d", 1),
 		      "setup");
 		pf = sim_file_pfn(f, 0);
@@ -287,8 +276,8 @@ static void test_exchange_page_without_buffers(void)
 
 	start(ERA_EXCHANGE);
 	f = sim_file_create("F", 1, 'f', true);
-	a = process("A", 1, 'a', false);
-	e = process("E", 1, 'e', false);
+	a = private_process("A", 1, 'a');
+	e = private_process("E", 1, 'e');
 	CHECK(f && a && e && !sim_file_cache_page(f, 0, 0), "setup");
 	pf = sim_file_pfn(f, 0);
 	pa = sim_process_pfn(a, 0);
@@ -372,8 +361,8 @@ static void test_exchange_meets_merge(void)
 		ksm_set_exchange_order(XCHG_KSM_RFC);	/* not reset by sim_init() */
 		f = sim_file_create("F", 1, 'f', false);
 		m = f ? sim_process_map_file("M", f) : NULL;
-		p = process("P", 1, 'Y', true);
-		q = process("Q", 1, 'Y', true);
+		p = process("P", 1, 'Y');
+		q = process("Q", 1, 'Y');
 		CHECK(f && m && p && q && !sim_process_write(m, 0, 0, "d", 1),
 		      "setup");
 		ksm_scan_full(1);	/* checksums: the next visits merge */

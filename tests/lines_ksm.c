@@ -30,28 +30,6 @@
 #include "check.h"
 #include "jobs.h"
 
-/** A mergeable process of \a n pages, each filled with \a byte. */
-static struct mm_struct *process(const char *name, unsigned long n, int byte)
-{
-	struct mm_struct *mm = sim_process_create(name, n);
-	unsigned long i;
-
-	for (i = 0; mm && i < n; i++)
-		sim_process_fill(mm, i, byte);
-	if (mm)
-		sim_process_madvise(mm, true);
-	return mm;
-}
-
-/** The counters now. */
-static struct ksm_counters counters(void)
-{
-	struct ksm_counters c;
-
-	ksm_get_counters(&c);
-	return c;
-}
-
 static int job_scan(struct job *j)
 {
 	ksm_scan_pages((unsigned int)j->vpn);

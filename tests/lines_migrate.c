@@ -30,37 +30,6 @@
 #include "check.h"
 #include "jobs.h"
 
-/** A mergeable process of \a n pages, each filled with \a byte. */
-static struct mm_struct *process(const char *name, unsigned long n, int byte)
-{
-	struct mm_struct *mm = sim_process_create(name, n);
-	unsigned long i;
-
-	for (i = 0; mm && i < n; i++)
-		sim_process_fill(mm, i, byte);
-	if (mm)
-		sim_process_madvise(mm, true);
-	return mm;
-}
-
-/** What the machine has done so far. */
-static struct sim_activity activity(void)
-{
-	struct sim_activity a;
-
-	sim_get_activity(&a);
-	return a;
-}
-
-/** The KSM counters now. */
-static struct ksm_counters counters(void)
-{
-	struct ksm_counters c;
-
-	ksm_get_counters(&c);
-	return c;
-}
-
 static int job_mbind(struct job *j)
 {
 	return sim_mbind(j->mm, j->node, false);

@@ -41,15 +41,6 @@ static void fill(struct mm_struct *mm, unsigned long vpn, int byte)
 	sim_process_fill(mm, vpn, byte);
 }
 
-/** The counters now. */
-static struct ksm_counters counters(void)
-{
-	struct ksm_counters c;
-
-	ksm_get_counters(&c);
-	return c;
-}
-
 /** What is written on a file descriptor meanwhile. */
 static struct {
 	int fd, saved;
@@ -1053,15 +1044,6 @@ static void test_fork_untouched(void)
 
 /* ------------------------------------------------------------------ */
 /* KSM's own refusals and cleanups, met on purpose. */
-
-/** The activity counters now. */
-static struct sim_activity activity(void)
-{
-	struct sim_activity a;
-
-	sim_get_activity(&a);
-	return a;
-}
 
 /**
  * A and B, of \a pages pages each, every page filled with \a byte, merged:
